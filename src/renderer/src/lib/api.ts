@@ -1,0 +1,105 @@
+/**
+ * The renderer's one way to reach the app: window.api when the Electron preload provides it,
+ * else a web client over the web host's HTTP + Server-Sent Events. Both satisfy RendererApi,
+ * and every failure arrives as an AppError with a code and a message meant for people.
+ */
+import type { AppApi, AppEventListener, AppEventName, RendererApi } from '../../../shared/api';
+import { AppError, APP_ERROR_CODES, isAppErrorData, type AppErrorCode, type CallResult } from '../../../shared/errors';
+
+declare global {
+  interface Window {
+    api?: RendererApi;
+  }
+}
+
+const CODE_PREFIX = /^\[([a-z_]+)\] /;
+
+/** Turns whatever a call threw into an AppError (the preload sends "[code] message"). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isAppErrorData(err)) return AppError.fromData(err);
+  const raw = err instanceof Error ? err.message : String(err);
+  // Electron may wrap the message: "Error invoking remote method 'x': Error: [code] ...".
+  const inner = raw.replace(/^Error invoking remote method '[^']+': (?:\w*Error: )?/, '');
+  const m = CODE_PREFIX.exec(inner);
+  if (m && (APP_ERROR_CODES as readonly string[]).includes(m[1]!)) {
+    return new AppError(m[1] as AppErrorCode, inner.slice(m[0].length));
+  }
+  return new AppError('internal', inner || 'Unknown error');
+}
+
+export function createWebClient(fetchImpl: typeof fetch = fetch.bind(globalThis)): RendererApi {
+  const token = document.querySelector<HTMLMetaElement>('meta[name="finetune-token"]')?.content ?? '';
+  let source: EventSource | null = null;
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+
+  const call = async (method: string, args: unknown[]): Promise<unknown> => {
+    let response: Response;
+    try {
+      response = await fetchImpl(`/api/${encodeURIComponent(method)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-finetune-token': token },
+        body: JSON.stringify(args),
+      });
+    } catch {
+      throw new AppError('network', 'Cannot reach Finetune Studio. Is the web host still running? Start it again and reload.');
+    }
+    let result: CallResult<unknown>;
+    try {
+      result = (await response.json()) as CallResult<unknown>;
+    } catch {
+      throw new AppError('internal', `The web host answered ${response.status} without a readable body.`);
+    }
+    if (result.ok) return result.value;
+    throw AppError.fromData(result.error);
+  };
+
+  const ensureSource = (): EventSource => {
+    if (!source) source = new EventSource('/api/events');
+    return source;
+  };
+
+  const on = <K extends AppEventName>(event: K, listener: AppEventListener<K>): (() => void) => {
+    const es = ensureSource();
+    let set = listeners.get(event);
+    if (!set) {
+      set = new Set();
+      listeners.set(event, set);
+      es.addEventListener(event, (e) => {
+        const payload = JSON.parse((e as MessageEvent<string>).data) as unknown;
+        for (const l of listeners.get(event) ?? []) l(payload);
+      });
+    }
+    const l = listener as (payload: unknown) => void;
+    set.add(l);
+    return () => set!.delete(l);
+  };
+
+  return new Proxy({ on } as RendererApi, {
+    get(target, prop) {
+      if (prop === 'on') return target.on;
+      if (typeof prop !== 'string') return undefined;
+      return (...args: unknown[]) => call(prop, args);
+    },
+  });
+}
+
+/** Wraps an api so that every rejection is an AppError. */
+function normalised(inner: RendererApi): RendererApi {
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (prop === 'on' || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } catch (err) {
+          throw toAppError(err);
+        }
+      };
+    },
+  });
+}
+
+export const api: RendererApi = normalised(typeof window !== 'undefined' && window.api ? window.api : createWebClient());
+export type { AppApi };

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrate, openDatabase } from '../../src/main/store/database';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/main/store/migrations';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-mig-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tables(db: Database.Database): string[] {
+  return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+    (r) => r.name,
+  );
+}
+
+function schemaOf(db: Database.Database): string[] {
+  return (
+    db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name").all() as { sql: string }[]
+  ).map((r) => r.sql);
+}
+
+describe('migrations', () => {
+  it('creates a fresh database at the current version with WAL, foreign keys and STRICT tables', () => {
+    const db = openDatabase(path.join(dir, 'a.db'));
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(tables(db)).toEqual(expect.arrayContaining(['runs', 'step_metrics', 'epoch_metrics', 'artifacts']));
+    for (const t of ['runs', 'step_metrics', 'epoch_metrics', 'artifacts']) {
+      const strict = db.prepare('SELECT strict FROM pragma_table_list WHERE name = ?').get(t) as { strict: number };
+      expect(strict.strict, t).toBe(1);
+    }
+    expect(() =>
+      db.prepare("INSERT INTO runs (id, name, created_at, status, config) VALUES ('x', 'x', 'not a number', 'queued', '{}')").run(),
+    ).toThrow();
+    expect(() =>
+      db.prepare("INSERT INTO runs (id, name, created_at, status, config) VALUES ('x', 'x', 1, 'bogus', '{}')").run(),
+    ).toThrow(/CHECK/);
+    db.close();
+  });
+
+  it('upgrades from every older version to the same schema as a fresh database', () => {
+    const fresh = openDatabase(path.join(dir, 'fresh.db'));
+    const expected = schemaOf(fresh);
+    fresh.close();
+    for (let from = 0; from < MIGRATIONS.length; from++) {
+      const file = path.join(dir, `from-${from}.db`);
+      const old = openDatabase(file, { migrations: MIGRATIONS.slice(0, from) });
+      expect(old.pragma('user_version', { simple: true })).toBe(from);
+      old.close();
+      const db = openDatabase(file);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(schemaOf(db)).toEqual(expected);
+      db.close();
+    }
+  });
+
+  it('refuses a database written by a newer version and changes nothing', () => {
+    const file = path.join(dir, 'newer.db');
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE future (x INTEGER) STRICT');
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    raw.close();
+    const before = fs.readFileSync(file);
+    expect(() => openDatabase(file)).toThrow(/newer version of Finetune Studio/);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.existsSync(file + '-wal')).toBe(false);
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 5);
+    expect(tables(check)).toEqual(['future']);
+    check.close();
+  });
+
+  it('rolls back a failing migration and keeps the earlier version', () => {
+    const file = path.join(dir, 'broken.db');
+    const broken = [
+      ...MIGRATIONS,
+      (db: Database.Database) => {
+        db.exec('CREATE TABLE half_done (x INTEGER) STRICT');
+        throw new Error('boom');
+      },
+    ];
+    expect(() => openDatabase(file, { migrations: broken })).toThrow('boom');
+    const db = new Database(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(tables(db)).not.toContain('half_done');
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+});
