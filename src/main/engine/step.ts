@@ -1,0 +1,117 @@
+/**
+ * One optimisation step as the Trainer does it: forward, cross-entropy (optionally class-
+ * weighted), backward over the trainable parameters (gradients summed over accumulation
+ * micro-batches, each loss divided by their count), global-norm clipping, AdamW.
+ */
+import { tf } from './tf';
+import type { BatchTensors } from './models/layers';
+import { ForwardContext } from './models/layers';
+import type { SequenceClassifier } from './models/index';
+import { decayParameterNames } from './models/index';
+import { AdamW, type OptimizedParam, TRAINER_ADAMW } from './optimizer';
+
+export interface LabeledBatch {
+  tensors: BatchTensors;
+  /** Class index per row. */
+  labels: Int32Array;
+}
+
+/**
+ * torch.nn.functional.cross_entropy: mean of -log softmax at the label; with class weights,
+ * sum(w[y] * nll) / sum(w[y]).
+ */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, classWeights: tf.Tensor1D | null): tf.Scalar {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits, -1);
+    const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(labels, logits.shape[1]), logp), -1));
+    if (!classWeights) return tf.mean(nll) as tf.Scalar;
+    const w = tf.gather(classWeights, labels);
+    return tf.div(tf.sum(tf.mul(w, nll)), tf.sum(w)) as tf.Scalar;
+  });
+}
+
+export interface StepOptions {
+  learningRate: number;
+  weightDecay: number;
+  maxGradNorm: number | null;
+  /** Train only these parameters (quick mode); default all. */
+  trainable?: readonly string[];
+  classWeights?: readonly number[] | null;
+}
+
+export interface StepOutcome {
+  /** Mean loss over the micro-batches (before the optimizer step). */
+  loss: number;
+  gradNorm: number;
+  clipCoef: number;
+}
+
+/** Holds the optimizer and trainable set of a model for a training session. */
+export class Stepper {
+  readonly optimizer: AdamW;
+  readonly params: OptimizedParam[];
+  private readonly classWeights: tf.Tensor1D | null;
+
+  constructor(
+    readonly model: SequenceClassifier,
+    readonly options: Omit<StepOptions, 'learningRate'>,
+  ) {
+    const decay = new Set(decayParameterNames(model));
+    const names = options.trainable ?? model.store.names();
+    this.params = names.map((name) => ({ name, variable: model.store.get(name), decay: decay.has(name) }));
+    this.optimizer = new AdamW(this.params, { ...TRAINER_ADAMW, weightDecay: options.weightDecay });
+    this.classWeights = options.classWeights ? tf.tensor1d(Float32Array.from(options.classWeights)) : null;
+  }
+
+  /** Forward + backward of the micro-batches: summed gradients by HF name, mean loss. */
+  gradients(micro: readonly LabeledBatch[], contexts: readonly ForwardContext[]): { loss: number; grads: Map<string, tf.Tensor> } {
+    const vars = this.params.map((p) => p.variable);
+    const grads = new Map<string, tf.Tensor>();
+    let lossSum = 0;
+    micro.forEach((batch, i) => {
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const scale = 1 / micro.length;
+      const { value, grads: g } = tf.variableGrads(
+        () => tf.mul(crossEntropy(this.model.logits(batch.tensors, contexts[i]!), labels, this.classWeights), scale) as tf.Scalar,
+        vars,
+      );
+      lossSum += value.dataSync()[0]! / scale;
+      value.dispose();
+      labels.dispose();
+      for (const [varName, grad] of Object.entries(g)) {
+        const name = this.model.store.hfName(varName);
+        const prev = grads.get(name);
+        if (prev) {
+          grads.set(name, tf.add(prev, grad));
+          prev.dispose();
+          grad.dispose();
+        } else {
+          grads.set(name, grad);
+        }
+      }
+    });
+    return { loss: lossSum / micro.length, grads };
+  }
+
+  /** A full optimizer step; disposes the gradients. */
+  step(micro: readonly LabeledBatch[], contexts: readonly ForwardContext[], learningRate: number): StepOutcome {
+    const { loss, grads } = this.gradients(micro, contexts);
+    try {
+      const { gradNorm, clipCoef } = this.optimizer.clip(grads, this.options.maxGradNorm);
+      this.optimizer.apply(grads, learningRate, clipCoef);
+      return { loss, gradNorm, clipCoef };
+    } finally {
+      for (const g of grads.values()) g.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.classWeights?.dispose();
+  }
+}
+
+/** Eval-mode forward without gradients: logits as a flat Float32Array [B * numLabels]. */
+export function predictLogits(model: SequenceClassifier, batch: BatchTensors): Float32Array {
+  return tf.tidy(() => model.logits(batch, new ForwardContext(false)).dataSync() as Float32Array);
+}

@@ -1,0 +1,14 @@
+import { tf, initBackend } from '../../src/main/engine/tf';
+import type { BackendName } from '../../src/shared/types';
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+export async function setTestBackend(name: string): Promise<void> {
+  await initBackend(name as BackendName);
+  if (tf.getBackend() !== name) throw new Error(`backend ${name} did not start`);
+}
