@@ -1,0 +1,146 @@
+/**
+ * Finds and loads the native kernels addon (native/binding.gyp, built by scripts/build-native.mjs).
+ * Loading never throws: it answers with the addon or with a one-line reason, so the engine can say
+ * why it runs on a pure backend instead.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Version the TypeScript side expects from the addon's info().version. */
+export const NATIVE_ADDON_VERSION = '1';
+
+export const ADDON_FILE = 'finetune_native.node';
+
+export type GemmName =
+  | 'openblas'
+  | 'blis'
+  | 'accelerate'
+  | 'own-avx512'
+  | 'own-avx2'
+  | 'own-neon'
+  | 'own-scalar';
+
+/** Values of FINETUNE_NATIVE_GEMM / the gemm option: a policy or one specific path. */
+export const GEMM_MODES = ['auto', 'blas', 'own', 'own-avx512', 'own-avx2', 'own-neon', 'own-scalar'] as const;
+export type GemmMode = (typeof GEMM_MODES)[number];
+
+export type NativeActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';
+
+export interface NativeAddonInfo {
+  version: string;
+  gemm: GemmName;
+  ownKernels: GemmName[];
+  blas: 'openblas' | 'blis' | 'accelerate' | null;
+  blasPath: string | null;
+  blasDetail: string | null;
+  blasError: string | null;
+  threads: number;
+  defaultThreads: number;
+  threadSource: string;
+  arch: string;
+}
+
+/** The raw addon. Arrays are row-major; see native/src/addon.cc for the contract. */
+export interface NativeAddon {
+  /**
+   * c[batch] = act(alpha * op(a[batch]) op(b[batch]) + beta * c[batch] + bias), with numpy
+   * broadcasting of the batch dims aBatch and bBatch. op(a) is m x k, op(b) is k x n. Lengths are
+   * checked exactly; c must not overlap a or b.
+   */
+  gemm(
+    a: Float32Array,
+    aBatch: number[],
+    b: Float32Array,
+    bBatch: number[],
+    c: Float32Array,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    beta: number,
+    bias: Float32Array | null,
+    activation: NativeActivation,
+    leakyAlpha: number,
+    prelu: Float32Array | null,
+  ): void;
+  /** Selects the GEMM path; throws with the reason when it is unavailable. */
+  setGemm(mode: GemmMode): GemmName;
+  setThreads(n: number): number;
+  info(): NativeAddonInfo;
+}
+
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+const requireNative = createRequire(import.meta.url);
+
+/** Where the addon may be, most specific first. */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  const explicit = env.FINETUNE_NATIVE_ADDON?.trim();
+  if (explicit) return [path.resolve(explicit)];
+  const rel = path.join('native', 'build', 'Release', ADDON_FILE);
+  const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
+  if (resourcesPath) {
+    // Packaged Electron app: electron-builder's asarUnpack keeps the .node file outside the archive.
+    out.push(path.join(resourcesPath, 'app.asar.unpacked', rel));
+    out.push(path.join(resourcesPath, rel));
+  }
+  // This module lives in src/main/engine/native (tests, tsx) or is bundled into out/main.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    out.push(path.join(dir, rel).replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2'));
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  out.push(path.join(process.cwd(), rel));
+  return [...new Set(out)];
+}
+
+const loaded = new Map<string, AddonLoad>();
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0]!.trim();
+}
+
+/**
+ * Loads the addon (once per file and process). FINETUNE_NATIVE=off disables it;
+ * FINETUNE_NATIVE_ADDON names the file to load instead of searching.
+ */
+export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
+  const switchValue = env.FINETUNE_NATIVE?.trim().toLowerCase();
+  if (switchValue === 'off' || switchValue === '0' || switchValue === 'false') {
+    return { ok: false, reason: `disabled by FINETUNE_NATIVE=${env.FINETUNE_NATIVE}` };
+  }
+  const candidates = addonCandidates(env);
+  const file = candidates.find((p) => fs.existsSync(p));
+  if (!file) {
+    return {
+      ok: false,
+      reason: `the addon is not built (no ${candidates[0]}); build it with "node scripts/build-native.mjs"`,
+    };
+  }
+  const known = loaded.get(file);
+  if (known) return known;
+  let result: AddonLoad;
+  try {
+    const addon = requireNative(file) as NativeAddon;
+    const info = addon.info();
+    result =
+      info.version === NATIVE_ADDON_VERSION
+        ? { ok: true, addon, path: file }
+        : {
+            ok: false,
+            reason: `${file} is version ${info.version}, expected ${NATIVE_ADDON_VERSION}; rebuild it with "node scripts/build-native.mjs"`,
+          };
+  } catch (err) {
+    result = { ok: false, reason: `${file} could not be loaded: ${firstLine(err)}` };
+  }
+  loaded.set(file, result);
+  return result;
+}
