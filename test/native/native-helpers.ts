@@ -2,7 +2,7 @@
  * Shared by the native kernel tests: the addon (or the visible reason it is missing), a seeded
  * random source, a float64 reference GEMM with numpy batch broadcasting, and an error bound.
  */
-import { loadNativeAddon, type GemmName, type NativeAddon } from '../../src/main/engine/native/addon';
+import { loadNativeAddon, type GemmMode, type NativeAddon } from '../../src/main/engine/native/addon';
 
 export const addonLoad = loadNativeAddon();
 export const addon: NativeAddon | null = addonLoad.ok ? addonLoad.addon : null;
@@ -10,11 +10,12 @@ export const skipReason = addonLoad.ok ? '' : `native addon not available: ${add
 if (!addonLoad.ok) console.warn(`[test/native] SKIPPED: ${skipReason}`);
 
 /** Every GEMM path this build and machine can run: the BLAS (if found) and each own kernel. */
-export function gemmPaths(): { mode: 'blas' | GemmName; available: boolean; why: string }[] {
+export function gemmPaths(): { mode: GemmMode; available: boolean; why: string }[] {
   if (!addon) return [];
   const info = addon.info();
   const blas = { mode: 'blas' as const, available: info.blas !== null, why: info.blasError ?? '' };
-  return [blas, ...info.ownKernels.map((k) => ({ mode: k, available: true, why: '' }))];
+  // Own kernel names are GEMM modes too ('own-avx2' forces that kernel).
+  return [blas, ...info.ownKernels.map((k) => ({ mode: k as GemmMode, available: true, why: '' }))];
 }
 
 /** mulberry32: small, seedable, good enough for test data. */

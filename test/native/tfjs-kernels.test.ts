@@ -23,10 +23,13 @@ function use(backend: string): void {
 /** Runs fn on a backend and returns its outputs as float64 arrays. */
 function on(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Float64Array[] {
   use(backend);
-  return tf.tidy(() => {
+  const outs = tf.tidy(() => {
     const out = fn();
-    return (Array.isArray(out) ? out : [out]).map((t) => Float64Array.from(t.dataSync()));
+    return Array.isArray(out) ? out : [out];
   });
+  const values = outs.map((t) => Float64Array.from(t.dataSync()));
+  tf.dispose(outs);
+  return values;
 }
 
 /** Relative agreement between two float32 computations of the same sums of k products. */
