@@ -98,3 +98,39 @@ export interface RunDetail extends RunSummary {
   evals: EvalMetrics[];
   artifacts: Artifact[];
 }
+
+/** What the trainer is doing, for progress bars. */
+export const TRAIN_PHASES = ['starting', 'loading', 'tokenising', 'training', 'evaluating', 'saving', 'checkpointing'] as const;
+export type TrainPhase = (typeof TRAIN_PHASES)[number];
+
+export interface TrainPhaseEvent {
+  phase: TrainPhase;
+  done: number;
+  total: number | null;
+  etaSeconds: number | null;
+  message: string;
+}
+
+/** One optimizer step, as the trainer reports it. */
+export interface TrainStepEvent {
+  step: number;
+  totalSteps: number;
+  /** Fractional epoch: 1.5 is halfway through the second epoch. */
+  epoch: number;
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+  samplesPerSecond: number;
+  tokensPerSecond: number;
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+}
+
+/** One evaluation row: the eval-set row index, its true and predicted label and the probabilities. */
+export interface EvalPrediction {
+  index: number;
+  text: string;
+  label: number;
+  predicted: number;
+  probs: number[];
+}

@@ -51,7 +51,7 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
   it('hidden states match layer by layer', () => {
     const hs = golden.hidden_states as { case: string; embeddings: number[][][]; embeddings_projected?: number[][][]; layers: number[][][][]; pooled: number[][] };
     const c = golden.logits_cases.find((x) => x.name === hs.case)!;
-    const full = { ids: 0 } && c.input_ids!.map((ids, i) => ({ ids, typeIds: c.token_type_ids?.[i] }));
+    const full = c.input_ids!.map((ids, i) => ({ ids, typeIds: c.token_type_ids?.[i] }));
     const host = padRows(full, loaded.tokenizer.padId);
     host.attentionMask.set(c.attention_mask!.flat());
     const batch = batchTensors(host, loaded.model.config);

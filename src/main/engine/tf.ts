@@ -16,34 +16,62 @@ export { tf };
 
 const requireHere = createRequire(import.meta.url);
 
-/** wasm has no UnsortedSegmentSum, which the gradient of gather (the embeddings) needs. */
+/** out[ids[i]] += x[i] over rows of `inner` values: one pass, O(N * inner). */
+export function unsortedSegmentSumInto(out: Float32Array | Int32Array, x: Float32Array | Int32Array, ids: ArrayLike<number>, inner: number, numSegments: number): void {
+  out.fill(0);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * inner;
+    const dst = s * inner;
+    for (let j = 0; j < inner; j++) out[dst + j]! += x[src + j]!;
+  }
+}
+
+type SegmentSumAttrs = { numSegments: number };
+
+/**
+ * UnsortedSegmentSum is the gradient of gather (the embedding lookups). wasm has none; the cpu
+ * backend's compares every id with every segment (O(vocab * tokens * width): seconds per step
+ * for a 30k vocabulary). Both get this one-pass version.
+ */
+function registerSegmentSumKernels(): void {
+  tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
+  tf.registerKernel({
+    kernelName: 'UnsortedSegmentSum',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      const { numSegments } = attrs as unknown as SegmentSumAttrs;
+      const b = backend as unknown as {
+        data: { get(id: unknown): { values: Float32Array | Int32Array } };
+        makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): tf.TensorInfo;
+      };
+      const inner = x.shape.slice(segmentIds.shape.length).reduce((a, c) => a * c, 1);
+      const xv = b.data.get(x.dataId).values;
+      const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+      unsortedSegmentSumInto(out, xv, b.data.get(segmentIds.dataId).values, inner, numSegments);
+      return b.makeTensorInfo([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, out);
+    },
+  });
+}
+registerSegmentSumKernels();
+
 function registerWasmKernels(): void {
-  const existing = tf.getKernel('UnsortedSegmentSum', 'wasm');
-  if (existing) return;
+  if (tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
   tf.registerKernel({
     kernelName: 'UnsortedSegmentSum',
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-      const { numSegments } = attrs as unknown as { numSegments: number };
+      const { numSegments } = attrs as unknown as SegmentSumAttrs;
       const b = backend as unknown as {
         makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
         typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
       };
       const inner = x.shape.slice(segmentIds.shape.length).reduce((a, c) => a * c, 1);
-      const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
-      const out = b.makeOutput(outShape, x.dtype);
-      const xv = b.typedArrayFromHeap(x);
-      const ids = b.typedArrayFromHeap(segmentIds);
-      const ov = b.typedArrayFromHeap(out);
-      ov.fill(0);
-      for (let i = 0; i < ids.length; i++) {
-        const s = ids[i]!;
-        if (s < 0 || s >= numSegments) continue;
-        const src = i * inner;
-        const dst = s * inner;
-        for (let j = 0; j < inner; j++) ov[dst + j]! += xv[src + j]!;
-      }
+      const out = b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+      unsortedSegmentSumInto(b.typedArrayFromHeap(out), b.typedArrayFromHeap(x), b.typedArrayFromHeap(segmentIds), inner, numSegments);
       return out;
     },
   });

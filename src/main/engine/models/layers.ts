@@ -118,7 +118,7 @@ export class Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.fused.matMul({ a: x, b: this.store.get(this.weight), transposeB: true, bias: this.store.get(this.bias) });
+    return tf.fused.matMul({ a: x, b: this.store.get(this.weight), transposeB: true, bias: this.store.get(this.bias) }) as tf.Tensor2D;
   }
 }
 

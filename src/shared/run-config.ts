@@ -1,0 +1,121 @@
+/**
+ * What a training run is: the model, the labels, the data and the options. One zod schema
+ * parses it at every boundary (UI, HTTP, CLI, the trainer process); the type comes from it.
+ */
+import { z } from 'zod';
+
+export const BEST_METRICS = ['accuracy', 'macro_f1', 'eval_loss'] as const;
+export type BestMetric = (typeof BEST_METRICS)[number];
+
+const positiveInt = (what: string, max: number) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(1, `${what} must be at least 1`)
+    .max(max, `${what} must be at most ${max}`);
+
+export const trainingOptionsSchema = z.object({
+  epochs: z.number({ error: 'epochs must be a number' }).positive('epochs must be more than 0').max(1000, 'epochs must be at most 1000'),
+  learningRate: z
+    .number({ error: 'the learning rate must be a number' })
+    .gt(0, 'the learning rate must be more than 0')
+    .max(1, 'a learning rate above 1 diverges; typical values are 1e-5 to 1e-4'),
+  batchSize: positiveInt('the batch size', 4096),
+  maxLength: z
+    .number()
+    .int('the max length must be a whole number')
+    .min(8, 'the max length must be at least 8 tokens')
+    .max(8192, 'the max length must be at most 8192 tokens'),
+  warmupRatio: z.number().min(0, 'the warm-up ratio is between 0 and 1').max(1, 'the warm-up ratio is between 0 and 1'),
+  /** Warm-up steps; when above 0 it wins over the ratio (as in the Trainer). */
+  warmupSteps: z.number().int().min(0, 'warm-up steps cannot be negative'),
+  weightDecay: z.number().min(0, 'weight decay cannot be negative').max(1, 'weight decay above 1 erases the weights'),
+  gradientAccumulationSteps: positiveInt('gradient accumulation steps', 1024),
+  maxGradNorm: z.number().min(0, 'the clipping norm cannot be negative'),
+  seed: z.number().int('the seed must be a whole number').min(0).max(2 ** 31 - 1),
+  /** Stop after this many evaluations without improvement; null never stops early. */
+  earlyStoppingPatience: z.number().int().min(1, 'patience must be at least 1 evaluation').nullable(),
+  bestMetric: z.enum(BEST_METRICS),
+  /** Evaluate every N optimizer steps; null evaluates at each epoch end. */
+  evalEverySteps: z.number().int().min(1, 'evaluate at least every step').nullable(),
+  /** One weight per label for a class-weighted loss; null for the plain loss. */
+  classWeights: z.array(z.number().positive('class weights must be more than 0')).nullable(),
+  /** Quick mode: the encoder is frozen, only the classification head trains. */
+  freezeEncoder: z.boolean(),
+  /** Batches of similar lengths (less padding, faster), shuffled in mega-batches as the Trainer's group_by_length. */
+  groupByLength: z.boolean(),
+  evalBatchSize: positiveInt('the evaluation batch size', 4096),
+});
+
+export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
+
+/** The Hugging Face recipe the app reproduces: lr 2e-5, batch 16, 3 epochs, weight decay 0.01, length 128. */
+export const RECOMMENDED_OPTIONS: TrainingOptions = {
+  epochs: 3,
+  learningRate: 2e-5,
+  batchSize: 16,
+  maxLength: 128,
+  warmupRatio: 0,
+  warmupSteps: 0,
+  weightDecay: 0.01,
+  gradientAccumulationSteps: 1,
+  maxGradNorm: 1,
+  seed: 42,
+  earlyStoppingPatience: null,
+  bestMetric: 'accuracy',
+  evalEverySteps: null,
+  classWeights: null,
+  freezeEncoder: false,
+  groupByLength: false,
+  evalBatchSize: 64,
+};
+
+export const PRESETS: Record<'recommended' | 'fast' | 'thorough', { label: string; description: string; options: TrainingOptions }> = {
+  recommended: {
+    label: 'Recommended',
+    description: 'The Hugging Face recipe: 3 epochs at 2e-5, batch 16, length 128.',
+    options: RECOMMENDED_OPTIONS,
+  },
+  fast: {
+    label: 'Fast',
+    description: 'One epoch, shorter texts (64 tokens), grouped by length: a first result in a fraction of the time.',
+    options: { ...RECOMMENDED_OPTIONS, epochs: 1, learningRate: 5e-5, batchSize: 32, maxLength: 64, groupByLength: true },
+  },
+  thorough: {
+    label: 'Thorough',
+    description: '5 epochs with warm-up and early stopping on macro-F1: best accuracy, longest training.',
+    options: { ...RECOMMENDED_OPTIONS, epochs: 5, warmupRatio: 0.1, maxLength: 256, earlyStoppingPatience: 2, bestMetric: 'macro_f1' },
+  },
+};
+
+export const datasetRowSchema = z.object({ text: z.string(), label: z.number().int().min(0) });
+export type DatasetRow = z.infer<typeof datasetRowSchema>;
+
+export const runConfigSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    model: z.object({
+      /** As the user gave it: a Hub id ("roberta-base") or a folder. */
+      source: z.string().min(1),
+      /** The local folder the trainer reads. */
+      path: z.string().min(1),
+    }),
+    labels: z.array(z.string().min(1)).min(2, 'a classifier needs at least 2 labels').max(10000),
+    dataset: z.object({
+      /** sha256 fingerprint of the prepared data. */
+      fingerprint: z.string().min(1),
+      name: z.string(),
+      trainCount: z.number().int().min(1),
+      evalCount: z.number().int().min(0),
+      /** Folder of the prepared copy (train.jsonl, eval.jsonl), when there is one. */
+      path: z.string().nullable(),
+    }),
+    options: trainingOptionsSchema,
+  })
+  .superRefine((c, ctx) => {
+    if (c.options.classWeights && c.options.classWeights.length !== c.labels.length) {
+      ctx.addIssue({ code: 'custom', path: ['options', 'classWeights'], message: `give one class weight per label (${c.labels.length})` });
+    }
+  });
+
+export type RunConfig = z.infer<typeof runConfigSchema>;
