@@ -60,7 +60,7 @@ const KernelSet* own_kernel_named(const std::string& name, std::string* why) {
     return e.set;
   }
   *why = "unknown GEMM path '" + name +
-         "' (use auto, blas, own, own-avx512, own-avx2, own-neon or own-scalar)";
+         "' (use auto, blas, own, own-avx512, own-avx2, own-neon, own-scalar, openblas, blis or accelerate)";
   return nullptr;
 }
 
@@ -434,6 +434,13 @@ std::string select_gemm(const std::string& mode) {
   } else if (mode == "blas") {
     const BlasLibrary* blas = load_blas(&why);
     if (!blas) return "no usable BLAS: " + why;
+    next.blas = blas;
+    next.name = blas->name;
+  } else if (mode == "openblas" || mode == "blis" || mode == "accelerate") {
+    // A BLAS by name: only the one that load_blas() found can be used.
+    const BlasLibrary* blas = load_blas(&why);
+    if (!blas) return "no usable BLAS: " + why;
+    if (blas->name != mode) return mode + " is not the BLAS found here (" + blas->name + " at " + blas->path + ")";
     next.blas = blas;
     next.name = blas->name;
   } else if (mode == "own") {

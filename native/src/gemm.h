@@ -53,8 +53,9 @@ std::string broadcast_offsets(const std::vector<int64_t>& a_batch, const std::ve
 std::string gemm_run(const GemmCall& call);
 
 // Chooses the GEMM path: "auto" (BLAS when found, else the best own kernel), "blas", "own"
-// (best own kernel for this CPU), or one own kernel: "own-avx512", "own-avx2", "own-neon",
-// "own-scalar". Returns "" or why the path is unavailable (the previous path stays active).
+// (best own kernel for this CPU), one own kernel ("own-avx512", "own-avx2", "own-neon",
+// "own-scalar") or the BLAS by name ("openblas", "blis", "accelerate": only the one found).
+// Returns "" or why the path is unavailable (the previous path stays active).
 std::string select_gemm(const std::string& mode);
 
 // The active path: "openblas", "blis", "accelerate", "own-avx512", "own-avx2", "own-neon" or

@@ -240,6 +240,17 @@ describe.skipIf(!addon)('native SGEMM', () => {
     const shared = new Float32Array(20);
     expect(call({ a: shared.subarray(0, 6), c: shared.subarray(4, 12) })).toThrow(/must not share memory/);
     expect(() => addon!.setGemm('fastest' as never)).toThrow(/unknown GEMM path 'fastest'/);
+    const blas = addon!.info().blas;
+    if (blas) {
+      // The BLAS can be chosen by name, but only the one that was found.
+      expect(addon!.setGemm(blas)).toBe(blas);
+      const other = blas === 'openblas' ? 'blis' : 'openblas';
+      expect(() => addon!.setGemm(other)).toThrow(new RegExp(`${other} is not the BLAS found here \\(${blas} at `));
+      expect(addon!.info().gemm).toBe(blas);
+    } else {
+      expect(() => addon!.setGemm('openblas')).toThrow(/no usable BLAS/);
+    }
+    addon!.setGemm('auto');
     expect(() => addon!.setThreads(0)).toThrow(/between 1 and 1024/);
   });
 });

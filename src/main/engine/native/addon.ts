@@ -22,8 +22,22 @@ export type GemmName =
   | 'own-neon'
   | 'own-scalar';
 
-/** Values of FINETUNE_NATIVE_GEMM / the gemm option: a policy or one specific path. */
-export const GEMM_MODES = ['auto', 'blas', 'own', 'own-avx512', 'own-avx2', 'own-neon', 'own-scalar'] as const;
+/**
+ * Values of FINETUNE_NATIVE_GEMM / the gemm option: a policy (auto, blas, own) or one specific
+ * path (an own kernel, or the BLAS by name, which must be the one found).
+ */
+export const GEMM_MODES = [
+  'auto',
+  'blas',
+  'own',
+  'own-avx512',
+  'own-avx2',
+  'own-neon',
+  'own-scalar',
+  'openblas',
+  'blis',
+  'accelerate',
+] as const;
 export type GemmMode = (typeof GEMM_MODES)[number];
 
 export type NativeActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';

