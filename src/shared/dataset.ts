@@ -221,8 +221,10 @@ export const FINDING_IDS = [
   'leakage',
   'small-classes',
   'eval-missing-classes',
+  'eval-only-labels',
   'imbalance',
   'truncation',
+  'encoding',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 

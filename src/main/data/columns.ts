@@ -97,9 +97,12 @@ export interface ColumnSuggestion {
   problem: string | null;
 }
 
-/** Whether the column could hold labels: few distinct, short, whole numbers or categories. */
-export function couldBeLabelColumn(stats: ColumnStats): boolean {
-  if (!stats.valueCounts || stats.distinctCount < 2 || stats.nonEmpty === 0) return false;
+/**
+ * Whether the column could hold labels: few distinct, short, whole numbers or categories. A
+ * column named like a label may hold a single value (then the doctor says one class is not enough).
+ */
+export function couldBeLabelColumn(stats: ColumnStats, namedLikeLabel = false): boolean {
+  if (!stats.valueCounts || stats.nonEmpty === 0 || stats.distinctCount < (namedLikeLabel ? 1 : 2)) return false;
   if (stats.distinctCount > Math.max(2, 0.5 * stats.nonEmpty)) return false;
   if (stats.meanLength > 40) return false;
   return stats.type === 'category' || stats.type === 'number';
@@ -117,7 +120,7 @@ export function suggestColumns(
   }
   const labelCandidates = stats
     .map((s, index) => ({ s, index }))
-    .filter(({ s }) => couldBeLabelColumn(s))
+    .filter(({ s, index }) => couldBeLabelColumn(s, LABEL_NAME_RE.test(names[index]!.trim())))
     .sort((a, b) => {
       const hint = Number(LABEL_NAME_RE.test(names[b.index]!.trim())) - Number(LABEL_NAME_RE.test(names[a.index]!.trim()));
       if (hint !== 0) return hint;

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { TextEncoding } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
@@ -245,4 +246,26 @@ export function bomLengthFor(encoding: TextEncoding, head: Uint8Array): number {
   if (encoding === 'utf-16le') return head[0] === 0xff && head[1] === 0xfe ? 2 : 0;
   if (encoding === 'utf-16be') return head[0] === 0xfe && head[1] === 0xff ? 2 : 0;
   return 0;
+}
+
+/** Streams the whole file through the UTF-8 validator: where the first invalid byte is, or null. */
+export async function firstInvalidUtf8InFile(file: string, signal?: AbortSignal): Promise<{ byteOffset: number; line: number } | null> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const validator = new Utf8Validator();
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      if (signal?.aborted) throw new AppError('cancelled', `Reading ${path.basename(file)} was cancelled.`);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      validator.push(Buffer.from(buf.subarray(0, bytesRead)));
+    }
+    validator.end();
+    return null;
+  } catch (err) {
+    if (err instanceof InvalidUtf8Error) return { byteOffset: err.byteOffset, line: err.line };
+    throw err;
+  } finally {
+    await fh.close();
+  }
 }

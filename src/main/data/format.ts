@@ -182,6 +182,18 @@ function bestDelimited(text: string, file: string, overrides: ParseOverrides): D
   return best;
 }
 
+/** Whether some column of the split records has a few repeated values, as a label column does. */
+function hasLabelLikeColumn(records: readonly string[][]): boolean {
+  const rows = records.slice(1);
+  if (rows.length < 4) return true;
+  const width = Math.max(...rows.map((r) => r.length));
+  for (let j = 0; j < width; j++) {
+    const distinct = new Set(rows.map((r) => (r[j] ?? '').trim())).size;
+    if (distinct >= 2 && distinct <= Math.max(2, rows.length * 0.3)) return true;
+  }
+  return false;
+}
+
 const LABEL_FIRST_RE = /^(\S+)[ \t]+(\S.*)$/;
 
 /** `LABEL text` per line: most lines match, and the first words are few and short. */
@@ -200,7 +212,7 @@ function looksLabelFirst(lines: string[]): boolean {
   if (matched < 2 || matched < lines.length * 0.95) return false;
   const distinct = labels.size;
   // Files sorted by label may show a single label in the sample (rt-polarity starts with 5,331 "0" lines).
-  if (distinct === 1) return matched >= 10 && labelChars / matched <= 20;
+  if (distinct === 1) return matched >= 10 && /^[+-]?\d+$/.test([...labels.keys()][0]!);
   return distinct <= Math.max(2, Math.min(1000, matched * 0.3)) && labelChars / matched <= 40;
 }
 
@@ -227,8 +239,12 @@ function looksJsonLines(lines: string[]): { ok: boolean; keys: string[]; badLine
     }
     badLine ??= i;
   });
-  return { ok: lines.length > 0 && objects >= lines.length * 0.8, keys, badLine };
+  return { ok: lines.length > 0 && objects >= lines.length * 0.5, keys, badLine };
 }
+
+/** Names that columns usually have: a first row made of them is a header. */
+const COMMON_HEADER_RE =
+  /^(text|texts|label|labels|class|category|sentence|review|content|description|title|message|comment|question|answer|id|target|y|x|sentiment|intent|tag|topic|emotion|polarity|body|document|tweet|headline|abstract|summary|utterance|query|subject|input|output|rating|score|name|date|source|url|language|lang)([ _-]?(id|name|text|label))?$/i;
 
 /** Whether the first record names the columns, judged against the records below it. */
 export function looksLikeHeader(first: readonly string[], rest: readonly (readonly string[])[]): boolean {
@@ -245,6 +261,7 @@ export function looksLikeHeader(first: readonly string[], rest: readonly (readon
       score -= 1;
       return;
     }
+    if (COMMON_HEADER_RE.test(h)) score += 2;
     if (column.length === 0) return;
     if (column.every(isNumeric)) {
       score += isNumeric(h) ? -2 : 2;
@@ -252,7 +269,7 @@ export function looksLikeHeader(first: readonly string[], rest: readonly (readon
     }
     if (isNumeric(h)) score -= 1;
     const distinct = new Set(column);
-    if (distinct.size <= 20 && column.length >= 2 * distinct.size) {
+    if (distinct.size <= 20 && column.length >= 1.5 * distinct.size) {
       score += distinct.has(h) ? -2 : 1;
       return;
     }
@@ -317,8 +334,12 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
   if (format === null || format === 'delimited') {
     delimited = bestDelimited(text, abs, overrides);
     if (format === null) {
-      if (delimited && delimited.score >= 0.9) format = 'delimited';
-      else if (looksLabelFirst(lines)) format = 'label-first';
+      // `LABEL text` lines often hold commas too (SST-2: "0 simplistic , silly ."), so a
+      // plausible label-first layout wins over a comma split; a clean tab split does not.
+      const labelFirst = looksLabelFirst(lines);
+      const cleanSplit = delimited !== null && delimited.score >= 0.9;
+      if (cleanSplit && (delimited.delimiter === '\t' || !labelFirst || hasLabelLikeColumn(delimited.records))) format = 'delimited';
+      else if (labelFirst && !(delimited && delimited.score >= 0.5 && hasLabelLikeColumn(delimited.records))) format = 'label-first';
       else if (delimited && delimited.score >= 0.5) format = 'delimited';
       else throw new AppError('unsupported', `${name}: ${UNSUPPORTED_LAYOUT}`);
     }

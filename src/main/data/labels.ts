@@ -58,7 +58,14 @@ export class LabelNormaliser {
   private readonly byKey = new Map<string, number>();
   private readonly entries: LabelEntry[] = [];
 
-  constructor(private readonly labelNames: Readonly<Record<string, string>> = {}) {}
+  /**
+   * labelNames: display names of raw values. fixedOrder: the label order to keep (a prepared
+   * dataset's labels), instead of code or alphabetical order.
+   */
+  constructor(
+    private readonly labelNames: Readonly<Record<string, string>> = {},
+    private readonly fixedOrder?: readonly string[],
+  ) {}
 
   get size(): number {
     return this.entries.length;
@@ -125,9 +132,15 @@ export class LabelNormaliser {
     const order = this.entries
       .map((e, id) => ({ e, id, name: display(e) }))
       .filter(({ e }) => e.count > 0);
-    order.sort((a, b) =>
-      allCodes ? a.e.code! - b.e.code! : a.e.key < b.e.key ? -1 : a.e.key > b.e.key ? 1 : a.name < b.name ? -1 : 1,
-    );
+    if (this.fixedOrder) {
+      const position = new Map(this.fixedOrder.map((name, i) => [labelKey(name), i]));
+      const at = (key: string): number => position.get(key) ?? Number.MAX_SAFE_INTEGER;
+      order.sort((a, b) => at(a.e.key) - at(b.e.key) || (a.e.key < b.e.key ? -1 : 1));
+    } else {
+      order.sort((a, b) =>
+        allCodes ? a.e.code! - b.e.code! : a.e.key < b.e.key ? -1 : a.e.key > b.e.key ? 1 : a.name < b.name ? -1 : 1,
+      );
+    }
     const finalIndex = new Int32Array(this.entries.length).fill(-1);
     order.forEach(({ id }, i) => {
       finalIndex[id] = i;

@@ -117,6 +117,15 @@ function describeCsvError(err: CsvError, lastLine: number): string {
   }
 }
 
+/**
+ * With relax_quotes, a quote that closes a field early ("abc"def) is kept as text and the field
+ * value then starts with the quote. If that field also spans lines, a quote was left open and the
+ * parser ran on into the next line(s): the record is garbage and must be reported, not kept.
+ */
+function isRunawayQuote(field: string): boolean {
+  return field.charCodeAt(0) === 0x22 && (field.includes('\n') || field.includes('\r'));
+}
+
 class DelimitedEngine implements RecordEngine {
   private readonly parser: Parser;
   private readonly lines = new LineIndex();
@@ -135,6 +144,9 @@ class DelimitedEngine implements RecordEngine {
       delimiter: delimiter ?? ',',
       quote: quoted ? '"' : false,
       escape: '"',
+      // Lenient like Python's csv module: a stray quote inside a field is kept as text. Format
+      // detection judges quoting strictly, so a file that does not quote properly is read unquoted.
+      relax_quotes: true,
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
@@ -154,8 +166,14 @@ class DelimitedEngine implements RecordEngine {
       const err = this.pendingSkips.shift()!;
       const offset = typeof err.bytes === 'number' ? err.bytes : this.lastRecordEnd;
       const line = this.lines.lineAt(Math.max(offset, this.lastRecordEnd));
-      this.state.skip(line, describeCsvError(err, final ? this.lines.lineAt(this.lines.bytes) : line));
+      this.state.skip(line, describeCsvError(err, final ? this.lastLine() : line));
     }
+  }
+
+  /** Number of the last line of the input (a final line break ends it, it does not start another). */
+  private lastLine(): number {
+    const last = this.lines.byteAt(this.lines.bytes - 1);
+    return this.lines.lineAt(this.lines.bytes) - (last === 0x0a || last === 0x0d ? 1 : 0);
   }
 
   private onRecord(record: string[], info: Info): void {
@@ -173,6 +191,13 @@ class DelimitedEngine implements RecordEngine {
       if (record.every((f) => f.trim() === '')) return; // a line of only delimiters or spaces
       if (this.headerPending) {
         this.headerPending = false;
+        return;
+      }
+      if (this.format.settings.quoted && record.some(isRunawayQuote)) {
+        this.state.skip(
+          line,
+          `a quote opened here is not closed properly (the field runs on to line ${endLine}), so line${endLine > line ? `s ${line}-${endLine}` : ` ${line}`} could not be read. Close the quote (and double the quotes inside it), or read the file with quoting turned off.`,
+        );
         return;
       }
       const fitted = fitRecord(record, this.format.columnNames.length);
