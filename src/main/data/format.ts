@@ -123,16 +123,17 @@ function tryDelimited(text: string, delimiter: Delimiter, quoted: boolean): Deli
     errors++;
   }
   records = records.filter((r) => r.some((f) => f.trim() !== ''));
-  const counts = new Map<number, number>();
+  // A record fits k columns when k lies between its length without trailing empty fields and
+  // its full length ("a,b,," fits 2, 3 or 4). The column count is the k most records fit.
+  const fits = new Map<number, number>();
   for (const r of records) {
-    const n = effectiveLength(r);
-    counts.set(n, (counts.get(n) ?? 0) + 1);
+    for (let k = effectiveLength(r); k <= r.length; k++) fits.set(k, (fits.get(k) ?? 0) + 1);
   }
   let modeColumns = 0;
   let modeCount = 0;
-  for (const [n, c] of counts) {
-    if (c > modeCount || (c === modeCount && n > modeColumns)) {
-      modeColumns = n;
+  for (const [k, c] of fits) {
+    if (c > modeCount || (c === modeCount && k < modeColumns)) {
+      modeColumns = k;
       modeCount = c;
     }
   }
@@ -337,8 +338,9 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
       // `LABEL text` lines often hold commas too (SST-2: "0 simplistic , silly ."), so a
       // plausible label-first layout wins over a comma split; a clean tab split does not.
       const labelFirst = looksLabelFirst(lines);
-      const cleanSplit = delimited !== null && delimited.score >= 0.9;
-      if (cleanSplit && (delimited.delimiter === '\t' || !labelFirst || hasLabelLikeColumn(delimited.records))) format = 'delimited';
+      if (delimited && delimited.score >= 0.9 && (delimited.delimiter === '\t' || !labelFirst || hasLabelLikeColumn(delimited.records))) {
+        format = 'delimited';
+      }
       else if (labelFirst && !(delimited && delimited.score >= 0.5 && hasLabelLikeColumn(delimited.records))) format = 'label-first';
       else if (delimited && delimited.score >= 0.5) format = 'delimited';
       else throw new AppError('unsupported', `${name}: ${UNSUPPORTED_LAYOUT}`);

@@ -97,11 +97,9 @@ function plural(n: number, word: string): string {
 function fitRecord(fields: string[], columnCount: number): string[] | string {
   if (fields.length === columnCount) return fields;
   const n = effectiveLength(fields);
-  if (n === columnCount) return fields.slice(0, columnCount);
-  if (n < columnCount && fields.length < columnCount) {
-    return `${plural(fields.length, 'field')} where ${columnCount} were expected`;
-  }
-  return `${plural(n, 'field')} where ${columnCount} were expected`;
+  if (n <= columnCount && columnCount <= fields.length) return fields.slice(0, columnCount);
+  const count = fields.length < columnCount ? fields.length : n;
+  return `${plural(count, 'field')} where ${columnCount} ${columnCount === 1 ? 'was' : 'were'} expected`;
 }
 
 function describeCsvError(err: CsvError, lastLine: number): string {
