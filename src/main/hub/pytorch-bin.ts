@@ -780,6 +780,68 @@ export function readPytorchBin(file: string): WeightMap {
   return readLegacyFormat(file, buf);
 }
 
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+/**
+ * The tensors a pytorch_model.bin holds (names, dtypes, shapes) without reading their data: the
+ * pickle alone, under the same restrictions as readPytorchBin (so a malicious file is refused
+ * here too). For the legacy format the pickle is read from the start of the file.
+ */
+export function listPytorchBinTensors(file: string): TensorInfo[] {
+  const info = (entries: [string, TensorRef][]): TensorInfo[] => entries.map(([name, t]) => ({ name, dtype: t.storage.dtype, shape: t.shape.slice() }));
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      head = Buffer.alloc(Math.min(size, 64 * 1024 * 1024));
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw new AppError('io', `${file}: cannot read: ${(err as Error).message}`);
+  }
+  if (isZip(head)) {
+    let zip: ZipArchive;
+    try {
+      zip = ZipArchive.open(file);
+    } catch (err) {
+      refused(file, err);
+    }
+    try {
+      const pkl = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
+      if (pkl.length !== 1) throw new AppError('unsupported', `${file}: is a ZIP archive but not a PyTorch checkpoint (no single <archive>/data.pkl)`);
+      try {
+        return info(stateDictEntries(unpickle(zip.read(pkl[0]!), 0, (pid) => storageFromPid(pid, false)).value, file));
+      } catch (err) {
+        refused(file, err);
+      }
+    } finally {
+      zip.close();
+    }
+  }
+  if (head.toString('latin1').startsWith('version https://git-lfs')) {
+    throw new AppError('io', `${file}: is a Git LFS pointer, not the weights; run "git lfs pull" in the model folder or download the model again`);
+  }
+  if (head[0] !== 0x80) throw new AppError('unsupported', `${file}: is not a PyTorch checkpoint (neither a ZIP archive nor a pickle)`);
+  const noStorage = (): StorageRef => {
+    throw new PickleRefused('a storage where none is allowed');
+  };
+  try {
+    const magic = unpickle(head, 0, noStorage);
+    const protocol = unpickle(head, magic.end, noStorage);
+    const sysInfo = unpickle(head, protocol.end, noStorage);
+    return info(stateDictEntries(unpickle(head, sysInfo.end, (pid) => storageFromPid(pid, true)).value, file));
+  } catch (err) {
+    refused(file, err);
+  }
+}
+
 /** Reads pytorch_model.bin.index.json and every shard it names. */
 export function readShardedPytorchBin(indexFile: string, resolveShard: (name: string) => string): WeightMap {
   let index: { weight_map?: Record<string, string> };
