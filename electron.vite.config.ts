@@ -11,6 +11,8 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           serve: resolve('src/main/serve.ts'),
+          cli: resolve('src/main/cli.ts'),
+          trainer: resolve('src/main/engine/worker.ts'),
         },
       },
     },

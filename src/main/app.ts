@@ -9,6 +9,9 @@ import type { AppApi } from '../shared/api';
 import { AppError } from '../shared/errors';
 import type { RunDetail, RunSummary, SystemInfo } from '../shared/types';
 import { probeBackend } from './engine/backend';
+import { loadPreparedDataset } from './data';
+import { defaultWorkerEntry, forkLauncher, type WorkerLauncher } from './training/launcher';
+import { TrainingService } from './training/service';
 import { AppEventBus } from './events';
 import { removeDirSafely } from './fsutil';
 import { runDir } from './paths';
@@ -22,12 +25,17 @@ export interface AppOptions {
   /** better_sqlite3.node built for this runtime (Electron). */
   sqliteBinding?: string;
   electronVersion?: string | null;
+  /** How to start the engine worker (Electron passes a utilityProcess launcher). */
+  launcher?: WorkerLauncher;
+  /** The worker bundle (default: trainer.js beside this bundle). */
+  workerEntry?: string;
 }
 
 export interface App {
   api: AppApi;
   events: AppEventBus;
   runs: RunRepository;
+  training: TrainingService;
   db: Database.Database;
   dataDir: string;
   /** How many runs were found `running` at start and marked interrupted. */
@@ -42,6 +50,17 @@ export function createApp(options: AppOptions): App {
   const runs = new RunRepository(db);
   const events = new AppEventBus();
   const recoveredRuns = runs.recoverInterrupted();
+  const training = new TrainingService({
+    dataDir,
+    runs,
+    events,
+    launcher: options.launcher ?? forkLauncher,
+    workerEntry: options.workerEntry ?? defaultWorkerEntry(),
+    loadRows: async (config) => {
+      const loaded = await loadPreparedDataset(dataDir, config.dataset.fingerprint);
+      return { train: loaded.train, eval: loaded.eval };
+    },
+  });
 
   const requireRun = (id: string): RunSummary => {
     const run = runs.summary(id);
@@ -87,7 +106,7 @@ export function createApp(options: AppOptions): App {
 
     async deleteRun(id: string): Promise<void> {
       const run = requireRun(id);
-      if (run.status === 'running' || run.status === 'queued') {
+      if (run.status === 'running' || run.status === 'queued' || training.isActive(id)) {
         throw new AppError('conflict', `Run "${run.name}" is ${run.status}. Cancel it first, then delete it.`);
       }
       try {
@@ -107,10 +126,12 @@ export function createApp(options: AppOptions): App {
     api,
     events,
     runs,
+    training,
     db,
     dataDir,
     recoveredRuns,
     close() {
+      training.shutdown();
       if (db.open) db.close();
     },
   };

@@ -3,7 +3,7 @@
  * event it can receive (AppEvents). Electron IPC, the web host and the CLI all serve this one
  * contract; src/shared/schema.ts holds the input schema of each method.
  */
-import type { RunDetail, RunStatus, RunSummary, SystemInfo } from './types';
+import type { EvalMetrics, RunDetail, RunStatus, RunSummary, SystemInfo, TrainPhaseEvent, TrainStepEvent } from './types';
 
 export interface AppApi {
   /** App version, data folder, the backend that would train, CPUs and memory. */
@@ -30,10 +30,28 @@ export interface RunsChangedEvent {
   runId: string;
 }
 
+export type RunStepEvent = TrainStepEvent & { runId: string };
+export type RunPhaseEvent = TrainPhaseEvent & { runId: string };
+
+export interface RunEvalEvent {
+  runId: string;
+  metrics: EvalMetrics;
+  isBest: boolean;
+}
+
+export interface RunLogEvent {
+  runId: string;
+  message: string;
+}
+
 /** Every event the app pushes to the UI, by name. */
 export interface AppEvents {
   'run-status': RunStatusEvent;
   'runs-changed': RunsChangedEvent;
+  'run-step': RunStepEvent;
+  'run-eval': RunEvalEvent;
+  'run-phase': RunPhaseEvent;
+  'run-log': RunLogEvent;
 }
 
 export type AppEventName = keyof AppEvents;
@@ -47,4 +65,4 @@ export interface AppEventSource {
 /** What the renderer sees as window.api (Electron preload) or the web client. */
 export type RendererApi = AppApi & AppEventSource;
 
-export const APP_EVENT_NAMES = ['run-status', 'runs-changed'] as const satisfies readonly AppEventName[];
+export const APP_EVENT_NAMES = ['run-status', 'runs-changed', 'run-step', 'run-eval', 'run-phase', 'run-log'] as const satisfies readonly AppEventName[];

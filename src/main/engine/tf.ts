@@ -16,6 +16,10 @@ export { tf };
 
 const requireHere = createRequire(import.meta.url);
 
+// Production mode: no debug checks, and no "install tfjs-node" banner on stderr (the app says
+// itself which backend runs and why).
+tf.env().set('PROD', true);
+
 /** out[ids[i]] += x[i] over rows of `inner` values: one pass, O(N * inner). */
 export function unsortedSegmentSumInto(out: Float32Array | Int32Array, x: Float32Array | Int32Array, ids: ArrayLike<number>, inner: number, numSegments: number): void {
   out.fill(0);

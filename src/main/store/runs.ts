@@ -239,6 +239,13 @@ export class RunRepository {
     })();
   }
 
+  /** Sets (or clears) the best evaluation summary of a run. */
+  setBest(id: string, best: { metricName: string; value: number; accuracy: number } | null): void {
+    this.db
+      .prepare('UPDATE runs SET best_metric = ?, best_metric_name = ?, best_accuracy = ? WHERE id = ?')
+      .run(best?.value ?? null, best?.metricName ?? null, best?.accuracy ?? null, id);
+  }
+
   evals(id: string): EvalMetrics[] {
     return (this.stmts.evals.all(id) as EvalRow[]).map((r) => ({
       step: r.step,

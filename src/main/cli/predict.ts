@@ -1,0 +1,109 @@
+/**
+ * `finetune eval` (metrics of a trained model on a labelled file) and `finetune predict`
+ * (labels and probabilities for texts or a file). They run the engine in this process: the CLI
+ * has no window to keep responsive.
+ */
+import path from 'node:path';
+import { AppError } from '../../shared/errors';
+import type { App } from '../app';
+import { inspectDataset } from '../data';
+import { initBackend } from '../engine/tf';
+import { Predictor } from '../engine/inference';
+import { readTable, writePredictionsCsv } from '../export/predictions';
+import { flag, numberFlag, parseFlags, UsageError } from './args';
+import type { CliIo } from './data';
+import { mappingFromFlags, resolveModelArg } from './train';
+
+async function loadPredictor(modelArg: string, io: CliIo): Promise<Predictor> {
+  const backend = await initBackend(null);
+  if (!io.isTTY) void backend;
+  return Predictor.load(await resolveModelArg(modelArg, io));
+}
+
+export async function evalCommand(_app: App, argv: string[], io: CliIo): Promise<number> {
+  const f = parseFlags(argv, { values: ['model', 'data', 'text-column', 'label-column', 'max-length', 'batch-size'], switches: ['json'] });
+  const modelArg = flag(f, 'model');
+  const file = flag(f, 'data');
+  if (!modelArg || !file) throw new UsageError('usage: finetune eval --model DIR --data FILE [--text-column COL] [--label-column COL] [--json]');
+  const json = f.switches.has('json');
+  const inspection = await inspectDataset(file, { signal: io.signal });
+  const mapping = mappingFromFlags(f, inspection);
+  const predictor = await loadPredictor(modelArg, io);
+  try {
+    const known = new Map(predictor.labels.map((l, i) => [l.trim().toLowerCase(), i]));
+    const table = await readTable(file, mapping.parse ?? {}, io.signal);
+    const rows = table.rows.map((r) => {
+      const raw = (r.fields[mapping.labelColumn] ?? '').trim();
+      const name = (mapping.labelNames?.[raw] ?? raw).trim();
+      const label = known.get(name.toLowerCase());
+      if (label === undefined) {
+        throw new AppError('invalid_input', `${path.basename(file)} line ${r.line}: label "${name}" is not one the model knows (${predictor.labels.join(', ')}).`);
+      }
+      const text = mapping.textColumns.map((c) => (r.fields[c] ?? '').trim()).filter(Boolean).join(mapping.textSeparator);
+      return { text, label };
+    });
+    const result = await predictor.evaluate(rows, {
+      maxLength: numberFlag(f, 'max-length', { integer: true, min: 8 }),
+      batchSize: numberFlag(f, 'batch-size', { integer: true, min: 1 }),
+      signal: io.signal,
+    });
+    if (json) {
+      io.out(JSON.stringify({ rows: rows.length, accuracy: result.accuracy, macro_f1: result.macroF1, eval_loss: result.evalLoss, per_class: result.perClass, confusion: result.confusion, labels: predictor.labels }));
+    } else {
+      io.out(`${rows.length} rows: accuracy ${(result.accuracy * 100).toFixed(2)} %, macro-F1 ${result.macroF1.toFixed(4)}, loss ${result.evalLoss.toFixed(4)}`);
+      for (const c of result.perClass) {
+        io.out(`  ${c.label.padEnd(20)} precision ${c.precision.toFixed(3)}  recall ${c.recall.toFixed(3)}  F1 ${c.f1.toFixed(3)}  support ${c.support}`);
+      }
+    }
+    return 0;
+  } finally {
+    predictor.dispose();
+  }
+}
+
+export async function predictCommand(_app: App, argv: string[], io: CliIo): Promise<number> {
+  const f = parseFlags(argv, { values: ['model', 'text', 'input', 'output', 'text-column', 'label-column', 'max-length', 'batch-size'], switches: ['json'] });
+  const modelArg = flag(f, 'model');
+  const texts = f.values.get('text') ?? [];
+  const input = flag(f, 'input');
+  const output = flag(f, 'output');
+  if (!modelArg || (!texts.length && !input) || (texts.length && input) || (input && !output)) {
+    throw new UsageError('usage: finetune predict --model DIR (--text T [--text T...] | --input FILE --output FILE) [--json]');
+  }
+  const json = f.switches.has('json');
+  const maxLength = numberFlag(f, 'max-length', { integer: true, min: 8 });
+  const batchSize = numberFlag(f, 'batch-size', { integer: true, min: 1 });
+  const predictor = await loadPredictor(modelArg, io);
+  try {
+    if (texts.length) {
+      const preds = await predictor.predict(texts, { maxLength, batchSize, signal: io.signal });
+      preds.forEach((p, i) => {
+        if (json) io.out(JSON.stringify({ text: texts[i], label: p.label, score: p.score, scores: p.scores }));
+        else io.out(`${p.label} (${(p.score * 100).toFixed(1)} %)  ${texts[i]}`);
+      });
+      return 0;
+    }
+    const inspection = await inspectDataset(input!, { signal: io.signal });
+    const textSpecs = f.values.get('text-column');
+    const mapping = textSpecs ? mappingFromFlags(f, inspection) : inspection.suggestedMapping;
+    if (!mapping) throw new AppError('invalid_input', `${inspection.fileName}: no text column found; name it with --text-column.`);
+    const table = await readTable(input!, mapping.parse ?? {}, io.signal);
+    const rowTexts = table.rows.map((r) => mapping.textColumns.map((c) => (r.fields[c] ?? '').trim()).filter(Boolean).join(mapping.textSeparator));
+    const preds = await predictor.predict(rowTexts, {
+      maxLength,
+      batchSize,
+      signal: io.signal,
+      onProgress: (done, total) => {
+        if (io.isTTY && !json) process.stderr.write(`\rPredicting ${done}/${total}\x1b[K`);
+      },
+    });
+    if (io.isTTY && !json) process.stderr.write('\n');
+    writePredictionsCsv(output!, table.columns, table.rows.map((r) => r.fields), preds, predictor.labels);
+    if (json) io.out(JSON.stringify({ rows: preds.length, output: path.resolve(output!) }));
+    else io.out(`Wrote ${preds.length} predictions to ${path.resolve(output!)}`);
+    return 0;
+  } finally {
+    predictor.dispose();
+  }
+}
+

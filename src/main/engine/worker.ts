@@ -1,0 +1,105 @@
+/**
+ * The engine worker's entry (out/main/trainer.js): runs one job away from the UI's process.
+ * In Electron it is a utilityProcess (messages on process.parentPort); in the CLI and web host
+ * a forked Node process (process.send). A crash or out-of-memory kills only this process; the
+ * parent marks the run failed.
+ */
+import { initBackend } from './tf';
+import { Predictor } from './inference';
+import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
+import { Trainer } from './trainer';
+
+interface ParentPortLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+
+function send(message: WorkerMessage): void {
+  if (parentPort) parentPort.postMessage(message);
+  else if (process.send) process.send(message);
+}
+
+function onMessage(listener: (m: ParentMessage) => void): void {
+  if (parentPort) parentPort.on('message', (e) => listener(e.data as ParentMessage));
+  else process.on('message', (m) => listener(m as ParentMessage));
+}
+
+const abort = new AbortController();
+let started = false;
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+async function run(job: EngineJob): Promise<void> {
+  const backend = await initBackend(job.backend ?? null);
+  send({ type: 'backend', backend });
+  if (job.kind === 'predict') {
+    const predictor = await Predictor.load(job.modelDir);
+    try {
+      const predictions = await predictor.predict(job.texts, {
+        maxLength: job.maxLength,
+        signal: abort.signal,
+        onProgress: (done, total) => send({ type: 'progress', done, total }),
+      });
+      send({ type: 'predictions', predictions });
+    } finally {
+      predictor.dispose();
+    }
+    return;
+  }
+  const trainer = new Trainer(
+    { runId: job.runId, runDir: job.runDir, config: job.config, train: job.train, eval: job.eval, resume: job.resume },
+    {
+      phase: (event) => send({ type: 'phase', event }),
+      step: (event) => send({ type: 'step', event }),
+      evaluation: (event) => send({ type: 'eval', event }),
+      checkpoint: (e) => send({ type: 'checkpoint', ...e }),
+      log: (message) => send({ type: 'log', message }),
+    },
+    abort.signal,
+  );
+  const result = await trainer.run();
+  send(result.status === 'cancelled' ? { type: 'cancelled', result } : { type: 'done', result });
+}
+
+function finish(code: number): void {
+  // Let the last message flush before exiting.
+  setTimeout(() => process.exit(code), 50);
+}
+
+onMessage((message) => {
+  if (message.type === 'cancel') {
+    abort.abort();
+    if (!started) {
+      send({ type: 'cancelled', result: null });
+      finish(0);
+    }
+    return;
+  }
+  if (message.type === 'start' && !started) {
+    started = true;
+    run(message.job).then(
+      () => finish(0),
+      (err: unknown) => {
+        if (abort.signal.aborted && err instanceof DOMException && err.name === 'AbortError') {
+          send({ type: 'cancelled', result: null });
+          finish(0);
+          return;
+        }
+        send({ type: 'failed', error: describe(err) });
+        finish(1);
+      },
+    );
+  }
+});
+
+process.on('uncaughtException', (err) => {
+  send({ type: 'failed', error: `the trainer crashed: ${describe(err)}` });
+  finish(1);
+});
+
+send({ type: 'ready', pid: process.pid });

@@ -1,0 +1,62 @@
+/**
+ * Predictions as a CSV: the input's columns, then the predicted label, its confidence and one
+ * probability column per class. Written whole or not at all.
+ */
+import path from 'node:path';
+import type { ParseOverrides } from '../../shared/dataset';
+import type { Prediction } from '../engine/inference';
+import { resolveFormat, readRecords } from '../data';
+import { writeFileAtomic } from '../fsutil';
+
+export interface Table {
+  columns: string[];
+  rows: { line: number; fields: string[] }[];
+}
+
+export async function readTable(file: string, overrides: ParseOverrides, signal?: AbortSignal): Promise<Table> {
+  const format = await resolveFormat(file, overrides);
+  const rows: Table['rows'] = [];
+  await readRecords(
+    format,
+    {
+      record: (r) => {
+        rows.push({ line: r.line, fields: r.fields.slice() });
+      },
+      reset: () => {
+        rows.length = 0;
+      },
+    },
+    { signal },
+  );
+  return { columns: format.columnNames, rows };
+}
+
+/** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function predictionColumns(inputColumns: readonly string[], labels: readonly string[]): string[] {
+  const taken = new Set(inputColumns);
+  const unique = (name: string): string => {
+    let n = name;
+    for (let i = 2; taken.has(n); i++) n = `${name}_${i}`;
+    taken.add(n);
+    return n;
+  };
+  return [...inputColumns, unique('predicted_label'), unique('confidence'), ...labels.map((l) => unique(`prob_${l}`))];
+}
+
+export function predictionsCsv(inputColumns: readonly string[], rows: readonly (readonly string[])[], predictions: readonly Prediction[], labels: readonly string[]): string {
+  const lines = [predictionColumns(inputColumns, labels).map(csvField).join(',')];
+  rows.forEach((fields, i) => {
+    const p = predictions[i]!;
+    const cells = [...inputColumns.map((_, c) => fields[c] ?? ''), p.label, p.score.toFixed(6), ...labels.map((l) => (p.scores[l] ?? 0).toFixed(6))];
+    lines.push(cells.map(csvField).join(','));
+  });
+  return lines.join('\r\n') + '\r\n';
+}
+
+export function writePredictionsCsv(file: string, inputColumns: readonly string[], rows: readonly (readonly string[])[], predictions: readonly Prediction[], labels: readonly string[]): void {
+  writeFileAtomic(path.resolve(file), predictionsCsv(inputColumns, rows, predictions, labels));
+}

@@ -1,0 +1,297 @@
+/**
+ * Runs training in the engine worker and records it: the run row and its status, every step
+ * and evaluation in SQLite, the artifacts, and the events the UI and CLI follow. Only this
+ * (parent) side writes to the database. A worker that dies without saying why marks the run
+ * failed with what is known (exit code, signal, likely out of memory).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../shared/errors';
+import type { JsonObject } from '../../shared/json';
+import { runConfigSchema, type DatasetRow, type RunConfig } from '../../shared/run-config';
+import type { EvalMetrics, RunStatus, RunSummary } from '../../shared/types';
+import { latestCheckpoint } from '../engine/checkpoint';
+import type { Prediction } from '../engine/inference';
+import type { EngineJob, WorkerMessage } from '../engine/protocol';
+import { MODEL_DIR, PREDICTIONS_FILE } from '../engine/trainer';
+import type { AppEventBus } from '../events';
+import { writeFileAtomic } from '../fsutil';
+import { runDir } from '../paths';
+import type { RunRepository } from '../store/runs';
+import type { WorkerHandle, WorkerLauncher } from './launcher';
+
+export interface TrainingServiceOptions {
+  dataDir: string;
+  runs: RunRepository;
+  events: AppEventBus;
+  launcher: WorkerLauncher;
+  workerEntry: string;
+  /** The rows of a run's dataset (from its prepared copy). */
+  loadRows(config: RunConfig): Promise<{ train: DatasetRow[]; eval: DatasetRow[] }>;
+  /** Extra environment for workers (FINETUNE_BACKEND...). */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface ActiveRun {
+  worker: WorkerHandle;
+  cancelRequested: boolean;
+  terminal: boolean;
+  done: Promise<RunSummary>;
+}
+
+export function newRunId(now = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+const CANCEL_GRACE_MS = 30_000;
+
+export class TrainingService {
+  private readonly active = new Map<string, ActiveRun>();
+
+  constructor(private readonly o: TrainingServiceOptions) {}
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  activeIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /** Creates the run and starts its worker. */
+  async start(input: RunConfig, opts: { id?: string } = {}): Promise<RunSummary> {
+    const parsed = runConfigSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new AppError('invalid_input', `The run settings are not valid: ${issue.path.join('.')}: ${issue.message}`, issue.path.join('.'));
+    }
+    const config = parsed.data;
+    const id = opts.id ?? newRunId();
+    const dir = runDir(this.o.dataDir, id);
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    this.o.runs.create({
+      id,
+      name: config.name,
+      config: config as unknown as JsonObject,
+      modelId: config.model.source,
+      datasetFingerprint: config.dataset.fingerprint,
+      datasetName: config.dataset.name,
+    });
+    this.o.events.emit('runs-changed', { reason: 'created', runId: id });
+    await this.launch(id, config, false);
+    return this.o.runs.summary(id)!;
+  }
+
+  /** Continues an interrupted, failed or cancelled run from its newest complete checkpoint. */
+  async resume(id: string): Promise<RunSummary> {
+    const run = this.o.runs.summary(id);
+    if (!run) throw new AppError('not_found', `There is no run "${id}".`);
+    if (this.active.has(id)) throw new AppError('conflict', `Run "${run.name}" is already running.`);
+    if (run.status === 'completed') throw new AppError('conflict', `Run "${run.name}" has completed; use "Run again" to train a new run with its settings.`);
+    const raw = this.o.runs.config(id);
+    const parsed = runConfigSchema.safeParse(raw);
+    if (!parsed.success) throw new AppError('unsupported', `Run "${run.name}" was recorded in a format this version cannot resume.`);
+    const dir = runDir(this.o.dataDir, id);
+    const ckpt = latestCheckpoint(dir);
+    let step = 0;
+    if (ckpt) step = (JSON.parse(fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8')) as { globalStep: number }).globalStep;
+    // Steps and evaluations after the checkpoint are replayed by the resumed worker.
+    this.o.runs.truncateAfter(id, step);
+    this.recomputeBest(id, parsed.data);
+    await this.launch(id, parsed.data, true);
+    return this.o.runs.summary(id)!;
+  }
+
+  cancel(id: string): void {
+    const a = this.active.get(id);
+    if (!a) {
+      const run = this.o.runs.summary(id);
+      if (!run) throw new AppError('not_found', `There is no run "${id}".`);
+      if (run.status === 'queued' || run.status === 'running') this.finish(id, 'cancelled', null);
+      return;
+    }
+    a.cancelRequested = true;
+    a.worker.send({ type: 'cancel' });
+    setTimeout(() => {
+      if (!a.terminal) {
+        a.worker.kill();
+        this.finish(id, 'cancelled', null);
+      }
+    }, CANCEL_GRACE_MS).unref();
+  }
+
+  /** Resolves when the run ends (completed, failed, cancelled, interrupted). */
+  wait(id: string): Promise<RunSummary> {
+    const a = this.active.get(id);
+    if (a) return a.done;
+    const run = this.o.runs.summary(id);
+    if (!run) return Promise.reject(new AppError('not_found', `There is no run "${id}".`));
+    return Promise.resolve(run);
+  }
+
+  /** App shutdown: running runs become interrupted (resumable) and their workers stop. */
+  shutdown(): void {
+    for (const [id, a] of this.active) {
+      a.terminal = true;
+      a.worker.kill();
+      this.o.runs.setStatus(id, 'interrupted', { error: 'The app was closed during training. Resume the run to continue from its last checkpoint.' });
+    }
+    this.active.clear();
+  }
+
+  /** Class probabilities for texts from a model folder, in a one-off worker. */
+  predict(modelDir: string, texts: string[], opts: { maxLength?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Prediction[]> {
+    const worker = this.o.launcher(this.o.workerEntry, { ...process.env, ...this.o.env });
+    return new Promise<Prediction[]>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (!settled) {
+          settled = true;
+          fn();
+        }
+      };
+      const onAbort = () => worker.send({ type: 'cancel' });
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      worker.onMessage((m) => {
+        if (m.type === 'ready') worker.send({ type: 'start', job: { kind: 'predict', modelDir, texts, maxLength: opts.maxLength } });
+        else if (m.type === 'progress') opts.onProgress?.(m.done, m.total);
+        else if (m.type === 'predictions') settle(() => resolve(m.predictions));
+        else if (m.type === 'failed') settle(() => reject(new AppError('internal', `Prediction failed: ${m.error}`)));
+        else if (m.type === 'cancelled') settle(() => reject(new AppError('cancelled', 'Prediction was cancelled.')));
+      });
+      worker.onExit((code, signal) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        settle(() => reject(new AppError('internal', `The prediction process stopped unexpectedly (${signal ?? `exit code ${code}`}).`)));
+      });
+    });
+  }
+
+  private recomputeBest(id: string, config: RunConfig): void {
+    const evals = this.o.runs.evals(id);
+    const name = config.options.bestMetric;
+    let best: EvalMetrics | null = null;
+    const value = (m: EvalMetrics) => (name === 'accuracy' ? m.accuracy : name === 'macro_f1' ? m.macroF1 : m.evalLoss);
+    for (const m of evals) {
+      if (!best || (name === 'eval_loss' ? value(m) < value(best) : value(m) > value(best))) best = m;
+    }
+    this.o.runs.setBest(id, best ? { metricName: name, value: value(best), accuracy: best.accuracy } : null);
+  }
+
+  private async launch(id: string, config: RunConfig, resume: boolean): Promise<void> {
+    let rows: { train: DatasetRow[]; eval: DatasetRow[] };
+    try {
+      rows = await this.o.loadRows(config);
+    } catch (err) {
+      this.o.runs.setStatus(id, 'failed', { error: `Could not read the run's dataset: ${(err as Error).message}` });
+      this.o.events.emit('run-status', { runId: id, status: 'failed', error: (err as Error).message });
+      throw err;
+    }
+    const dir = runDir(this.o.dataDir, id);
+    const logFile = path.join(dir, 'train.log');
+    const log = (line: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    this.o.runs.addArtifact(id, 'log', logFile);
+    const worker = this.o.launcher(this.o.workerEntry, { ...process.env, ...this.o.env });
+    let resolveDone!: (r: RunSummary) => void;
+    const active: ActiveRun = { worker, cancelRequested: false, terminal: false, done: new Promise((r) => (resolveDone = r)) };
+    this.active.set(id, active);
+    this.o.runs.setStatus(id, 'running', { error: null });
+    this.o.events.emit('run-status', { runId: id, status: 'running', error: null });
+    log(resume ? 'resuming' : 'starting');
+
+    const job: EngineJob = { kind: 'train', runId: id, runDir: dir, config, train: rows.train, eval: rows.eval, resume };
+    const end = (status: RunStatus, error: string | null) => {
+      if (active.terminal) return;
+      active.terminal = true;
+      this.active.delete(id);
+      log(`${status}${error ? `: ${error}` : ''}`);
+      resolveDone(this.finish(id, status, error));
+    };
+
+    worker.onMessage((m) => {
+      try {
+        this.handle(id, m, worker, job, log, end);
+      } catch (err) {
+        console.error(`run ${id}: could not record a worker message:`, err);
+      }
+    });
+    worker.onExit((code, signal) => {
+      if (active.terminal) return;
+      if (active.cancelRequested) return end('cancelled', null);
+      const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+      const hint = signal === 'SIGKILL' || code === 134 || code === 137
+        ? ' It may have run out of memory: try a smaller batch size or max length, or a smaller model.'
+        : '';
+      end('failed', `The training process ${how} before finishing.${hint} Resume the run to continue from its last checkpoint.`);
+    });
+  }
+
+  private handle(
+    id: string,
+    m: WorkerMessage,
+    worker: WorkerHandle,
+    job: EngineJob,
+    log: (line: string) => void,
+    end: (status: RunStatus, error: string | null) => void,
+  ): void {
+    const { runs, events } = this.o;
+    switch (m.type) {
+      case 'ready':
+        worker.send({ type: 'start', job });
+        break;
+      case 'backend':
+        runs.setStatus(id, 'running', { backend: m.backend.name });
+        log(`backend: ${m.backend.label} (${m.backend.detail})`);
+        events.emit('run-log', { runId: id, message: `Training on ${m.backend.label}.` });
+        break;
+      case 'phase':
+        events.emit('run-phase', { runId: id, ...m.event });
+        break;
+      case 'step':
+        runs.addSteps(id, [
+          { step: m.event.step, epoch: m.event.epoch, loss: m.event.loss, learningRate: m.event.learningRate, samplesPerSecond: m.event.samplesPerSecond },
+        ]);
+        events.emit('run-step', { runId: id, ...m.event });
+        break;
+      case 'eval':
+        runs.addEval(id, m.event.metrics, m.event.isBest ? { metricName: m.event.bestMetricName, value: m.event.bestMetric } : undefined);
+        if (m.event.isBest) {
+          runs.replaceArtifacts(id, 'model', [path.join(runDir(this.o.dataDir, id), MODEL_DIR)]);
+          runs.replaceArtifacts(id, 'predictions', [path.join(runDir(this.o.dataDir, id), PREDICTIONS_FILE)]);
+        }
+        log(`eval at step ${m.event.metrics.step}: accuracy ${m.event.metrics.accuracy.toFixed(4)}, macro-F1 ${m.event.metrics.macroF1.toFixed(4)}, loss ${m.event.metrics.evalLoss.toFixed(4)}`);
+        events.emit('run-eval', { runId: id, metrics: m.event.metrics, isBest: m.event.isBest });
+        break;
+      case 'checkpoint':
+        runs.replaceArtifacts(id, 'checkpoint', [m.path]);
+        break;
+      case 'log':
+        log(m.message);
+        events.emit('run-log', { runId: id, message: m.message });
+        break;
+      case 'done':
+        if (m.result.stoppedEarly) events.emit('run-log', { runId: id, message: 'Stopped early: the metric stopped improving.' });
+        end('completed', null);
+        break;
+      case 'cancelled':
+        end('cancelled', null);
+        break;
+      case 'failed':
+        end('failed', m.error);
+        break;
+      case 'progress':
+      case 'predictions':
+        break;
+    }
+  }
+
+  private finish(id: string, status: RunStatus, error: string | null): RunSummary {
+    const summary = this.o.runs.setStatus(id, status, { error })!;
+    this.o.events.emit('run-status', { runId: id, status, error });
+    this.o.events.emit('runs-changed', { reason: 'status', runId: id });
+    return summary;
+  }
+}
