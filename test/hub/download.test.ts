@@ -267,13 +267,26 @@ describe('downloadModel', () => {
   });
 
   it('an ETag that disagrees with the file listing is refused before any byte is kept', async () => {
-    hub.fault('model.safetensors', { etag: 'c'.repeat(64) });
+    hub.fault('vocab.txt', { etag: 'c'.repeat(40) });
     const err = await failure(downloadModel('test-org/tiny-bert', opts()));
     expect(err.code).toBe('network');
-    expect(err.message).toMatch(/model\.safetensors: the Hub's ETag cccccccccccc… differs from its file listing/);
-    const model = hub.repos.get('test-org/tiny-bert')!.files.find((f) => f.path === 'model.safetensors')!;
-    expect(fs.existsSync(`${blobPath(cacheDir, 'test-org/tiny-bert', sha256(model.content))}.incomplete`)).toBe(false);
+    expect(err.message).toMatch(/vocab\.txt: the Hub's ETag cccccccccccc… differs from its file listing/);
+    const vocab = hub.repos.get('test-org/tiny-bert')!.files.find((f) => f.path === 'vocab.txt')!;
+    expect(fs.existsSync(`${blobPath(cacheDir, 'test-org/tiny-bert', gitBlobSha1(vocab.content))}.incomplete`)).toBe(false);
     expectSnapshotsConsistent('test-org/tiny-bert');
+  });
+
+  it('a CDN ETag that is not a content id does not matter: the sha256 decides', async () => {
+    hub.fault('model.safetensors', { etag: 'c'.repeat(64) });
+    const result = await downloadModel('test-org/tiny-bert', opts());
+    expect(result.files).toContain('model.safetensors');
+    expectSnapshotsConsistent('test-org/tiny-bert');
+  });
+
+  it('an empty file is cached without a transfer', async () => {
+    hub.addRepo({ id: 'test-org/empty-file', commit: COMMIT, files: [...bertFiles(), { path: 'added_tokens.json', content: Buffer.alloc(0) }] });
+    const result = await downloadModel('test-org/empty-file', opts());
+    expect(fs.statSync(path.join(result.dir, 'added_tokens.json')).size).toBe(0);
   });
 
   it('a stalled server: aborted after the stall timeout, partial bytes kept', async () => {

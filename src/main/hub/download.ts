@@ -197,6 +197,12 @@ function hubFetch(ctx: FetchContext, signal: AbortSignal | undefined, stallTimeo
       return res;
     }
     const reader = res.body.getReader();
+    let finished = false;
+    // A body nobody reads (the library's size probe) is cancelled when the attempt ends, so its
+    // connection is released instead of waiting for garbage collection.
+    ctx.cleanups.push(() => {
+      if (!finished) reader.cancel().catch(() => undefined);
+    });
     const body = new ReadableStream<Uint8Array>({
       async pull(c) {
         arm();
@@ -204,15 +210,18 @@ function hubFetch(ctx: FetchContext, signal: AbortSignal | undefined, stallTimeo
           const { done, value } = await reader.read();
           disarm();
           if (done) {
+            finished = true;
             cleanup();
             c.close();
           } else c.enqueue(value);
         } catch (err) {
+          finished = true;
           cleanup();
           c.error(ctx.stalled ?? err);
         }
       },
       cancel(reason) {
+        finished = true;
         cleanup();
         return reader.cancel(reason);
       },
@@ -491,10 +500,13 @@ async function fetchBlob(s: Session, plan: FilePlan, blob: string): Promise<void
       xet: false,
     });
     if (!remote) throw new DownloadError('not_found', `${what}: the Hub lists this file but has no such file at ${s.commit.slice(0, 8)}`, false);
-    // ETag check: the probe's X-Linked-Etag / ETag must name the same content as the listing
-    // (when it is a content hash at all; a CDN's own ETag is not).
+    // ETag check: the Hub's X-Linked-Etag (LFS: the sha256) or, for a small file the Hub serves
+    // itself, its ETag (the git blob sha1) must name the content the listing names. (Behind a
+    // redirect fetch only shows the CDN's own ETag, which is not a content id: the sha256 check
+    // after the transfer covers those files.)
     const probe = ctx.responses.find((r) => r.range === 'bytes=0-0' && r.status < 400);
-    const etag = normalizeEtag(probe?.headers.get('x-linked-etag') ?? probe?.headers.get('etag') ?? null);
+    const linked = probe?.headers.get('x-linked-etag') ?? null;
+    const etag = normalizeEtag(linked ?? (plan.sha256 === null ? (probe?.headers.get('etag') ?? null) : null));
     if (etag && /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(etag) && etag !== plan.etag) {
       throw new DownloadError('network', `${what}: the Hub's ETag ${etag.slice(0, 12)}… differs from its file listing (${plan.etag.slice(0, 12)}…); the repo changed during the download. Download again.`, true);
     }
@@ -612,6 +624,13 @@ async function ensureFile(s: Session, plan: FilePlan): Promise<void> {
     if (!snapshotFileOk(blob, plan.size)) {
       fs.mkdirSync(path.dirname(blob), { recursive: true });
       if (fs.existsSync(blob)) fs.rmSync(blob, { force: true }); // a blob of the wrong size is damaged
+      if (plan.size === 0) {
+        // Nothing to transfer (and a Range probe of an empty file is refused): check the id of "".
+        fs.writeFileSync(`${blob}.incomplete`, '');
+        finishBlob(s, plan, `${blob}.incomplete`, blob, newHash(plan).digest('hex'));
+        linkIntoSnapshot(blob, pointer);
+        return;
+      }
       try {
         s.reused += Math.min(plan.size, fs.statSync(`${blob}.incomplete`).size);
       } catch {

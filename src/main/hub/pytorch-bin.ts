@@ -533,6 +533,16 @@ function storageFromPid(pid: PyValue, legacy: boolean): StorageRef {
 // Tensors from storages
 // ---------------------------------------------------------------------------------------------
 
+/** float16 bit pattern -> float32, all 65536 of them (256 KiB, built on first use). */
+let halfTable: Float32Array | null = null;
+function halfToFloatTable(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
 function decodeElements(dtype: string, bytes: Buffer, count: number): Float32Array {
   const out = new Float32Array(count);
   switch (dtype) {
@@ -540,12 +550,20 @@ function decodeElements(dtype: string, bytes: Buffer, count: number): Float32Arr
       if (bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, count));
       else for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(i * 4);
       return out;
-    case 'F16':
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(bytes.readUInt16LE(i * 2));
+    case 'F16': {
+      const table = halfToFloatTable();
+      if (bytes.byteOffset % 2 === 0) {
+        const u16 = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+        for (let i = 0; i < count; i++) out[i] = table[u16[i]!]!;
+      } else for (let i = 0; i < count; i++) out[i] = table[bytes.readUInt16LE(i * 2)]!;
       return out;
+    }
     case 'BF16': {
       const u32 = new Uint32Array(out.buffer);
-      for (let i = 0; i < count; i++) u32[i] = bytes.readUInt16LE(i * 2) << 16;
+      if (bytes.byteOffset % 2 === 0) {
+        const u16 = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+        for (let i = 0; i < count; i++) u32[i] = u16[i]! << 16;
+      } else for (let i = 0; i < count; i++) u32[i] = bytes.readUInt16LE(i * 2) << 16;
       return out;
     }
     case 'F64':
@@ -793,19 +811,22 @@ export interface TensorInfo {
  */
 export function listPytorchBinTensors(file: string): TensorInfo[] {
   const info = (entries: [string, TensorRef][]): TensorInfo[] => entries.map(([name, t]) => ({ name, dtype: t.storage.dtype, shape: t.shape.slice() }));
-  let head: Buffer;
-  try {
-    const fd = fs.openSync(file, 'r');
+  /** The first `max` bytes (the legacy format's pickles come before its storages). */
+  const readHead = (max: number): Buffer => {
     try {
-      const size = fs.fstatSync(fd).size;
-      head = Buffer.alloc(Math.min(size, 64 * 1024 * 1024));
-      fs.readSync(fd, head, 0, head.length, 0);
-    } finally {
-      fs.closeSync(fd);
+      const fd = fs.openSync(file, 'r');
+      try {
+        const buf = Buffer.alloc(Math.min(fs.fstatSync(fd).size, max));
+        fs.readSync(fd, buf, 0, buf.length, 0);
+        return buf;
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      throw new AppError('io', `${file}: cannot read: ${(err as Error).message}`);
     }
-  } catch (err) {
-    throw new AppError('io', `${file}: cannot read: ${(err as Error).message}`);
-  }
+  };
+  let head = readHead(64);
   if (isZip(head)) {
     let zip: ZipArchive;
     try {
@@ -829,6 +850,7 @@ export function listPytorchBinTensors(file: string): TensorInfo[] {
     throw new AppError('io', `${file}: is a Git LFS pointer, not the weights; run "git lfs pull" in the model folder or download the model again`);
   }
   if (head[0] !== 0x80) throw new AppError('unsupported', `${file}: is not a PyTorch checkpoint (neither a ZIP archive nor a pickle)`);
+  head = readHead(64 * 1024 * 1024);
   const noStorage = (): StorageRef => {
     throw new PickleRefused('a storage where none is allowed');
   };
