@@ -376,7 +376,8 @@ function classify(err: unknown, ctx: FetchContext, s: Session, what: string, met
     return new DownloadError('cancelled', `Download of ${s.repo} cancelled. What arrived is kept; download again to resume.`, false);
   }
   if (ctx.stalled) {
-    return new DownloadError('network', `${what}: no data from ${new URL(s.conn.hubUrl).host} for ${ctx.stalled.ms / 1000} s; the connection stalled. Download again to resume.`, true);
+    const message = `${what}: no data from ${new URL(s.conn.hubUrl).host} for ${ctx.stalled.ms / 1000} s; the connection stalled`;
+    return metadata ? new HubUnreachableError(message) : new DownloadError('network', `${message}. Download again to resume.`, true);
   }
   const failed = [...ctx.responses].reverse().find((r) => r.status >= 400);
   const status = err instanceof HubApiError ? err.statusCode : failed?.status;
@@ -410,7 +411,10 @@ function classify(err: unknown, ctx: FetchContext, s: Session, what: string, met
       return new DownloadError('not_found', `no model "${s.repo}" on ${s.conn.hubUrl}; check the id (e.g. "roberta-base" or "google/bert_uncased_L-4_H-256_A-4")`, false);
     }
     if (status === 416) return new DownloadError('network', `${what}: the server refused to resume (HTTP 416); restarting the file`, true);
-    if (status === 429 || status >= 500) return new DownloadError('network', `${what}: the Hub answered HTTP ${status}; try again in a moment`, true);
+    if (status === 429 || status >= 500) {
+      const message = `${what}: the Hub answered HTTP ${status}; try again in a moment`;
+      return metadata ? new HubUnreachableError(message) : new DownloadError('network', message, true);
+    }
     return new DownloadError('network', `${what}: the Hub answered HTTP ${status}`, false);
   }
   const code = causeCode(err);
