@@ -6,8 +6,7 @@
 import { AppError } from '../shared/errors';
 import { createApp, type App } from './app';
 import { UsageError } from './cli/args';
-import { dataCommand } from './cli/data';
-import { initCommand, resumeCommand, runsCommand, trainCommand, type CliIoWithWrite } from './cli/train';
+import type { CliIoWithWrite } from './cli/train';
 import { resolveDataDir } from './paths';
 import { APP_VERSION } from './version';
 import { isMainModule } from './web';
@@ -32,13 +31,15 @@ const USAGE = [
 type Command = (argv: string[], io: CliIoWithWrite, app: () => App) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
-  train: (argv, io, app) => trainCommand(app(), argv, io),
-  resume: (argv, io, app) => resumeCommand(app(), argv, io),
-  runs: (argv, io, app) => runsCommand(app(), argv, io),
-  init: (argv, io) => initCommand(argv, io),
-  data: (argv, io) => dataCommand(argv, io),
+  // Each command loads its code on demand: `runs list` need not load TensorFlow.js.
+  train: async (argv, io, app) => (await import('./cli/train')).trainCommand(app(), argv, io),
+  resume: async (argv, io, app) => (await import('./cli/train')).resumeCommand(app(), argv, io),
+  runs: async (argv, io, app) => (await import('./cli/runs')).runsCommand(app(), argv, io),
+  init: async (argv, io) => (await import('./cli/train')).initCommand(argv, io),
+  data: async (argv, io) => (await import('./cli/data')).dataCommand(argv, io),
   eval: async (argv, io, app) => (await import('./cli/predict')).evalCommand(app(), argv, io),
   predict: async (argv, io, app) => (await import('./cli/predict')).predictCommand(app(), argv, io),
+  models: async (argv, io) => (await import('./cli/models')).modelsCommand(argv, io),
 };
 
 export async function runCli(argv: string[], io: CliIoWithWrite): Promise<number> {

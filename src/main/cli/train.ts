@@ -15,8 +15,9 @@ import { parseModelConfig, withLabels } from '../engine/config';
 import { createModel, initialiseModel } from '../engine/models/index';
 import { saveModelFolder } from '../engine/save';
 import { readTokenizerFiles } from '../engine/tokenizer';
-import { MODEL_DIR } from '../engine/trainer';
+import { MODEL_DIR } from '../engine/layout';
 import { fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
+import { resolveModel } from '../hub/resolve';
 import { runDir } from '../paths';
 import { flag, numberFlag, parseFlags, UsageError, type ParsedFlags } from './args';
 import type { CliIo } from './data';
@@ -104,14 +105,21 @@ function optionsFromFlags(f: ParsedFlags, labelCount: number): TrainingOptions {
   return o;
 }
 
-/** A model folder, or (when the hub module resolves it) a Hub id. */
-export async function resolveModelArg(source: string, io: CliIo): Promise<string> {
-  if (fs.existsSync(source)) {
-    if (!fs.statSync(source).isDirectory()) throw new AppError('invalid_input', `--model ${source} is a file; give the model's folder (with config.json).`);
-    return path.resolve(source);
-  }
-  void io;
-  throw new AppError('not_found', `--model ${source}: no such folder.`);
+/** A model folder, or a Hub id (downloaded into the Hugging Face cache, with progress). */
+export async function resolveModelArg(source: string, io: CliIoWithWrite): Promise<string> {
+  let shown = false;
+  const resolved = await resolveModel(source, {
+    signal: io.signal,
+    onProgress: (p) => {
+      if (!io.isTTY || !io.write) return;
+      const pct = p.bytesTotal ? ` ${((p.bytesDone / p.bytesTotal) * 100).toFixed(0)} %` : '';
+      io.write(`\rDownloading ${p.repo}: ${p.file ?? ''}${pct} (${p.filesDone}/${p.filesTotal} files) ETA ${formatSeconds(p.etaSeconds)}\x1b[K`);
+      shown = true;
+    },
+  });
+  if (shown && io.write) io.write('\n');
+  if (resolved.note) io.err(`note: ${resolved.note}`);
+  return resolved.dir;
 }
 
 /** Copies the run's best model to --out (whole or not at all). */
@@ -236,44 +244,6 @@ export async function resumeCommand(app: App, argv: string[], io: CliIoWithWrite
   else io.out(`Resuming run ${run.id} (${run.name}).`);
   const end = await followRun(app, run.id, io, json);
   return report(app, end, io, json, flag(f, 'out') ?? null);
-}
-
-export async function runsCommand(app: App, argv: string[], io: CliIo): Promise<number> {
-  const f = parseFlags(argv, { values: [], switches: ['json'] });
-  const [sub, id] = f.positional;
-  const json = f.switches.has('json');
-  if (sub === 'list' || sub === undefined) {
-    const runs = await app.api.listRuns();
-    if (json) {
-      io.out(JSON.stringify(runs));
-      return 0;
-    }
-    if (!runs.length) {
-      io.out('No runs yet. Start one with: finetune train --model DIR --train FILE');
-      return 0;
-    }
-    for (const r of runs) {
-      const acc = r.bestAccuracy === null ? '     -' : `${(r.bestAccuracy * 100).toFixed(2).padStart(6)}%`;
-      io.out(`${r.id}  ${r.status.padEnd(11)} ${acc}  ${r.name}`);
-    }
-    return 0;
-  }
-  if (sub === 'show') {
-    if (!id) throw new UsageError('usage: finetune runs show RUN_ID [--json]');
-    const run = await app.api.getRun(id);
-    if (json) {
-      io.out(JSON.stringify(run));
-      return 0;
-    }
-    io.out(`${run.name} (${run.id})`);
-    io.out(`status: ${run.status}${run.error ? ` — ${run.error}` : ''}`);
-    io.out(`model: ${run.modelId ?? '-'}; dataset: ${run.datasetName ?? '-'} (${run.datasetFingerprint?.slice(0, 12) ?? '-'}); backend: ${run.backend ?? '-'}`);
-    io.out(`steps recorded: ${run.steps.length}`);
-    for (const e of run.evals) io.out(`eval epoch ${e.epoch.toFixed(2)} step ${e.step}: accuracy ${(e.accuracy * 100).toFixed(2)} %, macro-F1 ${e.macroF1.toFixed(4)}, loss ${e.evalLoss.toFixed(4)}`);
-    for (const a of run.artifacts) io.out(`${a.kind}: ${a.path}`);
-    return 0;
-  }
-  throw new UsageError('usage: finetune runs list|show RUN_ID [--json]');
 }
 
 /** `finetune init`: a randomly initialised model folder from a config and a tokenizer. */

@@ -18,6 +18,7 @@ import { ForwardContext } from './models/layers';
 import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
 import { saveModelFolder } from './save';
+import { MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { predictLogits, Stepper, type LabeledBatch } from './step';
 import type { TextTokenizer } from './tokenizer';
 
@@ -57,8 +58,7 @@ export interface TrainResult {
   trainingSeconds: number;
 }
 
-export const MODEL_DIR = 'model';
-export const PREDICTIONS_FILE = 'eval_predictions.jsonl';
+export { MODEL_DIR, PREDICTIONS_FILE } from './layout';
 
 export interface EncodedSet {
   ids: Int32Array[];

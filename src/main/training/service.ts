@@ -14,7 +14,7 @@ import type { EvalMetrics, RunStatus, RunSummary } from '../../shared/types';
 import { latestCheckpoint } from '../engine/checkpoint';
 import type { Prediction } from '../engine/inference';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
-import { MODEL_DIR, PREDICTIONS_FILE } from '../engine/trainer';
+import { MODEL_DIR, PREDICTIONS_FILE, RUN_CONFIG_FILE, TRAIN_LOG_FILE } from '../engine/layout';
 import type { AppEventBus } from '../events';
 import { writeFileAtomic } from '../fsutil';
 import { runDir } from '../paths';
@@ -38,6 +38,8 @@ interface ActiveRun {
   cancelRequested: boolean;
   terminal: boolean;
   done: Promise<RunSummary>;
+  /** Records the run's final status once and resolves `done`. */
+  end(status: RunStatus, error: string | null): void;
 }
 
 export function newRunId(now = new Date()): string {
@@ -50,6 +52,7 @@ const CANCEL_GRACE_MS = 30_000;
 
 export class TrainingService {
   private readonly active = new Map<string, ActiveRun>();
+  private closed = false;
 
   constructor(private readonly o: TrainingServiceOptions) {}
 
@@ -72,7 +75,7 @@ export class TrainingService {
     const id = opts.id ?? newRunId();
     const dir = runDir(this.o.dataDir, id);
     fs.mkdirSync(dir, { recursive: true });
-    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeFileAtomic(path.join(dir, RUN_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     this.o.runs.create({
       id,
       name: config.name,
@@ -119,7 +122,7 @@ export class TrainingService {
     setTimeout(() => {
       if (!a.terminal) {
         a.worker.kill();
-        this.finish(id, 'cancelled', null);
+        a.end('cancelled', null);
       }
     }, CANCEL_GRACE_MS).unref();
   }
@@ -135,6 +138,7 @@ export class TrainingService {
 
   /** App shutdown: running runs become interrupted (resumable) and their workers stop. */
   shutdown(): void {
+    this.closed = true;
     for (const [id, a] of this.active) {
       a.terminal = true;
       a.worker.kill();
@@ -191,27 +195,35 @@ export class TrainingService {
       throw err;
     }
     const dir = runDir(this.o.dataDir, id);
-    const logFile = path.join(dir, 'train.log');
+    const logFile = path.join(dir, TRAIN_LOG_FILE);
     const log = (line: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
     this.o.runs.addArtifact(id, 'log', logFile);
     const worker = this.o.launcher(this.o.workerEntry, { ...process.env, ...this.o.env });
     let resolveDone!: (r: RunSummary) => void;
-    const active: ActiveRun = { worker, cancelRequested: false, terminal: false, done: new Promise((r) => (resolveDone = r)) };
+    const active: ActiveRun = {
+      worker,
+      cancelRequested: false,
+      terminal: false,
+      done: new Promise((r) => (resolveDone = r)),
+      end: (status, error) => {
+        if (active.terminal) return;
+        active.terminal = true;
+        this.active.delete(id);
+        log(`${status}${error ? `: ${error}` : ''}`);
+        resolveDone(this.finish(id, status, error));
+      },
+    };
     this.active.set(id, active);
     this.o.runs.setStatus(id, 'running', { error: null });
     this.o.events.emit('run-status', { runId: id, status: 'running', error: null });
     log(resume ? 'resuming' : 'starting');
 
     const job: EngineJob = { kind: 'train', runId: id, runDir: dir, config, train: rows.train, eval: rows.eval, resume };
-    const end = (status: RunStatus, error: string | null) => {
-      if (active.terminal) return;
-      active.terminal = true;
-      this.active.delete(id);
-      log(`${status}${error ? `: ${error}` : ''}`);
-      resolveDone(this.finish(id, status, error));
-    };
+    const end = active.end;
 
     worker.onMessage((m) => {
+      // After shutdown the database is closed; a late message has nowhere to go.
+      if (this.closed || active.terminal) return;
       try {
         this.handle(id, m, worker, job, log, end);
       } catch (err) {
@@ -219,7 +231,7 @@ export class TrainingService {
       }
     });
     worker.onExit((code, signal) => {
-      if (active.terminal) return;
+      if (this.closed || active.terminal) return;
       if (active.cancelRequested) return end('cancelled', null);
       const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
       const hint = signal === 'SIGKILL' || code === 134 || code === 137

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDataset, preparedDatasetDir } from '../../src/main/data';
+import { RECOMMENDED_OPTIONS, type RunConfig } from '../../src/shared/run-config';
+import type { PreparedDataset } from '../../src/shared/dataset';
+import { latestCheckpoint } from '../../src/main/engine/checkpoint';
+import { runDir } from '../../src/main/paths';
+import { fixtureDir } from '../helpers/reference';
+import { agNewsSample, testApp, type TestApp } from '../helpers/app';
+
+let t: TestApp;
+let prepared: PreparedDataset;
+
+beforeAll(async () => {
+  t = testApp({ env: { FINETUNE_BACKEND: 'cpu' } });
+  const csv = agNewsSample(t.dataDir, 60);
+  prepared = await prepareDataset(
+    { file: csv, mapping: { textColumns: [1, 2], textSeparator: ' ', labelColumn: 0, labelNames: { '1': 'World', '2': 'Sports', '3': 'Business', '4': 'Sci/Tech' } }, split: { kind: 'ratio', evalRatio: 0.2, seed: 1 } },
+    t.dataDir,
+  );
+});
+afterAll(() => t.cleanup());
+
+function config(name: string): RunConfig {
+  return {
+    name,
+    model: { source: 'bert fixture', path: fixtureDir('bert') },
+    labels: prepared.labels,
+    dataset: { fingerprint: prepared.id, name: prepared.name, trainCount: prepared.trainCount, evalCount: prepared.evalCount, path: preparedDatasetDir(t.dataDir, prepared.id) },
+    options: { ...RECOMMENDED_OPTIONS, epochs: 3, batchSize: 8, learningRate: 1e-3, maxLength: 32, evalBatchSize: 32 },
+  };
+}
+
+function losses(id: string): number[] {
+  return t.app.runs.steps(id).map((s) => s.loss);
+}
+
+describe('training service (forked worker)', () => {
+  let reference: number[] = [];
+
+  it('records an uninterrupted run: steps, evaluations, best model, artifacts', async () => {
+    const run = await t.app.training.start(config('reference'));
+    expect(run.status).toBe('running');
+    const end = await t.app.training.wait(run.id);
+    expect(end.status).toBe('completed');
+    expect(end.backend).toBe('cpu');
+    const detail = t.app.runs.get(run.id)!;
+    expect(detail.steps.length).toBe(18);
+    expect(detail.evals.length).toBe(3);
+    expect(detail.bestAccuracy).not.toBeNull();
+    expect(detail.artifacts.map((a) => a.kind).sort()).toEqual(['checkpoint', 'log', 'model', 'predictions']);
+    reference = losses(run.id);
+  });
+
+  it.each([
+    ['in the middle of an epoch', 'step'],
+    ['while a checkpoint is being written', 'checkpointing'],
+  ] as const)('SIGKILL %s: the run fails, resumes from a complete checkpoint, and its loss curve equals the uninterrupted one', async (_label, when) => {
+    const run = await t.app.training.start(config(`killed-${when}`));
+    const worker = t.workers.at(-1)!;
+    const off = when === 'step'
+      ? t.app.events.on('run-step', (e) => { if (e.runId === run.id && e.step === 9) worker.kill(); })
+      : t.app.events.on('run-phase', (e) => { if (e.runId === run.id && e.phase === 'checkpointing' && e.message.includes('epoch 2')) worker.kill(); });
+    const end = await t.app.training.wait(run.id);
+    off();
+    expect(end.status).toBe('failed');
+    expect(end.error).toMatch(/killed \(SIGKILL\)/);
+    const ckpt = latestCheckpoint(runDir(t.dataDir, run.id));
+    expect(ckpt).toMatch(/checkpoint-6$/);
+    // Nothing half-written is taken for a checkpoint.
+    for (const entry of fs.readdirSync(path.dirname(ckpt!))) {
+      if (entry.startsWith('checkpoint-')) expect(fs.existsSync(path.join(path.dirname(ckpt!), entry, 'trainer_state.json'))).toBe(true);
+    }
+    const resumed = await t.app.training.resume(run.id);
+    expect(resumed.status).toBe('running');
+    const final = await t.app.training.wait(run.id);
+    expect(final.status).toBe('completed');
+    const curve = losses(run.id);
+    expect(curve.length).toBe(reference.length);
+    curve.forEach((l, i) => expect(Math.abs(l - reference[i]!), `step ${i + 1}`).toBeLessThan(1e-6));
+    expect(t.app.db.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
+  it('cancels a run within a step and marks it cancelled', async () => {
+    const run = await t.app.training.start(config('cancelled'));
+    const off = t.app.events.on('run-step', (e) => { if (e.runId === run.id && e.step === 2) t.app.training.cancel(run.id); });
+    const end = await t.app.training.wait(run.id);
+    off();
+    expect(end.status).toBe('cancelled');
+    expect(t.app.runs.steps(run.id).length).toBeLessThanOrEqual(3);
+  });
+
+  it('a failure inside the worker is recorded with its message', async () => {
+    const bad = config('bad-model');
+    bad.model.path = path.join(t.dataDir, 'no-such-model');
+    const run = await t.app.training.start(bad);
+    const end = await t.app.training.wait(run.id);
+    expect(end.status).toBe('failed');
+    expect(end.error).toMatch(/config\.json/);
+  });
+
+  it('deleting a run removes its row and folder; a running run cannot be deleted', async () => {
+    const run = await t.app.training.start(config('to-delete'));
+    await expect(t.app.api.deleteRun(run.id)).rejects.toThrow(/Cancel it first/);
+    t.app.training.cancel(run.id);
+    await t.app.training.wait(run.id);
+    await t.app.api.deleteRun(run.id);
+    expect(t.app.runs.summary(run.id)).toBeNull();
+    expect(fs.existsSync(runDir(t.dataDir, run.id))).toBe(false);
+  });
+});
