@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseSync } from 'csv-parse/sync';
 import type { Delimiter, FileFormat, ParseOverrides, ParseSettings, TextEncoding } from '../../shared/dataset';
-import { DELIMITERS } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { bomLengthFor, decodeSample, guessEncoding } from './encoding';
 

@@ -70,7 +70,6 @@ interface SideRead {
 }
 
 async function readSide(
-  file: string,
   format: ResolvedFormat,
   mapping: DatasetMapping,
   side: 'train' | 'eval',
@@ -275,7 +274,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     const normaliser = new LabelNormaliser(mapping.labelNames);
     const trainStore = new RowStore(path.join(tempDir, 'train-texts.tmp'));
     stores.push(trainStore);
-    const train = await readSide(request.file, trainFormat, mapping, 'train', trainStore, normaliser, options);
+    const train = await readSide(trainFormat, mapping, 'train', trainStore, normaliser, options);
 
     let evalRead: SideRead | null = null;
     let evalMapping: DatasetMapping | null = null;
@@ -285,10 +284,10 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
       evalMapping = split.evalMapping ?? mappingForSecondFile(mapping, train.format, evalFormat);
       const evalStore = new RowStore(path.join(tempDir, 'eval-texts.tmp'));
       stores.push(evalStore);
-      evalRead = await readSide(split.evalFile, evalFormat, evalMapping, 'eval', evalStore, normaliser, options);
+      evalRead = await readSide(evalFormat, evalMapping, 'eval', evalStore, normaliser, options);
     }
     throwIfCancelled(options.signal, `Preparing ${fileName}`);
-    for (const s of stores) s.texts.close();
+    for (const s of stores) s.texts.close(false);
 
     const finished = normaliser.finish();
     blockingChecks(train, finished, evalRead);
@@ -397,7 +396,14 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
       return readMeta(dataDir, id);
     }
     if (fs.existsSync(finalDir)) removeDirSafely(finalDir); // a broken leftover without meta.json
-    renameWithRetry(tempDir, finalDir, 10);
+    try {
+      renameWithRetry(tempDir, finalDir, 10);
+    } catch (err) {
+      // Another prepare of the same content may have won the race: its copy is as good as ours.
+      if (!fs.existsSync(path.join(finalDir, 'meta.json'))) throw err;
+      fs.rmSync(tempDir, { recursive: true, force: true });
+      return readMeta(dataDir, id);
+    }
     fsyncPath(root);
     return meta;
   } catch (err) {

@@ -51,11 +51,11 @@ export class BufferedFileWriter {
     if (this.hashed) this.hash = createHash('sha256');
   }
 
-  /** Flushes, fsyncs and closes; returns the sha256 (hex) when hashed. */
-  close(): string | null {
+  /** Flushes, fsyncs (unless told it is a scratch file) and closes; returns the sha256 (hex) when hashed. */
+  close(durable = true): string | null {
     if (this.closed) throw new Error(`${this.file} is already closed`);
     this.flush();
-    fs.fsyncSync(this.fd);
+    if (durable) fs.fsyncSync(this.fd);
     this.closed = true;
     fs.closeSync(this.fd);
     return this.hash ? this.hash.digest('hex') : null;
