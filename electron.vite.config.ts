@@ -30,7 +30,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve('src/renderer'),
-    plugins: [svelte()],
+    plugins: [svelte({ configFile: false })],
     build: {
       rollupOptions: { input: { index: resolve('src/renderer/index.html') } },
     },
