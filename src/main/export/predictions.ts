@@ -47,11 +47,22 @@ export function predictionColumns(inputColumns: readonly string[], labels: reado
   return [...inputColumns, unique('predicted_label'), unique('confidence'), ...labels.map((l) => unique(`prob_${l}`))];
 }
 
+/** The cells after the input columns: label, confidence, one probability per class (empty when there is no prediction). */
+export function predictionCells(p: Prediction | null, labels: readonly string[]): string[] {
+  if (!p) return ['', '', ...labels.map(() => '')];
+  return [p.label, p.score.toFixed(6), ...labels.map((l) => (p.scores[l] ?? 0).toFixed(6))];
+}
+
+/** One CSV record, CRLF-terminated (RFC 4180). */
+export function csvLine(cells: readonly string[]): string {
+  return cells.map(csvField).join(',') + '\r\n';
+}
+
 export function predictionsCsv(inputColumns: readonly string[], rows: readonly (readonly string[])[], predictions: readonly Prediction[], labels: readonly string[]): string {
   const lines = [predictionColumns(inputColumns, labels).map(csvField).join(',')];
   rows.forEach((fields, i) => {
     const p = predictions[i]!;
-    const cells = [...inputColumns.map((_, c) => fields[c] ?? ''), p.label, p.score.toFixed(6), ...labels.map((l) => (p.scores[l] ?? 0).toFixed(6))];
+    const cells = [...inputColumns.map((_, c) => fields[c] ?? ''), ...predictionCells(p, labels)];
     lines.push(cells.map(csvField).join(','));
   });
   return lines.join('\r\n') + '\r\n';

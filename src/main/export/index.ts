@@ -1,0 +1,111 @@
+/**
+ * Exports of a finished run, the public surface:
+ *   exportRun(dataDir, runId, format, out?, options)   'hf' | 'recipe' | 'predictions'
+ *   exportHuggingFace / exportRecipe / exportPredictions  the same, one format each
+ *   predictFile(modelDir, input, output, options)      batch prediction with a model folder
+ *   predictFileWith(classifier, input, output, options) the same with a loaded Predictor (engine worker)
+ * Every long call takes { onProgress, signal }; a cancel or failure leaves the destination as it
+ * was. With `runs`, each export is recorded as an artifact of the run ('export' for folders,
+ * 'predictions' for CSV files).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../shared/errors';
+import { checkOutputFile } from './destination';
+import { writeEvalPredictionsCsv } from './eval-predictions';
+import { exportHuggingFace, type ExportOptions, type ExportResult } from './huggingface';
+import { predictFile, type PredictFileOptions, type PredictFileResult } from './predict-file';
+import { exportRecipe } from './recipe';
+import { exportGuard, loadRunSource, runDataset, runExportsDir } from './run-source';
+
+export { exportHuggingFace, exportedModelConfig, runModelCard, type ExportOptions, type ExportResult } from './huggingface';
+export { exportRecipe, recipeConfig, recipeReadme, RECIPE_REQUIREMENTS } from './recipe';
+export { predictFile, predictFileWith, type PredictFileOptions, type PredictFileResult, type TextClassifier } from './predict-file';
+export { writeEvalPredictionsCsv } from './eval-predictions';
+export { loadRunSource, runExportsDir, type RunSource } from './run-source';
+export { modelCard } from './model-card';
+
+export const EXPORT_FORMATS = ['hf', 'predictions', 'recipe'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface PredictionsExportOptions extends ExportOptions, Pick<PredictFileOptions, 'textColumns' | 'parse' | 'batchSize' | 'chunkRows'> {
+  /** A file to predict; without it, the run's evaluation predictions are written. */
+  input?: string;
+}
+
+export type PredictionsExportResult = ExportResult & { rows: number; prediction: PredictFileResult | null };
+
+/**
+ * The predictions CSV path for `out`: a path ending in .csv is the file itself; anything else
+ * is a folder that gets predictions.csv (with an input) or eval_predictions.csv (without).
+ */
+export function predictionsTarget(out: string, withInput: boolean): string {
+  if (/\.csv$/i.test(out) && !(fs.existsSync(out) && fs.statSync(out).isDirectory())) return path.resolve(out);
+  return path.resolve(out, withInput ? 'predictions.csv' : 'eval_predictions.csv');
+}
+
+/** Where an export goes when the caller names no destination: the run's exports/ folder. */
+export function defaultExportPath(dataDir: string, runId: string, format: ExportFormat, input?: string): string {
+  const dir = runExportsDir(dataDir, runId);
+  if (format === 'hf') return path.join(dir, 'huggingface');
+  if (format === 'recipe') return path.join(dir, 'recipe');
+  if (!input) return path.join(dir, 'eval_predictions.csv');
+  const stem = path.basename(input).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'input';
+  return path.join(dir, `predictions-${stem}.csv`);
+}
+
+/**
+ * Predictions of a run as a CSV: of `input` with the run's model (its max length, its text
+ * separator), or, without an input, the run's evaluation predictions.
+ */
+export async function exportPredictions(dataDir: string, runId: string, out: string, options: PredictionsExportOptions = {}): Promise<PredictionsExportResult> {
+  const source = loadRunSource(dataDir, runId, options.runs);
+  const file = predictionsTarget(out, options.input !== undefined);
+  const inputs = options.input ? [options.input] : [];
+  checkOutputFile(file, { overwrite: options.overwrite, inputs, protect: exportGuard(source) });
+  let rows: number;
+  let prediction: PredictFileResult | null = null;
+  if (options.input) {
+    const meta = runDataset(source);
+    prediction = await predictFile(source.modelDir, options.input, file, {
+      textColumns: options.textColumns,
+      textSeparator: meta?.mapping.textSeparator,
+      parse: options.parse,
+      maxLength: source.config.options.maxLength,
+      batchSize: options.batchSize ?? source.config.options.evalBatchSize,
+      chunkRows: options.chunkRows,
+      overwrite: true, // checked above, with the run's guard
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    rows = prediction.rows;
+  } else {
+    if (!source.predictionsFile) {
+      throw new AppError('not_found', `Run ${runId} has no evaluation predictions (it had no evaluation rows); give a file to predict (--input FILE).`, 'input');
+    }
+    rows = await writeEvalPredictionsCsv(source.predictionsFile, source.config.labels, file, { signal: options.signal, onProgress: options.onProgress });
+  }
+  options.runs?.addArtifact(runId, 'predictions', file);
+  return { format: 'predictions', path: file, files: [path.basename(file)], bytes: fs.statSync(file).size, rows, prediction };
+}
+
+/** One entry point for the three formats; `out` defaults to the run's exports/ folder. */
+export async function exportRun(
+  dataDir: string,
+  runId: string,
+  format: ExportFormat,
+  out: string | undefined,
+  options: PredictionsExportOptions = {},
+): Promise<ExportResult> {
+  const target = out ?? defaultExportPath(dataDir, runId, format, options.input);
+  switch (format) {
+    case 'hf':
+      return exportHuggingFace(dataDir, runId, target, options);
+    case 'recipe':
+      return exportRecipe(dataDir, runId, target, options);
+    case 'predictions':
+      return exportPredictions(dataDir, runId, target, options);
+    default:
+      throw new AppError('invalid_input', `unknown export format "${String(format)}"; use hf, predictions or recipe`, 'format');
+  }
+}
