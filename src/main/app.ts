@@ -1,23 +1,26 @@
 /**
  * createApp(): the AppApi implementation in plain Node. Electron IPC, the web host and the CLI
- * each wrap the same instance; none of this imports electron.
+ * each wrap the same instance; none of this imports electron. Each area of the API lives in
+ * src/main/features and calls the room that does the work (data, hub, engine via the worker,
+ * store, export).
  */
-import os from 'node:os';
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { AppApi } from '../shared/api';
-import { AppError } from '../shared/errors';
-import type { RunDetail, RunSummary, SystemInfo } from '../shared/types';
-import { probeBackend } from './engine/backend';
+import type { SystemInfo } from '../shared/types';
 import { loadPreparedDataset } from './data';
-import { defaultWorkerEntry, forkLauncher, type WorkerLauncher } from './training/launcher';
-import { TrainingService } from './training/service';
 import { AppEventBus } from './events';
-import { removeDirSafely } from './fsutil';
-import { runDir } from './paths';
+import type { AppContext, HostCapabilities } from './features/context';
+import { datasetsApi } from './features/datasets';
+import { modelsApi } from './features/models';
+import { runsApi } from './features/runs';
+import { systemApi } from './features/system';
 import { databasePath, openDatabase } from './store/database';
 import { RunRepository } from './store/runs';
-import { APP_VERSION } from './version';
+import { TaskRegistry } from './tasks';
+import { ModelServer } from './training/jobs';
+import { defaultWorkerEntry, forkLauncher, type WorkerLauncher } from './training/launcher';
+import { TrainingService } from './training/service';
 
 export interface AppOptions {
   dataDir: string;
@@ -29,6 +32,8 @@ export interface AppOptions {
   launcher?: WorkerLauncher;
   /** The worker bundle (default: trainer.js beside this bundle). */
   workerEntry?: string;
+  /** Dialogs and shell access of the host (Electron); absent ones answer 'unsupported'. */
+  capabilities?: HostCapabilities;
 }
 
 export interface App {
@@ -36,6 +41,7 @@ export interface App {
   events: AppEventBus;
   runs: RunRepository;
   training: TrainingService;
+  tasks: TaskRegistry;
   db: Database.Database;
   dataDir: string;
   /** How many runs were found `running` at start and marked interrupted. */
@@ -49,77 +55,38 @@ export function createApp(options: AppOptions): App {
   const db = openDatabase(databasePath(dataDir), { nativeBinding: options.sqliteBinding });
   const runs = new RunRepository(db);
   const events = new AppEventBus();
+  const tasks = new TaskRegistry(events);
   const recoveredRuns = runs.recoverInterrupted();
+  const workers = { launcher: options.launcher ?? forkLauncher, workerEntry: options.workerEntry ?? defaultWorkerEntry() };
   const training = new TrainingService({
     dataDir,
     runs,
     events,
-    launcher: options.launcher ?? forkLauncher,
-    workerEntry: options.workerEntry ?? defaultWorkerEntry(),
+    ...workers,
     loadRows: async (config) => {
       const loaded = await loadPreparedDataset(dataDir, config.dataset.fingerprint);
       return { train: loaded.train, eval: loaded.eval };
     },
   });
-
-  const requireRun = (id: string): RunSummary => {
-    const run = runs.summary(id);
-    if (!run) throw new AppError('not_found', `There is no run "${id}". It may have been deleted; refresh the Runs page.`);
-    return run;
+  const modelServer = new ModelServer(workers);
+  const ctx: AppContext = {
+    dataDir,
+    host: options.host,
+    electronVersion: options.electronVersion ?? null,
+    runs,
+    events,
+    tasks,
+    training,
+    workers,
+    modelServer,
+    capabilities: options.capabilities ?? {},
   };
 
   const api: AppApi = {
-    async systemInfo(): Promise<SystemInfo> {
-      const cpus = os.cpus();
-      return {
-        appVersion: APP_VERSION,
-        dataDir,
-        host: options.host,
-        backend: probeBackend(),
-        cpuCount: cpus.length,
-        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-        totalMemoryBytes: os.totalmem(),
-        freeMemoryBytes: os.freemem(),
-        platform: process.platform,
-        arch: process.arch,
-        nodeVersion: process.versions.node,
-        electronVersion: options.electronVersion ?? process.versions.electron ?? null,
-      };
-    },
-
-    async listRuns(): Promise<RunSummary[]> {
-      return runs.list();
-    },
-
-    async getRun(id: string): Promise<RunDetail> {
-      const run = runs.get(id);
-      if (!run) throw new AppError('not_found', `There is no run "${id}". It may have been deleted; refresh the Runs page.`);
-      return run;
-    },
-
-    async renameRun(id: string, name: string): Promise<RunSummary> {
-      requireRun(id);
-      const run = runs.rename(id, name)!;
-      events.emit('runs-changed', { reason: 'renamed', runId: id });
-      return run;
-    },
-
-    async deleteRun(id: string): Promise<void> {
-      const run = requireRun(id);
-      if (run.status === 'running' || run.status === 'queued' || training.isActive(id)) {
-        throw new AppError('conflict', `Run "${run.name}" is ${run.status}. Cancel it first, then delete it.`);
-      }
-      try {
-        removeDirSafely(runDir(dataDir, id));
-      } catch (err) {
-        throw new AppError(
-          'io',
-          `Could not delete the files of run "${run.name}" (${(err as Error).message}). Close any program using them and try again; nothing was deleted.`,
-        );
-      }
-      runs.delete(id);
-      events.emit('runs-changed', { reason: 'deleted', runId: id });
-    },
+    ...systemApi(ctx),
+    ...datasetsApi(ctx),
+    ...modelsApi(ctx),
+    ...runsApi(ctx),
   };
 
   return {
@@ -127,10 +94,13 @@ export function createApp(options: AppOptions): App {
     events,
     runs,
     training,
+    tasks,
     db,
     dataDir,
     recoveredRuns,
     close() {
+      tasks.cancelAll();
+      modelServer.stop();
       training.shutdown();
       if (db.open) db.close();
     },

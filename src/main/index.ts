@@ -1,8 +1,11 @@
 /** Electron main: app lifecycle, the one window, AppApi bound to IPC. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, nativeTheme } from 'electron';
+import { app, BrowserWindow, dialog, nativeTheme, shell, utilityProcess } from 'electron';
 import { createApp, type App } from './app';
+import type { HostCapabilities } from './features/context';
+import type { WorkerLauncher } from './training/launcher';
+import type { ParentMessage, WorkerMessage } from './engine/protocol';
 import { bindIpc } from './ipc';
 import { resolveDataDir } from './paths';
 import { APP_ORIGIN } from './security-policy';
@@ -19,6 +22,51 @@ registerAppScheme();
 
 let mainWindow: BrowserWindow | null = null;
 let finetune: App | null = null;
+
+/** The engine worker as an Electron utilityProcess: a crash or out-of-memory there leaves the app running. */
+const utilityLauncher: WorkerLauncher = (entry, env) => {
+  const child = utilityProcess.fork(entry, [], { serviceName: 'Finetune Studio trainer', env, stdio: 'inherit' });
+  let exited = false;
+  const exitListeners: ((code: number | null, signal: string | null) => void)[] = [];
+  child.on('exit', (code) => {
+    exited = true;
+    for (const l of exitListeners) l(code, null);
+  });
+  return {
+    pid: child.pid,
+    send: (m: ParentMessage) => {
+      if (!exited) child.postMessage(m);
+    },
+    onMessage: (l) => child.on('message', (m: unknown) => l(m as WorkerMessage)),
+    onExit: (l) => exitListeners.push(l),
+    kill: () => {
+      if (!exited) child.kill();
+    },
+  };
+};
+
+const FILE_FILTERS = [
+  { name: 'Text data', extensions: ['csv', 'tsv', 'txt', 'jsonl', 'json'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+const capabilities: HostCapabilities = {
+  async chooseFile(purpose) {
+    const win = mainWindow ?? undefined;
+    const title = purpose === 'dataset' ? 'Choose a file of labelled texts' : 'Choose a file of texts to classify';
+    const r = win ? await dialog.showOpenDialog(win, { title, properties: ['openFile'], filters: FILE_FILTERS }) : await dialog.showOpenDialog({ title, properties: ['openFile'], filters: FILE_FILTERS });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  },
+  async chooseFolder(purpose) {
+    const title = purpose === 'model' ? 'Choose a model folder (with config.json)' : 'Choose where to export';
+    const props: ('openDirectory' | 'createDirectory')[] = purpose === 'export' ? ['openDirectory', 'createDirectory'] : ['openDirectory'];
+    const r = mainWindow ? await dialog.showOpenDialog(mainWindow, { title, properties: props }) : await dialog.showOpenDialog({ title, properties: props });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  },
+  async showInFolder(p) {
+    shell.showItemInFolder(p);
+  },
+};
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
@@ -62,6 +110,9 @@ if (!app.requestSingleInstanceLock()) {
           host: 'electron',
           sqliteBinding: process.env.FINETUNE_SQLITE_BINDING || undefined,
           electronVersion: process.versions.electron,
+          launcher: utilityLauncher,
+          workerEntry: path.join(here, 'trainer.js'),
+          capabilities,
         });
       } catch (err) {
         dialog.showErrorBox('Finetune Studio cannot start', err instanceof Error ? err.message : String(err));

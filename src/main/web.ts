@@ -23,6 +23,49 @@ export const LOOPBACK = '127.0.0.1';
 export const TOKEN_HEADER = 'x-finetune-token';
 const COOKIE = 'finetune_token';
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Files dropped in the browser are uploaded into <data dir>/uploads (the browser cannot give a path). */
+const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+export const UPLOAD_PATH = '/api/upload';
+
+/** A file name safe on every OS: letters, digits, dot, dash, underscore; at most 120 characters. */
+export function safeUploadName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? 'upload';
+  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(-120);
+  return cleaned || 'upload';
+}
+
+function receiveUpload(req: http.IncomingMessage, dir: string, name: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const final = path.join(dir, `${Date.now()}-${crypto.randomBytes(3).toString('hex')}-${safeUploadName(name)}`);
+  const tmp = `${final}.part`;
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const out = fs.createWriteStream(tmp, { flags: 'wx' });
+    const fail = (err: Error): void => {
+      out.destroy();
+      fs.rmSync(tmp, { force: true });
+      reject(err);
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_UPLOAD_BYTES) {
+        req.destroy();
+        fail(new Error('too large'));
+      }
+    });
+    req.on('aborted', () => fail(new Error('aborted')));
+    out.on('error', fail);
+    out.on('finish', () => {
+      try {
+        fs.renameSync(tmp, final);
+        resolve(final);
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    req.pipe(out);
+  });
+}
 
 export interface WebHostOptions {
   app: App;
@@ -244,6 +287,17 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       }
       if (req.method !== 'POST') {
         sendError(res, 405, 'invalid_input', 'Use POST for API calls.');
+        return;
+      }
+      if (url.pathname === UPLOAD_PATH) {
+        const name = url.searchParams.get('name') ?? 'upload';
+        try {
+          const file = await receiveUpload(req, path.join(app.dataDir, 'uploads'), name);
+          sendJson(res, 200, { ok: true, value: file } satisfies CallResult<string>);
+        } catch (err) {
+          const tooLarge = (err as Error).message === 'too large';
+          sendError(res, tooLarge ? 413 : 400, 'io', tooLarge ? `The file is larger than ${MAX_UPLOAD_BYTES / 2 ** 30} GB.` : `The upload of ${name} did not complete; try again.`);
+        }
         return;
       }
       const method = url.pathname.slice('/api/'.length);

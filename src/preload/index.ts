@@ -1,9 +1,10 @@
 /**
- * The preload bridge: exposes exactly AppApi (one function per method) plus event subscription
- * as window.api. The renderer never sees ipcRenderer.
+ * The preload bridge: exposes exactly AppApi (one function per method), event subscription and
+ * the path of a dropped file as window.api. The renderer never sees ipcRenderer.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { AppEventName, AppEvents, RendererApi } from '../shared/api';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import type { AppEventName, AppEvents, EvalPredictionQuery, ExportFormat, RendererApi, StartRunRequest } from '../shared/api';
+import type { DoctorSource, InspectOverrides, PrepareRequest } from '../shared/dataset';
 import type { CallResult } from '../shared/errors';
 
 const EVENT_CHANNEL = 'api:event';
@@ -29,10 +30,37 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
 
 const api = {
   systemInfo: () => call('systemInfo'),
+  cancelTask: (taskId: string) => call('cancelTask', taskId),
+  chooseFile: (purpose: 'dataset' | 'predict-input') => call('chooseFile', purpose),
+  chooseFolder: (purpose: 'model' | 'export') => call('chooseFolder', purpose),
+  showInFolder: (path: string) => call('showInFolder', path),
+
+  inspectDataset: (file: string, overrides?: InspectOverrides, taskId?: string) => call('inspectDataset', file, overrides, taskId),
+  previewDataset: (file: string, limit?: number, overrides?: InspectOverrides) => call('previewDataset', file, limit, overrides),
+  prepareDataset: (request: PrepareRequest, taskId?: string) => call('prepareDataset', request, taskId),
+  listDatasets: () => call('listDatasets'),
+  getDataset: (id: string) => call('getDataset', id),
+  doctorDataset: (source: DoctorSource, options?: { model?: string; maxLength?: number; minClassSize?: number }, taskId?: string) =>
+    call('doctorDataset', source, options, taskId),
+
+  listModels: () => call('listModels'),
+  downloadModel: (repo: string, revision?: string, taskId?: string) => call('downloadModel', repo, revision, taskId),
+  inspectModelFolder: (dir: string) => call('inspectModelFolder', dir),
+  estimateTraining: (request: StartRunRequest, taskId?: string) => call('estimateTraining', request, taskId),
+
   listRuns: () => call('listRuns'),
   getRun: (id: string) => call('getRun', id),
   renameRun: (id: string, name: string) => call('renameRun', id, name),
   deleteRun: (id: string) => call('deleteRun', id),
+  startRun: (request: StartRunRequest) => call('startRun', request),
+  cancelRun: (id: string) => call('cancelRun', id),
+  resumeRun: (id: string) => call('resumeRun', id),
+  rerun: (id: string) => call('rerun', id),
+  evalPredictions: (id: string, query: EvalPredictionQuery) => call('evalPredictions', id, query),
+  predictTexts: (id: string, texts: string[]) => call('predictTexts', id, texts),
+  predictFile: (id: string, inputFile: string, taskId?: string) => call('predictFile', id, inputFile, taskId),
+  exportRun: (id: string, format: ExportFormat, outDir?: string, taskId?: string) => call('exportRun', id, format, outDir, taskId),
+
   on<K extends AppEventName>(event: K, listener: (payload: AppEvents[K]) => void): () => void {
     const handler = (_e: IpcRendererEvent, name: string, payload: unknown): void => {
       if (name === event) listener(payload as AppEvents[K]);
@@ -41,6 +69,13 @@ const api = {
     return () => {
       ipcRenderer.removeListener(EVENT_CHANNEL, handler);
     };
+  },
+
+  /** The path of a file the user dropped or picked (Electron removed File.path). */
+  async pathForFile(file: File): Promise<string> {
+    const p = webUtils.getPathForFile(file);
+    if (!p) throw new BridgeError('invalid_input', '[invalid_input] This file has no path on disk; save it to a folder first.');
+    return p;
   },
 } satisfies RendererApi;
 

@@ -2,12 +2,114 @@
  * The contract between the UI and the app: every call the renderer can make (AppApi) and every
  * event it can receive (AppEvents). Electron IPC, the web host and the CLI all serve this one
  * contract; src/shared/schema.ts holds the input schema of each method.
+ *
+ * Long calls (inspect, prepare, doctor, download, estimate, export, batch predict) take an
+ * optional taskId chosen by the caller: progress arrives as 'task-progress' events with that
+ * id, and cancelTask(taskId) stops the call, which then fails with code 'cancelled'.
  */
-import type { EvalMetrics, RunDetail, RunStatus, RunSummary, SystemInfo, TrainPhaseEvent, TrainStepEvent } from './types';
+import type {
+  DatasetInspection,
+  DatasetPreview,
+  DoctorReport,
+  DoctorSource,
+  InspectOverrides,
+  PrepareRequest,
+  PreparedDataset,
+} from './dataset';
+import type { CatalogModel, DownloadProgress, ImportReport } from './models';
+import type { TrainingOptions } from './run-config';
+import type {
+  EvalMetrics,
+  EvalPrediction,
+  RunDetail,
+  RunStatus,
+  RunSummary,
+  SystemInfo,
+  TrainPhaseEvent,
+  TrainStepEvent,
+} from './types';
+
+/** What the user chose for a new run; the app resolves the model and the dataset. */
+export interface StartRunRequest {
+  /** Shown in the Runs table; default "<model> on <dataset>". */
+  name?: string;
+  /** A Hub id ("roberta-base") or a model folder. */
+  model: string;
+  /** A prepared dataset (its fingerprint). */
+  datasetId: string;
+  options: TrainingOptions;
+}
+
+export interface TextPrediction {
+  label: string;
+  score: number;
+  scores: Record<string, number>;
+}
+
+export interface EvalPredictionQuery {
+  /** Label index of the truth (row of the confusion matrix), or null for any. */
+  trueLabel: number | null;
+  /** Label index of the prediction (column), or null for any. */
+  predictedLabel: number | null;
+  /** At most this many rows (default 200). */
+  limit?: number;
+}
+
+export interface TrainingEstimate {
+  backend: string;
+  /** Training throughput measured on a few warm-up steps of this model and data. */
+  samplesPerSecond: number;
+  /** One epoch of the training rows at that speed (evaluation not included). */
+  secondsPerEpoch: number;
+  /** Total for the requested epochs plus one evaluation per epoch. */
+  secondsTotal: number;
+}
+
+export const EXPORT_FORMATS = ['hf', 'predictions', 'recipe'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportResult {
+  format: ExportFormat;
+  /** The folder (or file) written. */
+  path: string;
+  files: string[];
+}
+
+/** What a file chooser returns: the chosen path, or null when the user cancelled. */
+export type ChosenPath = string | null;
 
 export interface AppApi {
+  // --- system ---------------------------------------------------------------
   /** App version, data folder, the backend that would train, CPUs and memory. */
   systemInfo(): Promise<SystemInfo>;
+  /** Cancels a long call started with this taskId. No-op when it already ended. */
+  cancelTask(taskId: string): Promise<void>;
+  /** Native file chooser (Electron only; the web host answers 'unsupported': use a file input). */
+  chooseFile(purpose: 'dataset' | 'predict-input'): Promise<ChosenPath>;
+  /** Native folder chooser (Electron only; 'unsupported' in the web host). */
+  chooseFolder(purpose: 'model' | 'export'): Promise<ChosenPath>;
+  /** Shows a file or folder in the system file manager (Electron only). */
+  showInFolder(path: string): Promise<void>;
+
+  // --- datasets -------------------------------------------------------------
+  inspectDataset(file: string, overrides?: InspectOverrides, taskId?: string): Promise<DatasetInspection>;
+  previewDataset(file: string, limit?: number, overrides?: InspectOverrides): Promise<DatasetPreview>;
+  prepareDataset(request: PrepareRequest, taskId?: string): Promise<PreparedDataset>;
+  listDatasets(): Promise<PreparedDataset[]>;
+  getDataset(id: string): Promise<PreparedDataset>;
+  /** The data doctor; with a model (Hub id or folder) it also measures token lengths. */
+  doctorDataset(source: DoctorSource, options?: { model?: string; maxLength?: number; minClassSize?: number }, taskId?: string): Promise<DoctorReport>;
+
+  // --- models ---------------------------------------------------------------
+  listModels(): Promise<CatalogModel[]>;
+  /** Downloads a Hub model into the Hugging Face cache (resumes; progress as 'download-progress'). */
+  downloadModel(repo: string, revision?: string, taskId?: string): Promise<{ repo: string; dir: string }>;
+  /** What a local model folder holds and whether it can be trained. */
+  inspectModelFolder(dir: string): Promise<ImportReport>;
+  /** Measures training throughput on a few steps and estimates the time per epoch. */
+  estimateTraining(request: StartRunRequest, taskId?: string): Promise<TrainingEstimate>;
+
+  // --- runs -----------------------------------------------------------------
   /** Every run, newest first. */
   listRuns(): Promise<RunSummary[]>;
   /** One run with its configuration, metrics and artifacts. */
@@ -15,6 +117,20 @@ export interface AppApi {
   renameRun(id: string, name: string): Promise<RunSummary>;
   /** Deletes the run's row, metrics and files. Refused while it is running. */
   deleteRun(id: string): Promise<void>;
+  startRun(request: StartRunRequest): Promise<RunSummary>;
+  cancelRun(id: string): Promise<void>;
+  /** Continues an interrupted (or failed) run from its last checkpoint. */
+  resumeRun(id: string): Promise<RunSummary>;
+  /** A new run with the same settings, model and dataset. */
+  rerun(id: string): Promise<RunSummary>;
+  /** Evaluation rows of the run's best evaluation, filtered by true and predicted label. */
+  evalPredictions(id: string, query: EvalPredictionQuery): Promise<EvalPrediction[]>;
+  /** Class probabilities of texts with the run's best model (the try-it box). */
+  predictTexts(id: string, texts: string[]): Promise<TextPrediction[]>;
+  /** Batch prediction of a file with the run's model: a CSV beside the run; returns its path. */
+  predictFile(id: string, inputFile: string, taskId?: string): Promise<ExportResult>;
+  /** Hugging Face folder, predictions CSV or training recipe; outDir defaults to the run's exports folder. */
+  exportRun(id: string, format: ExportFormat, outDir?: string, taskId?: string): Promise<ExportResult>;
 }
 
 export type ApiMethod = keyof AppApi;
@@ -44,6 +160,19 @@ export interface RunLogEvent {
   message: string;
 }
 
+/** Progress of a long call, by the taskId its caller chose. */
+export interface TaskProgressEvent {
+  taskId: string;
+  /** What is happening, for people ("Reading", "Tokenising", "Downloading model.safetensors"). */
+  phase: string;
+  done: number;
+  total: number | null;
+  unit: 'bytes' | 'rows' | 'steps' | 'files' | 'items';
+  etaSeconds: number | null;
+}
+
+export type DownloadProgressEvent = DownloadProgress & { taskId: string | null };
+
 /** Every event the app pushes to the UI, by name. */
 export interface AppEvents {
   'run-status': RunStatusEvent;
@@ -52,6 +181,8 @@ export interface AppEvents {
   'run-eval': RunEvalEvent;
   'run-phase': RunPhaseEvent;
   'run-log': RunLogEvent;
+  'task-progress': TaskProgressEvent;
+  'download-progress': DownloadProgressEvent;
 }
 
 export type AppEventName = keyof AppEvents;
@@ -62,7 +193,24 @@ export interface AppEventSource {
   on<K extends AppEventName>(event: K, listener: AppEventListener<K>): () => void;
 }
 
-/** What the renderer sees as window.api (Electron preload) or the web client. */
-export type RendererApi = AppApi & AppEventSource;
+/**
+ * Files the user drops or picks in the page: Electron gives their path (webUtils); the web host
+ * uploads them into the data folder and gives that path.
+ */
+export interface FileAccess {
+  pathForFile(file: File): Promise<string>;
+}
 
-export const APP_EVENT_NAMES = ['run-status', 'runs-changed', 'run-step', 'run-eval', 'run-phase', 'run-log'] as const satisfies readonly AppEventName[];
+/** What the renderer sees as window.api (Electron preload) or the web client. */
+export type RendererApi = AppApi & AppEventSource & FileAccess;
+
+export const APP_EVENT_NAMES = [
+  'run-status',
+  'runs-changed',
+  'run-step',
+  'run-eval',
+  'run-phase',
+  'run-log',
+  'task-progress',
+  'download-progress',
+] as const satisfies readonly AppEventName[];

@@ -25,9 +25,39 @@ export interface PredictJobMessage {
   maxLength?: number;
 }
 
-export type EngineJob = (TrainJobMessage | PredictJobMessage) & { backend?: BackendName | null };
+/** Keeps a model loaded and answers 'request' messages until told to stop (the try-it box). */
+export interface ServeJobMessage {
+  kind: 'serve';
+  modelDir: string;
+}
 
-export type ParentMessage = { type: 'start'; job: EngineJob } | { type: 'cancel' };
+/** Token lengths of texts with a model's tokenizer (the data doctor's histogram). */
+export interface CountTokensJobMessage {
+  kind: 'count-tokens';
+  modelDir: string;
+  texts: string[];
+}
+
+/** A few timed training steps: the throughput behind the time estimate. */
+export interface BenchmarkJobMessage {
+  kind: 'benchmark';
+  modelDir: string;
+  labels: string[];
+  rows: DatasetRow[];
+  batchSize: number;
+  maxLength: number;
+  freezeEncoder: boolean;
+  steps: number;
+}
+
+export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage) & {
+  backend?: BackendName | null;
+};
+
+export type ParentMessage =
+  | { type: 'start'; job: EngineJob }
+  | { type: 'cancel' }
+  | { type: 'request'; id: number; texts: string[] };
 
 export type WorkerMessage =
   | { type: 'ready'; pid: number }
@@ -41,4 +71,9 @@ export type WorkerMessage =
   | { type: 'done'; result: TrainResult }
   | { type: 'predictions'; predictions: Prediction[] }
   | { type: 'cancelled'; result: TrainResult | null }
-  | { type: 'failed'; error: string };
+  | { type: 'failed'; error: string }
+  | { type: 'serving'; labels: string[] }
+  | { type: 'response'; id: number; predictions: Prediction[] }
+  | { type: 'response-error'; id: number; error: string }
+  | { type: 'token-counts'; counts: number[] }
+  | { type: 'benchmark'; samplesPerSecond: number; tokensPerSecond: number };

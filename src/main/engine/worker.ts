@@ -7,6 +7,8 @@
 import { initBackend } from './tf';
 import { Predictor } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
+import { benchmarkTraining } from './benchmark';
+import { loadTokenizer } from './tokenizer';
 import { Trainer } from './trainer';
 
 interface ParentPortLike {
@@ -28,6 +30,7 @@ function onMessage(listener: (m: ParentMessage) => void): void {
 
 const abort = new AbortController();
 let started = false;
+let serving: Predictor | null = null;
 
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
@@ -35,8 +38,36 @@ function describe(err: unknown): string {
 }
 
 async function run(job: EngineJob): Promise<void> {
+  if (job.kind === 'count-tokens') {
+    // Only the tokenizer: no backend needed.
+    const tokenizer = await loadTokenizer(job.modelDir);
+    const counts: number[] = [];
+    for (let i = 0; i < job.texts.length; i++) {
+      counts.push(tokenizer.countTokens(job.texts[i]!));
+      if (i % 1000 === 999) {
+        send({ type: 'progress', done: i + 1, total: job.texts.length });
+        await new Promise((r) => setImmediate(r));
+        if (abort.signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      }
+    }
+    send({ type: 'token-counts', counts });
+    return;
+  }
   const backend = await initBackend(job.backend ?? null);
   send({ type: 'backend', backend });
+  if (job.kind === 'serve') {
+    serving = await Predictor.load(job.modelDir);
+    send({ type: 'serving', labels: serving.labels });
+    // Stays alive: requests arrive as messages until the parent stops it.
+    await new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    serving.dispose();
+    return;
+  }
+  if (job.kind === 'benchmark') {
+    const r = await benchmarkTraining(job, abort.signal, (done, total) => send({ type: 'progress', done, total }));
+    send({ type: 'benchmark', ...r });
+    return;
+  }
   if (job.kind === 'predict') {
     const predictor = await Predictor.load(job.modelDir);
     try {
@@ -72,6 +103,18 @@ function finish(code: number): void {
 }
 
 onMessage((message) => {
+  if (message.type === 'request') {
+    const predictor = serving;
+    if (!predictor) {
+      send({ type: 'response-error', id: message.id, error: 'the model is still loading' });
+      return;
+    }
+    predictor.predict(message.texts).then(
+      (predictions) => send({ type: 'response', id: message.id, predictions }),
+      (err: unknown) => send({ type: 'response-error', id: message.id, error: describe(err) }),
+    );
+    return;
+  }
   if (message.type === 'cancel') {
     abort.abort();
     if (!started) {
@@ -80,7 +123,7 @@ onMessage((message) => {
     }
     return;
   }
-  if (message.type === 'start' && !started) {
+  if (message.type === 'start' && !started && !abort.signal.aborted) {
     started = true;
     run(message.job).then(
       () => finish(0),

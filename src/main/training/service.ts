@@ -12,7 +12,6 @@ import type { JsonObject } from '../../shared/json';
 import { runConfigSchema, type DatasetRow, type RunConfig } from '../../shared/run-config';
 import type { EvalMetrics, RunStatus, RunSummary } from '../../shared/types';
 import { latestCheckpoint } from '../engine/checkpoint';
-import type { Prediction } from '../engine/inference';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
 import { MODEL_DIR, PREDICTIONS_FILE, RUN_CONFIG_FILE, TRAIN_LOG_FILE } from '../engine/layout';
 import type { AppEventBus } from '../events';
@@ -147,33 +146,6 @@ export class TrainingService {
     this.active.clear();
   }
 
-  /** Class probabilities for texts from a model folder, in a one-off worker. */
-  predict(modelDir: string, texts: string[], opts: { maxLength?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Prediction[]> {
-    const worker = this.o.launcher(this.o.workerEntry, { ...process.env, ...this.o.env });
-    return new Promise<Prediction[]>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (!settled) {
-          settled = true;
-          fn();
-        }
-      };
-      const onAbort = () => worker.send({ type: 'cancel' });
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      worker.onMessage((m) => {
-        if (m.type === 'ready') worker.send({ type: 'start', job: { kind: 'predict', modelDir, texts, maxLength: opts.maxLength } });
-        else if (m.type === 'progress') opts.onProgress?.(m.done, m.total);
-        else if (m.type === 'predictions') settle(() => resolve(m.predictions));
-        else if (m.type === 'failed') settle(() => reject(new AppError('internal', `Prediction failed: ${m.error}`)));
-        else if (m.type === 'cancelled') settle(() => reject(new AppError('cancelled', 'Prediction was cancelled.')));
-      });
-      worker.onExit((code, signal) => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        settle(() => reject(new AppError('internal', `The prediction process stopped unexpectedly (${signal ?? `exit code ${code}`}).`)));
-      });
-    });
-  }
-
   private recomputeBest(id: string, config: RunConfig): void {
     const evals = this.o.runs.evals(id);
     const name = config.options.bestMetric;
@@ -252,7 +224,8 @@ export class TrainingService {
     const { runs, events } = this.o;
     switch (m.type) {
       case 'ready':
-        worker.send({ type: 'start', job });
+        if (this.active.get(id)?.cancelRequested) worker.send({ type: 'cancel' });
+        else worker.send({ type: 'start', job });
         break;
       case 'backend':
         runs.setStatus(id, 'running', { backend: m.backend.name });

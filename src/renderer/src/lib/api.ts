@@ -75,9 +75,27 @@ export function createWebClient(fetchImpl: typeof fetch = fetch.bind(globalThis)
     return () => set!.delete(l);
   };
 
-  return new Proxy({ on } as RendererApi, {
+  /** The browser cannot give a file's path: the file is uploaded into the data folder. */
+  const pathForFile = async (file: File): Promise<string> => {
+    let response: Response;
+    try {
+      response = await fetchImpl(`/api/upload?name=${encodeURIComponent(file.name)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', 'x-finetune-token': token },
+        body: file,
+      });
+    } catch {
+      throw new AppError('network', `Could not upload ${file.name}: is the web host still running?`);
+    }
+    const result = (await response.json()) as CallResult<string>;
+    if (result.ok) return result.value;
+    throw AppError.fromData(result.error);
+  };
+
+  return new Proxy({ on, pathForFile } as RendererApi, {
     get(target, prop) {
       if (prop === 'on') return target.on;
+      if (prop === 'pathForFile') return target.pathForFile;
       if (typeof prop !== 'string') return undefined;
       return (...args: unknown[]) => call(prop, args);
     },
@@ -90,6 +108,7 @@ function normalised(inner: RendererApi): RendererApi {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
       if (prop === 'on' || typeof value !== 'function') return value;
+      if (prop === 'pathForFile') return (file: File) => (value as (f: File) => Promise<string>)(file).catch((err: unknown) => Promise.reject(toAppError(err)));
       return async (...args: unknown[]) => {
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);

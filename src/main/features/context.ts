@@ -1,0 +1,27 @@
+/** What every part of the AppApi implementation shares. */
+import type { RunRepository } from '../store/runs';
+import type { AppEventBus } from '../events';
+import type { TaskRegistry } from '../tasks';
+import type { TrainingService } from '../training/service';
+import type { ModelServer, WorkerContext } from '../training/jobs';
+import type { SystemInfo } from '../../shared/types';
+
+/** What only some hosts can do (Electron's dialogs and shell); absent ones answer 'unsupported'. */
+export interface HostCapabilities {
+  chooseFile?(purpose: 'dataset' | 'predict-input'): Promise<string | null>;
+  chooseFolder?(purpose: 'model' | 'export'): Promise<string | null>;
+  showInFolder?(path: string): Promise<void>;
+}
+
+export interface AppContext {
+  dataDir: string;
+  host: SystemInfo['host'];
+  electronVersion: string | null;
+  runs: RunRepository;
+  events: AppEventBus;
+  tasks: TaskRegistry;
+  training: TrainingService;
+  workers: WorkerContext;
+  modelServer: ModelServer;
+  capabilities: HostCapabilities;
+}

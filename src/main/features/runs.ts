@@ -1,0 +1,141 @@
+/** Runs on AppApi: list, inspect, rename, delete, start, cancel, resume, rerun, predictions, exports. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AppApi, StartRunRequest } from '../../shared/api';
+import { AppError } from '../../shared/errors';
+import { runConfigSchema, type RunConfig } from '../../shared/run-config';
+import type { EvalPrediction, RunSummary } from '../../shared/types';
+import { getPreparedDataset, preparedDatasetDir } from '../data';
+import { MODEL_DIR, PREDICTIONS_FILE } from '../engine/layout';
+import { removeDirSafely } from '../fsutil';
+import { resolveModel } from '../hub/resolve';
+import { runDir } from '../paths';
+import type { AppContext } from './context';
+
+function notFound(id: string): AppError {
+  return new AppError('not_found', `There is no run "${id}". It may have been deleted; refresh the Runs page.`);
+}
+
+export function runsApi(ctx: AppContext): Pick<
+  AppApi,
+  'listRuns' | 'getRun' | 'renameRun' | 'deleteRun' | 'startRun' | 'cancelRun' | 'resumeRun' | 'rerun' | 'evalPredictions' | 'predictTexts' | 'predictFile' | 'exportRun'
+> {
+  const { runs, training, events } = ctx;
+
+  const requireRun = (id: string): RunSummary => {
+    const run = runs.summary(id);
+    if (!run) throw notFound(id);
+    return run;
+  };
+
+  /** The folder of the run's best model, or an error saying why there is none yet. */
+  const bestModelDir = (id: string): string => {
+    const run = requireRun(id);
+    const dir = path.join(runDir(ctx.dataDir, id), MODEL_DIR);
+    if (!fs.existsSync(path.join(dir, 'config.json'))) {
+      throw new AppError('conflict', `Run "${run.name}" has no trained model yet: it is saved after the first evaluation.`);
+    }
+    return dir;
+  };
+
+  const configFor = async (request: StartRunRequest): Promise<RunConfig> => {
+    const dataset = getPreparedDataset(ctx.dataDir, request.datasetId);
+    const model = await resolveModel(request.model, {
+      onProgress: (p) => events.emit('download-progress', { ...p, taskId: null }),
+    });
+    const modelName = request.model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? request.model;
+    return {
+      name: request.name ?? `${modelName} on ${dataset.name}`,
+      model: { source: request.model, path: model.dir },
+      labels: dataset.labels,
+      dataset: {
+        fingerprint: dataset.id,
+        name: dataset.name,
+        trainCount: dataset.trainCount,
+        evalCount: dataset.evalCount,
+        path: preparedDatasetDir(ctx.dataDir, dataset.id),
+      },
+      options: request.options,
+    };
+  };
+
+  return {
+    async listRuns() {
+      return runs.list();
+    },
+    async getRun(id) {
+      const run = runs.get(id);
+      if (!run) throw notFound(id);
+      return run;
+    },
+    async renameRun(id, name) {
+      requireRun(id);
+      const run = runs.rename(id, name)!;
+      events.emit('runs-changed', { reason: 'renamed', runId: id });
+      return run;
+    },
+    async deleteRun(id) {
+      const run = requireRun(id);
+      if (run.status === 'running' || run.status === 'queued' || training.isActive(id)) {
+        throw new AppError('conflict', `Run "${run.name}" is ${run.status}. Cancel it first, then delete it.`);
+      }
+      try {
+        removeDirSafely(runDir(ctx.dataDir, id));
+      } catch (err) {
+        throw new AppError('io', `Could not delete the files of run "${run.name}" (${(err as Error).message}). Close any program using them and try again; nothing was deleted.`);
+      }
+      runs.delete(id);
+      events.emit('runs-changed', { reason: 'deleted', runId: id });
+    },
+    async startRun(request) {
+      return training.start(await configFor(request));
+    },
+    async cancelRun(id) {
+      requireRun(id);
+      training.cancel(id);
+    },
+    async resumeRun(id) {
+      return training.resume(id);
+    },
+    async rerun(id) {
+      const run = requireRun(id);
+      const parsed = runConfigSchema.safeParse(runs.config(id));
+      if (!parsed.success) throw new AppError('unsupported', `Run "${run.name}" was recorded in a format this version cannot repeat.`);
+      const c = parsed.data;
+      return training.start(await configFor({ name: `${c.name} (again)`, model: c.model.source, datasetId: c.dataset.fingerprint, options: c.options }));
+    },
+    async evalPredictions(id, query) {
+      requireRun(id);
+      const file = path.join(runDir(ctx.dataDir, id), PREDICTIONS_FILE);
+      if (!fs.existsSync(file)) return [];
+      const out: EvalPrediction[] = [];
+      const limit = query.limit ?? 200;
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        if (!line) continue;
+        const p = JSON.parse(line) as EvalPrediction;
+        if (query.trueLabel !== null && p.label !== query.trueLabel) continue;
+        if (query.predictedLabel !== null && p.predicted !== query.predictedLabel) continue;
+        out.push(p);
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
+    async predictTexts(id, texts) {
+      return ctx.modelServer.predict(bestModelDir(id), texts);
+    },
+    async predictFile(id, inputFile, taskId) {
+      bestModelDir(id);
+      void inputFile;
+      void taskId;
+      throw new AppError('unsupported', 'Batch prediction is being wired in.');
+    },
+    async exportRun(id, format, outDir, taskId) {
+      requireRun(id);
+      void format;
+      void outDir;
+      void taskId;
+      throw new AppError('unsupported', 'Exports are being wired in.');
+    },
+  };
+}
+
