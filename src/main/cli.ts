@@ -40,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   eval: async (argv, io, app) => (await import('./cli/predict')).evalCommand(app(), argv, io),
   predict: async (argv, io, app) => (await import('./cli/predict')).predictCommand(app(), argv, io),
   models: async (argv, io) => (await import('./cli/models')).modelsCommand(argv, io),
+  export: async (argv, io, app) => (await import('./cli/export')).exportCommand(app(), argv, io),
 };
 
 export async function runCli(argv: string[], io: CliIoWithWrite): Promise<number> {

@@ -50,7 +50,16 @@ export interface BenchmarkJobMessage {
   steps: number;
 }
 
-export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage) & {
+/** Batch prediction of a file with a run's model, written as a CSV (export/predict-file). */
+export interface PredictFileJobMessage {
+  kind: 'predict-file';
+  dataDir: string;
+  runId: string;
+  input: string;
+  out: string;
+}
+
+export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage | PredictFileJobMessage) & {
   backend?: BackendName | null;
 };
 
@@ -76,4 +85,6 @@ export type WorkerMessage =
   | { type: 'response'; id: number; predictions: Prediction[] }
   | { type: 'response-error'; id: number; error: string }
   | { type: 'token-counts'; counts: number[] }
-  | { type: 'benchmark'; samplesPerSecond: number; tokensPerSecond: number };
+  | { type: 'benchmark'; samplesPerSecond: number; tokensPerSecond: number }
+  | { type: 'data-progress'; phase: string; done: number; total: number | null; etaSeconds: number | null }
+  | { type: 'exported'; path: string; files: string[]; rows: number };

@@ -63,6 +63,16 @@ async function run(job: EngineJob): Promise<void> {
     serving.dispose();
     return;
   }
+  if (job.kind === 'predict-file') {
+    const { exportPredictions } = await import('../export/index');
+    const r = await exportPredictions(job.dataDir, job.runId, job.out, {
+      input: job.input,
+      signal: abort.signal,
+      onProgress: (p) => send({ type: 'data-progress', phase: p.phase, done: p.done, total: p.total, etaSeconds: p.etaSeconds }),
+    });
+    send({ type: 'exported', path: r.path, files: r.files, rows: r.rows });
+    return;
+  }
   if (job.kind === 'benchmark') {
     const r = await benchmarkTraining(job, abort.signal, (done, total) => send({ type: 'progress', done, total }));
     send({ type: 'benchmark', ...r });

@@ -9,6 +9,8 @@ import { getPreparedDataset, preparedDatasetDir } from '../data';
 import { MODEL_DIR, PREDICTIONS_FILE } from '../engine/layout';
 import { removeDirSafely } from '../fsutil';
 import { resolveModel } from '../hub/resolve';
+import { defaultExportPath, exportRun } from '../export/index';
+import { runWorkerJob } from '../training/jobs';
 import { runDir } from '../paths';
 import type { AppContext } from './context';
 
@@ -123,19 +125,35 @@ export function runsApi(ctx: AppContext): Pick<
     async predictTexts(id, texts) {
       return ctx.modelServer.predict(bestModelDir(id), texts);
     },
-    async predictFile(id, inputFile, taskId) {
-      bestModelDir(id);
-      void inputFile;
-      void taskId;
-      throw new AppError('unsupported', 'Batch prediction is being wired in.');
-    },
-    async exportRun(id, format, outDir, taskId) {
-      requireRun(id);
-      void format;
-      void outDir;
-      void taskId;
-      throw new AppError('unsupported', 'Exports are being wired in.');
-    },
+    predictFile: (id, inputFile, taskId) =>
+      ctx.tasks.run(taskId, async (task) => {
+        bestModelDir(id);
+        const out = defaultExportPath(ctx.dataDir, id, 'predictions', inputFile);
+        // The engine runs in a worker: a large file must not stall the app's process.
+        const r = await runWorkerJob(ctx.workers, { kind: 'predict-file', dataDir: ctx.dataDir, runId: id, input: inputFile, out }, (m) => (m.type === 'exported' ? m : undefined), {
+          signal: task.signal,
+          what: 'Batch prediction',
+          onProgress: (done, total) => task.progress({ phase: 'Predicting', done, total, unit: 'rows', etaSeconds: null }),
+          onMessage: (m) => {
+            if (m.type === 'data-progress') task.progress({ phase: m.phase, done: m.done, total: m.total, unit: 'bytes', etaSeconds: m.etaSeconds });
+          },
+        });
+        runs.addArtifact(id, 'predictions', r.path);
+        return { format: 'predictions' as const, path: r.path, files: r.files };
+      }),
+    exportRun: (id, format, outDir, taskId) =>
+      ctx.tasks.run(taskId, async (task) => {
+        requireRun(id);
+        if (training.isActive(id) && format !== 'predictions') {
+          throw new AppError('conflict', 'The run is still training: export it when it has finished (or cancel it to export the best model so far).');
+        }
+        const r = await exportRun(ctx.dataDir, id, format, outDir, {
+          runs,
+          signal: task.signal,
+          onProgress: (p) => task.progress({ phase: p.phase, done: p.done, total: p.total, unit: p.unit, etaSeconds: p.etaSeconds }),
+        });
+        return { format, path: r.path, files: r.files };
+      }),
   };
 }
 

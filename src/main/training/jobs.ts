@@ -22,7 +22,7 @@ export function runWorkerJob<T>(
   ctx: WorkerContext,
   job: EngineJob,
   result: (m: WorkerMessage) => T | undefined,
-  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; what: string },
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; onMessage?: (m: WorkerMessage) => void; what: string },
 ): Promise<T> {
   if (opts.signal?.aborted) return Promise.reject(new AppError('cancelled', `${opts.what} was cancelled.`));
   const worker = ctx.launcher(ctx.workerEntry, { ...process.env, ...ctx.env });
@@ -46,6 +46,7 @@ export function runWorkerJob<T>(
         return;
       }
       if (m.type === 'progress') opts.onProgress?.(m.done, m.total);
+      opts.onMessage?.(m);
       if (m.type === 'failed') settle(() => reject(new AppError('internal', `${opts.what} failed: ${m.error}`)));
       if (m.type === 'cancelled') settle(() => reject(new AppError('cancelled', `${opts.what} was cancelled.`)));
       const value = result(m);
