@@ -65,6 +65,11 @@ export async function fakeRun(dataDir: string, runs: RunRepository, config: RunC
     const src = path.join(fixtureDir(family), f);
     if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, MODEL_DIR, f));
   }
+  // As the trainer saves it: the run's labels in config.json.
+  const modelConfig = JSON.parse(fs.readFileSync(path.join(dir, MODEL_DIR, 'config.json'), 'utf8'));
+  modelConfig.id2label = Object.fromEntries(config.labels.map((l, i) => [String(i), l]));
+  modelConfig.label2id = Object.fromEntries(config.labels.map((l, i) => [l, i]));
+  fs.writeFileSync(path.join(dir, MODEL_DIR, 'config.json'), JSON.stringify(modelConfig, null, 2));
   const loaded = await loadPreparedDataset(dataDir, config.dataset.fingerprint);
   const k = config.labels.length;
   const lines = loaded.eval.map((r, i) => {

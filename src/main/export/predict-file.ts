@@ -17,7 +17,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { DataProgress, ParseOverrides, SkippedRows } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
-import { resolveFormat, readRecords, joinTextColumns } from '../data';
+import { resolveFormat, readRecords, joinTextColumns, type ResolvedFormat } from '../data';
 import { ColumnStats, suggestColumns } from '../data/columns';
 import { BufferedFileWriter } from '../data/row-store';
 import { ProgressReporter } from '../data/progress';
@@ -115,6 +115,22 @@ export function guessTextColumns(names: readonly string[], stats: readonly Colum
   return longest ? [longest.i] : null;
 }
 
+/**
+ * The input's format. A file of one text per line (one column, with or without a header) is
+ * not a training file and the detection refuses it; it is read as a one-column table (tab as
+ * the delimiter, so that commas stay in the text).
+ */
+export async function resolveInputFormat(input: string, overrides: ParseOverrides): Promise<ResolvedFormat> {
+  try {
+    return await resolveFormat(input, overrides);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'unsupported' || overrides.format !== undefined || overrides.delimiter !== undefined) throw err;
+    const oneColumn = await resolveFormat(input, { ...overrides, format: 'delimited', delimiter: '\t' }).catch(() => null);
+    if (oneColumn && oneColumn.columnNames.length === 1) return oneColumn;
+    throw err;
+  }
+}
+
 /** Batch prediction with a loaded classifier (the engine worker's Predictor). */
 export async function predictFileWith(classifier: TextClassifier, inputFile: string, outputFile: string, options: PredictFileOptions = {}): Promise<PredictFileResult> {
   const started = Date.now();
@@ -126,7 +142,7 @@ export async function predictFileWith(classifier: TextClassifier, inputFile: str
   const labels = classifier.labels;
   if (signal?.aborted) throw cancelled(`Predicting ${fileName}`);
 
-  const format = await resolveFormat(input, options.parse ?? {});
+  const format = await resolveInputFormat(input, options.parse ?? {});
   const scratch = tempFileFor(output).replace(/\.tmp$/, '.rows.tmp');
   const tmp = tempFileFor(output);
   let spill: BufferedFileWriter | null = null;
