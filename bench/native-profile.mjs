@@ -120,6 +120,7 @@ stepper.optimizer.apply = (...a) => { const p = phase; phase = 'optimizer'; try 
 
 stepper.step([batch], [new ForwardContext(true, 0)], 1e-4); // warm-up
 let stepMs = Infinity;
+const faults0 = process.resourceUsage().minorPageFault;
 enabled = true;
 const t0 = performance.now();
 for (let s = 0; s < steps; s++) {
@@ -128,6 +129,7 @@ for (let s = 0; s < steps; s++) {
   stepMs = Math.min(stepMs, performance.now() - ts);
 }
 const trainWall = (performance.now() - t0) / steps;
+const faultsPerStep = (process.resourceUsage().minorPageFault - faults0) / steps;
 enabled = false;
 const trainStats = new Map(stats);
 stats.clear();
@@ -150,6 +152,7 @@ function report(title, map, wallMs) {
   }
   const kernelMs = [...byKind.values()].reduce((a, b) => a + b, 0);
   if (!json) {
+    if (title === 'training step') console.log(`\nminor page faults per training step: ${faultsPerStep.toFixed(0)}`);
     console.log(`\n${title}: ${wallMs.toFixed(0)} ms per step (${((batchSize * 1000) / wallMs).toFixed(1)} samples/s), ${kernelMs.toFixed(0)} ms inside kernels`);
     for (const [kind, ms] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${kind.padEnd(32)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / wallMs).toFixed(1).padStart(5)} %`);
     console.log('  top kernels:');
@@ -163,7 +166,7 @@ function report(title, map, wallMs) {
 if (!json) console.log(`backend ${backendName} (${info.detail}); batch ${batchSize} x ${seqLen}; best of ${steps} steps`);
 const train = report('training step', trainStats, trainWall);
 const infer = report('inference (forward only)', stats, inferWall);
-console.log(JSON.stringify({ bench: 'native-profile', backend: backendName, batchSize, seqLen, train, infer }));
+console.log(JSON.stringify({ bench: 'native-profile', backend: backendName, batchSize, seqLen, faultsPerStep, train, infer }));
 disposeBatch(batch.tensors);
 stepper.dispose();
 await runner.close();

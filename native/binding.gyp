@@ -5,12 +5,15 @@
   # flags; the driver picks one at run time from CPUID, so the binary runs on any x86-64.
   "target_defaults": {
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-    "cflags": ["-O3", "-fPIC", "-fvisibility=hidden"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden"],
+    # -ffp-contract=off: no FMA the source does not ask for, so that results do not depend on
+    # the compiler's choices (the kernels use FMA intrinsics explicitly).
+    "cflags": ["-O3", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off"],
     "xcode_settings": {
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
       "GCC_OPTIMIZATION_LEVEL": "3",
       "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+      "OTHER_CFLAGS": ["-ffp-contract=off"],
       "MACOSX_DEPLOYMENT_TARGET": "11.0"
     },
     "msvs_settings": {
@@ -26,6 +29,7 @@
         "src/platform.cc",
         "src/thread_pool.cc",
         "src/blas_loader.cc",
+        "src/elementwise.cc",
         "src/kernel_scalar.cc",
         "src/kernel_neon.cc"
       ],
@@ -48,7 +52,7 @@
           "type": "static_library",
           "sources": ["src/kernel_avx2.cc"],
           "cflags": ["-mavx2", "-mfma"],
-          "xcode_settings": { "OTHER_CFLAGS": ["-mavx2", "-mfma"] },
+          "xcode_settings": { "OTHER_CFLAGS": ["-mavx2", "-mfma", "-ffp-contract=off"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } }
         },
         {
@@ -56,7 +60,7 @@
           "type": "static_library",
           "sources": ["src/kernel_avx512.cc"],
           "cflags": ["-mavx512f", "-mavx2", "-mfma"],
-          "xcode_settings": { "OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma"] },
+          "xcode_settings": { "OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma", "-ffp-contract=off"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
         }
       ]

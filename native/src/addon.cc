@@ -5,6 +5,9 @@
 // Exports:
 //   gemm(a, aBatch, b, bBatch, c, transA, transB, m, n, k, alpha, beta,
 //        bias, activation, leakyAlpha, prelu) -> undefined
+//   binary(op, a, aShape, b, bShape, out, outShape), unary(op, x, out, alpha),
+//   reduce(op, x, outer, r, inner, out), softmax(x, rows, cols, out),
+//   transpose(x, shape, perm, out), gatherRows(x, rows, rowSize, indices, out) -> undefined
 //   setGemm(mode) -> active path name (throws with the reason when unavailable)
 //   setThreads(n) -> thread count
 //   info() -> { version, gemm, ownKernels, blas, blasPath, blasDetail, blasError, threads,
@@ -14,15 +17,17 @@
 #include <cmath>
 #include <mutex>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "elementwise.h"
 #include "gemm.h"
 #include "platform.h"
 
 namespace {
 
-constexpr const char* kVersion = "1";
+constexpr const char* kVersion = "2";
 
 struct Args {
   napi_env env;
@@ -72,6 +77,53 @@ bool get_f32(napi_env env, napi_value v, const char* name, float** data, size_t*
   if (*length > 0 && !ptr) return fail(env, std::string(name) + " is detached", true);
   *data = static_cast<float*>(ptr);
   return true;
+}
+
+struct Typed {
+  void* data = nullptr;
+  size_t length = 0;
+  napi_typedarray_type type = napi_float32_array;
+};
+
+const char* typed_name(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    default:
+      return "a typed array";
+  }
+}
+
+// A typed array of one of the allowed element types (4-byte or 1-byte: see the callers).
+bool get_typed(napi_env env, napi_value v, const char* name, std::initializer_list<napi_typedarray_type> allowed,
+               Typed* out) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  std::string expected;
+  for (auto t : allowed) expected += std::string(expected.empty() ? "" : " or ") + typed_name(t);
+  if (!is_ta) return fail(env, std::string(name) + " must be a " + expected, true);
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &offset) != napi_ok)
+    return fail(env, std::string(name) + ": cannot read the typed array");
+  bool ok = false;
+  for (auto t : allowed) ok = ok || t == out->type;
+  if (!ok) return fail(env, std::string(name) + " must be a " + expected, true);
+  if (out->length > 0 && !out->data) return fail(env, std::string(name) + " is detached", true);
+  return true;
+}
+
+size_t element_size(napi_typedarray_type t) { return t == napi_uint8_array ? 1 : 4; }
+
+bool overlaps_bytes(const Typed& x, const Typed& y) {
+  if (!x.length || !y.length) return false;
+  const char* xs = static_cast<const char*>(x.data);
+  const char* ys = static_cast<const char*>(y.data);
+  return xs < ys + y.length * element_size(y.type) && ys < xs + x.length * element_size(x.type);
 }
 
 bool get_double(napi_env env, napi_value v, const char* name, double* out) {
@@ -221,6 +273,171 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool shape_size(napi_env env, const std::vector<int64_t>& shape, const char* name, int64_t* out) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (!mul(n, d, &n)) return fail(env, std::string(name) + " is too large", true);
+  *out = n;
+  return true;
+}
+
+bool expect_length(napi_env env, const Typed& t, int64_t n, const char* name) {
+  if (static_cast<int64_t>(t.length) == n) return true;
+  return fail(env, std::string(name) + " has " + std::to_string(t.length) + " elements, expected " + std::to_string(n),
+              true);
+}
+
+// binary(op, a, aShape, b, bShape, out, outShape): out = a op b, numpy broadcasting.
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 7, &args)) return nullptr;
+  auto& v = args.v;
+  std::string name;
+  Typed a, b, out;
+  std::vector<int64_t> as, bs, os;
+  ft::BinaryOp op;
+  if (!get_string(env, v[0], "op", &name)) return nullptr;
+  if (!ft::parse_binary_op(name, &op)) return fail(env, "unknown binary op '" + name + "'", true), nullptr;
+  const bool cmp = ft::binary_op_is_comparison(op);
+  if (!get_typed(env, v[1], "a", {napi_float32_array}, &a) || !get_dims(env, v[2], "aShape", &as) ||
+      !get_typed(env, v[3], "b", {napi_float32_array}, &b) || !get_dims(env, v[4], "bShape", &bs) ||
+      !get_typed(env, v[5], "out", {cmp ? napi_uint8_array : napi_float32_array}, &out) ||
+      !get_dims(env, v[6], "outShape", &os))
+    return nullptr;
+  std::vector<int64_t> expected, ai, bi;
+  const size_t rank = std::max(as.size(), bs.size());
+  expected.assign(rank, 1);
+  for (size_t d = 0; d < rank; d++) {
+    const int64_t x = d + as.size() >= rank ? as[d + as.size() - rank] : 1;
+    const int64_t y = d + bs.size() >= rank ? bs[d + bs.size() - rank] : 1;
+    if (x != y && x != 1 && y != 1)
+      return fail(env, "shapes cannot be broadcast: dimension " + std::to_string(x) + " vs " + std::to_string(y), true),
+             nullptr;
+    expected[d] = x == 1 ? y : x;
+  }
+  if (expected != os) return fail(env, "outShape is not the broadcast shape of aShape and bShape", true), nullptr;
+  int64_t an, bn, on;
+  if (!shape_size(env, as, "a", &an) || !shape_size(env, bs, "b", &bn) || !shape_size(env, os, "out", &on) ||
+      !expect_length(env, a, an, "a") || !expect_length(env, b, bn, "b") || !expect_length(env, out, on, "out"))
+    return nullptr;
+  if (overlaps_bytes(out, a) || overlaps_bytes(out, b))
+    return fail(env, "out must not share memory with the inputs", true), nullptr;
+  ft::binary(op, static_cast<const float*>(a.data), as, static_cast<const float*>(b.data), bs, out.data, os);
+  return nullptr;
+}
+
+// unary(op, x, out, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 4, &args)) return nullptr;
+  auto& v = args.v;
+  std::string name;
+  Typed x, out;
+  double alpha;
+  ft::UnaryOp op;
+  if (!get_string(env, v[0], "op", &name)) return nullptr;
+  if (!ft::parse_unary_op(name, &op)) return fail(env, "unknown unary op '" + name + "'", true), nullptr;
+  if (!get_typed(env, v[1], "x", {napi_float32_array}, &x) || !get_typed(env, v[2], "out", {napi_float32_array}, &out) ||
+      !get_double(env, v[3], "alpha", &alpha) || !expect_length(env, out, static_cast<int64_t>(x.length), "out"))
+    return nullptr;
+  if (overlaps_bytes(out, x) && out.data != x.data)
+    return fail(env, "out must be x itself or not share memory with it", true), nullptr;
+  ft::unary(op, static_cast<const float*>(x.data), static_cast<float*>(out.data), static_cast<int64_t>(x.length),
+            static_cast<float>(alpha));
+  return nullptr;
+}
+
+// reduce(op, x, outer, r, inner, out): x is [outer, r, inner], out [outer, inner].
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 6, &args)) return nullptr;
+  auto& v = args.v;
+  std::string name;
+  Typed x, out;
+  int64_t outer, r, inner, xn, on;
+  ft::ReduceOp op;
+  if (!get_string(env, v[0], "op", &name)) return nullptr;
+  if (!ft::parse_reduce_op(name, &op)) return fail(env, "unknown reduction '" + name + "'", true), nullptr;
+  if (!get_typed(env, v[1], "x", {napi_float32_array}, &x) || !get_dim(env, v[2], "outer", &outer) ||
+      !get_dim(env, v[3], "r", &r) || !get_dim(env, v[4], "inner", &inner) ||
+      !get_typed(env, v[5], "out", {napi_float32_array}, &out) || !shape_size(env, {outer, r, inner}, "x", &xn) ||
+      !shape_size(env, {outer, inner}, "out", &on) || !expect_length(env, x, xn, "x") ||
+      !expect_length(env, out, on, "out"))
+    return nullptr;
+  if (overlaps_bytes(out, x)) return fail(env, "out must not share memory with x", true), nullptr;
+  ft::reduce(op, static_cast<const float*>(x.data), static_cast<float*>(out.data), outer, r, inner);
+  return nullptr;
+}
+
+// softmax(x, rows, cols, out)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 4, &args)) return nullptr;
+  auto& v = args.v;
+  Typed x, out;
+  int64_t rows, cols, n;
+  if (!get_typed(env, v[0], "x", {napi_float32_array}, &x) || !get_dim(env, v[1], "rows", &rows) ||
+      !get_dim(env, v[2], "cols", &cols) || !get_typed(env, v[3], "out", {napi_float32_array}, &out) ||
+      !shape_size(env, {rows, cols}, "x", &n) || !expect_length(env, x, n, "x") || !expect_length(env, out, n, "out"))
+    return nullptr;
+  if (overlaps_bytes(out, x)) return fail(env, "out must not share memory with x", true), nullptr;
+  ft::softmax(static_cast<const float*>(x.data), static_cast<float*>(out.data), rows, cols);
+  return nullptr;
+}
+
+// transpose(x, shape, perm, out): 4-byte elements (Float32Array or Int32Array).
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 4, &args)) return nullptr;
+  auto& v = args.v;
+  Typed x, out;
+  std::vector<int64_t> shape, perm;
+  int64_t n;
+  if (!get_typed(env, v[0], "x", {napi_float32_array, napi_int32_array}, &x) || !get_dims(env, v[1], "shape", &shape) ||
+      !get_dims(env, v[2], "perm", &perm) || !get_typed(env, v[3], "out", {x.type}, &out) ||
+      !shape_size(env, shape, "x", &n) || !expect_length(env, x, n, "x") || !expect_length(env, out, n, "out"))
+    return nullptr;
+  if (perm.size() != shape.size()) return fail(env, "perm must have one entry per dimension", true), nullptr;
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[static_cast<size_t>(p)])
+      return fail(env, "perm is not a permutation", true), nullptr;
+    seen[static_cast<size_t>(p)] = true;
+  }
+  if (overlaps_bytes(out, x)) return fail(env, "out must not share memory with x", true), nullptr;
+  ft::transpose32(static_cast<const uint32_t*>(x.data), shape, perm, static_cast<uint32_t*>(out.data));
+  return nullptr;
+}
+
+// gatherRows(x, rows, rowSize, indices, out): out[i, :] = x[indices[i], :].
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 5, &args)) return nullptr;
+  auto& v = args.v;
+  Typed x, idx, out;
+  int64_t rows, row_size, xn, on;
+  if (!get_typed(env, v[0], "x", {napi_float32_array, napi_int32_array}, &x) || !get_dim(env, v[1], "rows", &rows) ||
+      !get_dim(env, v[2], "rowSize", &row_size) || !get_typed(env, v[3], "indices", {napi_int32_array}, &idx) ||
+      !get_typed(env, v[4], "out", {x.type}, &out) || !shape_size(env, {rows, row_size}, "x", &xn) ||
+      !shape_size(env, {static_cast<int64_t>(idx.length), row_size}, "out", &on) || !expect_length(env, x, xn, "x") ||
+      !expect_length(env, out, on, "out"))
+    return nullptr;
+  if (overlaps_bytes(out, x) || overlaps_bytes(out, idx))
+    return fail(env, "out must not share memory with the inputs", true), nullptr;
+  const int64_t bad = ft::gather_rows32(static_cast<const uint32_t*>(x.data), rows, row_size,
+                                        static_cast<const int32_t*>(idx.data), static_cast<int64_t>(idx.length),
+                                        static_cast<uint32_t*>(out.data));
+  if (bad >= 0) {
+    const int32_t value = static_cast<const int32_t*>(idx.data)[bad];
+    napi_throw_range_error(env, "ERR_FINETUNE_NATIVE_INDEX",
+                           ("index " + std::to_string(value) + " at position " + std::to_string(bad) + " is not in [0, " +
+                            std::to_string(rows) + ")")
+                               .c_str());
+    return nullptr;
+  }
+  return nullptr;
+}
+
 napi_value SetGemm(napi_env env, napi_callback_info info) {
   Args args;
   std::string mode;
@@ -317,6 +534,12 @@ NAPI_MODULE_INIT() {
       {"setGemm", nullptr, SetGemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

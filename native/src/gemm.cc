@@ -115,7 +115,8 @@ struct Workspace {
   }
 };
 
-thread_local Workspace workspace;
+thread_local Workspace workspace;     // packed A (and B, in the per-tile path) of this thread
+thread_local Workspace workspace_b;   // shared packed B panel, owned by the calling thread
 
 // ---------------------------------------------------------------------------------------------
 // One (sub-)GEMM on the own kernels, on the calling thread:
@@ -210,6 +211,135 @@ void apply_epilogue(const Epilogue& ep, float* c, int64_t ldc, int64_t rows, int
       ci[j] = activate(v, ep, j0 + j);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One large GEMM on all threads (own kernels), BLIS style: for each K block the B panel is packed
+// once into a buffer every thread reads, then (row block x column chunk) tasks are handed out
+// dynamically, each packing its own A block. Dynamic tasks keep every core busy when another
+// process takes one of them for a while, which a static split into one piece per thread cannot.
+
+struct ParallelGemm {
+  const KernelSet* ks;
+  bool ta, tb;
+  int64_t m, n, k;
+  float alpha, beta;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  const Epilogue* epilogue;
+  // Current block.
+  int64_t jc, nc, pc, kc;
+  float beta_eff;
+  bool last_k;
+  float* bpack;
+  int64_t panels, pack_tasks;
+  int64_t ic_blocks, chunk, chunks;
+  std::atomic<bool> failed{false};
+};
+
+void parallel_pack_b(void* p, int64_t t) {
+  ParallelGemm& g = *static_cast<ParallelGemm*>(p);
+  const int64_t NR = g.ks->nr;
+  const int64_t q0 = g.panels * t / g.pack_tasks, q1 = g.panels * (t + 1) / g.pack_tasks;
+  if (q0 >= q1) return;
+  const int64_t j0 = q0 * NR, cols = std::min(q1 * NR, g.nc) - j0;
+  const float* src = g.tb ? g.b + (g.jc + j0) * g.ldb + g.pc : g.b + g.pc * g.ldb + g.jc + j0;
+  g.ks->pack_b(g.kc, cols, src, g.ldb, g.tb, g.bpack + q0 * NR * g.kc);
+}
+
+void parallel_compute(void* p, int64_t t) {
+  ParallelGemm& g = *static_cast<ParallelGemm*>(p);
+  const KernelSet& ks = *g.ks;
+  const int64_t MR = ks.mr, NR = ks.nr, MC = ks.mc;
+  const int64_t ib = t / g.chunks, cb = t % g.chunks;
+  const int64_t ic = ib * MC, mc = std::min(MC, g.m - ic);
+  const int64_t j0 = cb * g.chunk, w = std::min(g.chunk, g.nc - j0);
+  if (mc <= 0 || w <= 0) return;
+  const size_t a_size = static_cast<size_t>((mc + MR - 1) / MR * MR * g.kc);
+  float* apack = workspace.get(a_size + static_cast<size_t>(MR * NR) + 16);
+  if (!apack) {
+    g.failed.store(true);
+    return;
+  }
+  float* tile = apack + (a_size + 15) / 16 * 16;
+  ks.pack_a(mc, g.kc, g.ta ? g.a + g.pc * g.lda + ic : g.a + ic * g.lda + g.pc, g.lda, g.ta, apack);
+  for (int64_t jr = j0; jr < j0 + w; jr += NR) {
+    const int64_t nr = std::min(NR, g.nc - jr);
+    const float* bp = g.bpack + jr * g.kc;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int64_t mr = std::min(MR, mc - ir);
+      const float* ap = apack + ir * g.kc;
+      float* cp = g.c + (ic + ir) * g.ldc + g.jc + jr;
+      if (mr == MR && nr == NR) {
+        ks.ukernel(g.kc, ap, bp, cp, g.ldc, g.alpha, g.beta_eff);
+      } else {
+        ks.ukernel(g.kc, ap, bp, tile, NR, g.alpha, 0.0f);
+        for (int64_t i = 0; i < mr; i++) {
+          float* ci = cp + i * g.ldc;
+          const float* ti = tile + i * NR;
+          if (g.beta_eff == 0.0f) {
+            for (int64_t j = 0; j < nr; j++) ci[j] = ti[j];
+          } else {
+            for (int64_t j = 0; j < nr; j++) ci[j] = ti[j] + g.beta_eff * ci[j];
+          }
+        }
+      }
+    }
+  }
+  // The block is final after the last K block: apply the epilogue while it is in cache.
+  if (g.last_k && g.epilogue && g.epilogue->active())
+    apply_epilogue(*g.epilogue, g.c + ic * g.ldc, g.ldc, mc, g.jc + j0, w);
+}
+
+bool own_gemm_parallel(const KernelSet& ks, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                       const Epilogue& epilogue, int threads) {
+  ThreadPool& pool = ThreadPool::instance();
+  ParallelGemm g;
+  g.ks = &ks;
+  g.ta = ta;
+  g.tb = tb;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.alpha = alpha;
+  g.beta = beta;
+  g.a = a;
+  g.lda = lda;
+  g.b = b;
+  g.ldb = ldb;
+  g.c = c;
+  g.ldc = ldc;
+  g.epilogue = &epilogue;
+  const int64_t NR = ks.nr, KC = ks.kc, NC = ks.nc;
+  const int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
+  g.bpack = workspace_b.get(static_cast<size_t>(nc_max * std::min(KC, k)) + 16);
+  if (!g.bpack) return false;
+  g.ic_blocks = (m + ks.mc - 1) / ks.mc;
+  for (g.jc = 0; g.jc < n; g.jc += NC) {
+    g.nc = std::min(NC, n - g.jc);
+    g.panels = (g.nc + NR - 1) / NR;
+    // Column chunks: enough tasks for ~4 per thread, chunks at least 4 register tiles wide.
+    const int64_t want_chunks = std::max<int64_t>(1, (4 * threads + g.ic_blocks - 1) / g.ic_blocks);
+    const int64_t max_chunks = std::max<int64_t>(1, g.panels / 4);
+    g.chunks = std::min(want_chunks, max_chunks);
+    g.chunk = (g.panels + g.chunks - 1) / g.chunks * NR;
+    g.chunks = (g.nc + g.chunk - 1) / g.chunk;
+    for (g.pc = 0; g.pc < k; g.pc += KC) {
+      g.kc = std::min(KC, k - g.pc);
+      g.beta_eff = g.pc == 0 ? beta : 1.0f;
+      g.last_k = g.pc + KC >= k;
+      g.pack_tasks = std::min<int64_t>(g.panels, threads);
+      pool.run(g.pack_tasks, parallel_pack_b, &g);
+      pool.run(g.ic_blocks * g.chunks, parallel_compute, &g);
+      if (g.failed.load()) return false;
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,6 +537,21 @@ std::string gemm_run(const GemmCall& g) {
     nr = effective.own->nr;
   } else if (effective.blas->threads_internally) {
     threads = 1;
+  }
+  // A few large matrices on the own kernels: each one on all threads, with a shared packed B
+  // panel and dynamic tasks (see own_gemm_parallel). Many small ones: one task per matrix or tile.
+  const double item_flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  if (effective.own && threads > 1 && g.k > 0 && batch < 2 * threads && item_flops >= 4.0e6 &&
+      g.m >= 2 * effective.own->mr) {
+    for (int64_t bi = 0; bi < batch; bi++) {
+      const float* a = g.a + (g.a_offsets.empty() ? 0 : g.a_offsets[bi]);
+      const float* b = g.b + (g.b_offsets.empty() ? 0 : g.b_offsets[bi]);
+      float* c = g.c + bi * g.m * g.n;
+      if (!own_gemm_parallel(*effective.own, g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, a, job.lda, b, job.ldb,
+                             g.beta, c, g.n, g.epilogue, threads))
+        return "out of memory for the GEMM packing buffers";
+    }
+    return "";
   }
   job.split = choose_split(batch, g.m, g.n, g.k, threads, mr, nr);
   const int64_t tasks = batch * job.split.tm * job.split.tn;

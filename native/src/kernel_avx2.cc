@@ -45,8 +45,9 @@ void ukernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, 
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
       float* ci = c + i * ldc;
-      _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, c0[i], _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
-      _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, c1[i], _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
+      // Rounded as the driver's edge-tile path (see kernel_avx512.cc).
+      _mm256_storeu_ps(ci, _mm256_add_ps(_mm256_mul_ps(va, c0[i]), _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
+      _mm256_storeu_ps(ci + 8, _mm256_add_ps(_mm256_mul_ps(va, c1[i]), _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
     }
   }
 }

@@ -46,8 +46,10 @@ void ukernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, 
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
       float* ci = c + i * ldc;
-      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, c0[i], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
-      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, c1[i], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
+      // alpha*AB and beta*C rounded separately, as the driver's edge-tile path does: every element
+      // gets the same arithmetic whichever tile (and so whichever thread split) computed it.
+      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_mul_ps(va, c0[i]), _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_mul_ps(va, c1[i]), _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
     }
   }
 }

@@ -34,7 +34,8 @@ void ukernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, 
     float* ci = c + i * ldc;
     for (int j = 0; j < 3; j++) {
       float32x4_t r = vmulq_f32(va, acc[i][j]);
-      if (beta != 0.0f) r = vfmaq_n_f32(r, vld1q_f32(ci + 4 * j), beta);
+      // Rounded as the driver's edge-tile path (see kernel_avx512.cc).
+      if (beta != 0.0f) r = vaddq_f32(r, vmulq_n_f32(vld1q_f32(ci + 4 * j), beta));
       vst1q_f32(ci + 4 * j, r);
     }
   }

@@ -3,6 +3,7 @@
 // many GEMMs back to back) and then sleep on a condition variable, so an idle pool costs no CPU.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -49,5 +50,38 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> done_{0};
 };
+
+}  // namespace ft
+
+namespace ft {
+
+// Splits [0, n) into contiguous ranges of at least `grain` items and runs fn(begin, end) on the
+// pool (serially when the work is small).
+template <typename F>
+void parallel_ranges(int64_t n, int64_t grain, const F& fn) {
+  if (n <= 0) return;
+  ThreadPool& pool = ThreadPool::instance();
+  const int64_t threads = pool.threads();
+  if (threads <= 1 || n <= grain) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  // A few ranges per thread, so that a thread slowed by another process does not hold up the rest.
+  int64_t ranges = std::min<int64_t>(threads * 4, (n + grain - 1) / grain);
+  if (ranges < 1) ranges = 1;
+  struct Ctx {
+    const F* fn;
+    int64_t n, ranges;
+  } ctx{&fn, n, ranges};
+  pool.run(
+      ranges,
+      [](void* p, int64_t t) {
+        const Ctx& c = *static_cast<const Ctx*>(p);
+        const int64_t begin = c.n * t / c.ranges;
+        const int64_t end = c.n * (t + 1) / c.ranges;
+        if (begin < end) (*c.fn)(begin, end);
+      },
+      &ctx);
+}
 
 }  // namespace ft

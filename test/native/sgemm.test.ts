@@ -112,7 +112,7 @@ describe.skipIf(!addon)('native SGEMM', () => {
         check(makeCase(rand, 5, 33, 1100, { transB: true }), '5x1100x33 tB');
       });
 
-      it('the same results with 1, 2, 3 and 5 threads', (ctx) => {
+      it('the same results with 1, 2, 3 and 5 threads (bit-identical on the own kernels)', (ctx) => {
         use(ctx);
         const rand = rng(5);
         const cases = [
@@ -121,14 +121,27 @@ describe.skipIf(!addon)('native SGEMM', () => {
           makeCase(rand, 64, 64, 64, { aBatch: [3], bBatch: [3], transB: true }),
           makeCase(rand, 130, 2, 257),
         ];
+        // Large enough for the multithreaded paths (one shared-panel GEMM, and split batches).
+        cases.push(makeCase(rand, 301, 200, 600, { beta: 0.5 }), makeCase(rand, 50, 70, 300, { aBatch: [5], bBatch: [5] }));
         const before = addon!.info().threads;
+        const results: Float32Array[][] = [];
         try {
           for (const threads of [1, 2, 3, 5]) {
             expect(addon!.setThreads(threads)).toBe(threads);
-            cases.forEach((g, i) => check(g, `case ${i} with ${threads} threads`));
+            results.push(cases.map((g, i) => {
+              check(g, `case ${i} with ${threads} threads`);
+              return runGemm(g);
+            }));
           }
         } finally {
           addon!.setThreads(before);
+        }
+        // The own kernels give bit-identical results whatever the thread count (each element is
+        // computed the same way in whichever tile it falls). The BLAS makes no such promise.
+        if (path.mode !== 'blas') {
+          for (let t = 1; t < results.length; t++) {
+            results[t]!.forEach((r, i) => expect(Buffer.from(r.buffer).equals(Buffer.from(results[0]![i]!.buffer)), `case ${i}, run ${t}`).toBe(true));
+          }
         }
       });
 

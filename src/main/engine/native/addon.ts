@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** Version the TypeScript side expects from the addon's info().version. */
-export const NATIVE_ADDON_VERSION = '1';
+export const NATIVE_ADDON_VERSION = '2';
 
 export const ADDON_FILE = 'finetune_native.node';
 
@@ -41,6 +41,41 @@ export const GEMM_MODES = [
 export type GemmMode = (typeof GEMM_MODES)[number];
 
 export type NativeActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';
+
+export type NativeBinaryOp =
+  | 'Add'
+  | 'Sub'
+  | 'Multiply'
+  | 'RealDiv'
+  | 'Maximum'
+  | 'Minimum'
+  | 'SquaredDifference'
+  | 'Greater'
+  | 'GreaterEqual'
+  | 'Less'
+  | 'LessEqual'
+  | 'Equal'
+  | 'NotEqual';
+export type NativeUnaryOp =
+  | 'Neg'
+  | 'Exp'
+  | 'Log'
+  | 'Sqrt'
+  | 'Rsqrt'
+  | 'Square'
+  | 'Abs'
+  | 'Erf'
+  | 'Tanh'
+  | 'Reciprocal'
+  | 'Relu'
+  | 'Sigmoid'
+  | 'Expm1'
+  | 'Log1p'
+  | 'Sign'
+  | 'Relu6'
+  | 'Elu'
+  | 'Step';
+export type NativeReduceOp = 'Sum' | 'Mean' | 'Max' | 'Min';
 
 export interface NativeAddonInfo {
   version: string;
@@ -81,6 +116,26 @@ export interface NativeAddon {
     leakyAlpha: number,
     prelu: Float32Array | null,
   ): void;
+  /** out = a op b with numpy broadcasting; comparisons (Greater...) write 0/1 into a Uint8Array. */
+  binary(
+    op: NativeBinaryOp,
+    a: Float32Array,
+    aShape: number[],
+    b: Float32Array,
+    bShape: number[],
+    out: Float32Array | Uint8Array,
+    outShape: number[],
+  ): void;
+  /** out[i] = op(x[i]); alpha is Step's value for x <= 0. out may be x itself. */
+  unary(op: NativeUnaryOp, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** x viewed as [outer, r, inner] reduced over r into out [outer, inner]; sums in double. */
+  reduce(op: NativeReduceOp, x: Float32Array, outer: number, r: number, inner: number, out: Float32Array): void;
+  /** Row-wise softmax of x [rows, cols]. */
+  softmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** out = transpose(x, perm), 4-byte elements. */
+  transpose<T extends Float32Array | Int32Array>(x: T, shape: number[], perm: number[], out: T): void;
+  /** out[i, :] = x[indices[i], :]; throws a RangeError naming the first index outside [0, rows). */
+  gatherRows<T extends Float32Array | Int32Array>(x: T, rows: number, rowSize: number, indices: Int32Array, out: T): void;
   /** Selects the GEMM path; throws with the reason when it is unavailable. */
   setGemm(mode: GemmMode): GemmName;
   setThreads(n: number): number;

@@ -1,7 +1,8 @@
 /**
  * The 'native' TensorFlow.js backend: a MathBackendCPU (same tensor storage, every cpu kernel)
  * whose BatchMatMul and _FusedMatMul run on the native SGEMM (platform BLAS or own kernels,
- * multithreaded). The 'cpu' backend stays pure JavaScript, so both can be compared in one
+ * multithreaded), and whose memory-bound hot kernels (broadcasting arithmetic, reductions,
+ * softmax, transpose, gather: see elementwise.ts) run natively on the same threads. The 'cpu' backend stays pure JavaScript, so both can be compared in one
  * process, and the backend name shown to the user says what really runs.
  *
  * Gradients need nothing extra: tfjs expresses the BatchMatMul and fused matMul gradients with
@@ -17,6 +18,7 @@ import {
   type NativeActivation,
   type NativeAddon,
 } from './addon';
+import { f32, registerElementwiseKernels } from './elementwise';
 
 export const NATIVE_BACKEND = 'native';
 
@@ -87,7 +89,7 @@ export function registerNativeBackend(options: NativeBackendOptions = {}): Nativ
   }
   addonInUse = addon;
   copyCpuKernels();
-  registerGemmKernels();
+  registerNativeKernels(addon);
   return { ok: true, gemm, threads: addon.info().threads };
 }
 
@@ -107,9 +109,10 @@ function override(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
-function registerGemmKernels(): void {
+function registerNativeKernels(addon: NativeAddon): void {
   override({ kernelName: tf.BatchMatMul, backendName: NATIVE_BACKEND, kernelFunc: batchMatMulKernel as unknown as tf.KernelFunc });
   override({ kernelName: tf._FusedMatMul, backendName: NATIVE_BACKEND, kernelFunc: fusedMatMulKernel as unknown as tf.KernelFunc });
+  registerElementwiseKernels(addon, NATIVE_BACKEND, cpuKernel, override);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -128,9 +131,7 @@ function cpuKernel(name: string): tf.KernelFunc {
 }
 
 function float32Values(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null {
-  if (t.dtype !== 'float32') return null;
-  const values = backend.data.get(t.dataId).values;
-  return values instanceof Float32Array ? values : null;
+  return f32(backend, t);
 }
 
 interface MatMulShape {
