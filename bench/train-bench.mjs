@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: training and inference throughput of the engine on the bert-mini shape
+ * (4 layers, hidden 256, 4 heads, intermediate 1024, vocab 30522) at batch 16 x 128 tokens, on
+ * every backend that runs here, beside PyTorch on the same machine
+ * (../shared/reference/torch_train_bench.py, when Debian's python3 has torch), with the ratio.
+ *
+ *   node bench/train-bench.mjs [--json] [--steps N] [--backends native,wasm,cpu] [--no-torch]
+ *
+ * Each backend runs in its own process (its peak RSS is its own). A training step is what the
+ * trainer does: forward, cross-entropy, backward, global-norm clipping, AdamW. Prints a table,
+ * then one JSON object on the last line (with --json, only that line) with ratio_train and
+ * ratio_infer: ours over PyTorch, best backend. Figures, not a test: on a shared machine they
+ * are noisy; compare numbers from one run.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (name, def) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : def);
+const json = argv.includes('--json');
+const SHAPE = { layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522, batch: 16, seq: 128 };
+
+if (argv.includes('--child')) {
+  await child(opt('child-backend', 'native'), Number(opt('steps', 5)), Number(opt('warmup', 2)));
+  process.exit(0);
+}
+
+const log = json ? () => {} : (...x) => console.log(...x);
+const steps = Number(opt('steps', 5));
+const backends = opt('backends', 'tensorflow-gpu,tensorflow,native,wasm,cpu').split(',');
+const results = {};
+log(`bert-mini (${SHAPE.layers} layers, hidden ${SHAPE.hidden}, ${SHAPE.heads} heads, intermediate ${SHAPE.intermediate}, vocab ${SHAPE.vocab}), batch ${SHAPE.batch} x ${SHAPE.seq} tokens`);
+for (const b of backends) {
+  // The pure JavaScript backend takes minutes per training step at this shape: one step only.
+  const n = b === 'cpu' ? 1 : steps;
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--child-backend', b, '--steps', String(n), '--warmup', b === 'cpu' ? '0' : '2'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, FINETUNE_BACKEND: '' },
+    timeout: 30 * 60_000,
+  });
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) {
+    const why = ((r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status}`).slice(0, 200);
+    results[b] = { available: false, reason: why };
+    log(`${b.padEnd(15)} not available: ${why}`);
+    continue;
+  }
+  results[b] = { available: true, ...JSON.parse(line) };
+  const x = results[b];
+  log(`${b.padEnd(15)} train ${x.train_samples_per_s.toFixed(2).padStart(8)} samples/s (${x.train_tokens_per_s.toFixed(0)} tokens/s)   infer ${x.infer_samples_per_s.toFixed(2).padStart(8)} samples/s   peak RSS ${(x.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB   ${x.backend_label}${x.detail ? ` (${x.detail})` : ''}`);
+}
+
+let torch = null;
+if (!argv.includes('--no-torch')) {
+  const script = path.join(root, '../shared/reference/torch_train_bench.py');
+  if (fs.existsSync(script) && fs.existsSync('/usr/bin/python3')) {
+    const r = spawnSync('/usr/bin/python3', [script, '--steps', String(Math.max(steps, 5))], { encoding: 'utf8', timeout: 20 * 60_000 });
+    const line = (r.stdout ?? '').trim().split('\n').pop();
+    if (r.status === 0 && line?.startsWith('{')) {
+      torch = JSON.parse(line);
+      log(`${'pytorch'.padEnd(15)} train ${torch.train_samples_per_s.toFixed(2).padStart(8)} samples/s   infer ${torch.infer_samples_per_s.toFixed(2).padStart(8)} samples/s   torch ${torch.torch}, ${torch.threads} threads, ${path.basename(torch.blas)}`);
+      if (r.stderr.trim()) log(`  ${r.stderr.trim().split('\n').pop()}`);
+    } else {
+      log(`pytorch         not available: ${(r.stderr || '').trim().split('\n').pop() ?? 'no output'} (apt-get install -y python3-torch libopenblas0-pthread)`);
+    }
+  } else {
+    log('pytorch         not available: /usr/bin/python3 or ../shared/reference/torch_train_bench.py is missing');
+  }
+}
+
+const available = Object.entries(results).filter(([, r]) => r.available);
+const best = (key) => available.reduce((a, [name, r]) => (a === null || r[key] > a.value ? { name, value: r[key] } : a), null);
+const bestTrain = best('train_samples_per_s');
+const bestInfer = best('infer_samples_per_s');
+const summary = {
+  shape: SHAPE,
+  backends: results,
+  pytorch: torch,
+  best_train_backend: bestTrain?.name ?? null,
+  best_infer_backend: bestInfer?.name ?? null,
+  train_samples_per_s: bestTrain?.value ?? null,
+  infer_samples_per_s: bestInfer?.value ?? null,
+  ratio_train: torch && bestTrain ? bestTrain.value / torch.train_samples_per_s : null,
+  ratio_infer: torch && bestInfer ? bestInfer.value / torch.infer_samples_per_s : null,
+};
+if (summary.ratio_train !== null) log(`ratio (ours / PyTorch, best backend): train ${summary.ratio_train.toFixed(2)}x (${summary.best_train_backend}), inference ${summary.ratio_infer.toFixed(2)}x (${summary.best_infer_backend})`);
+console.log(JSON.stringify(summary));
+
+/** One backend, in this process: timed train and inference steps on random token ids. */
+async function child(backendName, steps, warmup) {
+  const { createServer, createServerModuleRunner } = await import('vite');
+  const server = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false, ws: false } });
+  const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
+  const load = (rel) => runner.import(path.join(root, rel));
+  const { tf, initBackend } = await load('src/main/engine/tf.ts');
+  const { parseModelConfig } = await load('src/main/engine/config.ts');
+  const { createModel, initialiseModel } = await load('src/main/engine/models/index.ts');
+  const { batchTensors, disposeBatch, padRows } = await load('src/main/engine/batch.ts');
+  const { Stepper, predictLogits } = await load('src/main/engine/step.ts');
+  const { ForwardContext } = await load('src/main/engine/models/layers.ts');
+  const { Rng } = await load('src/main/engine/rng.ts');
+  const info = await initBackend(backendName);
+  const config = parseModelConfig({
+    model_type: 'bert', vocab_size: SHAPE.vocab, hidden_size: SHAPE.hidden, num_hidden_layers: SHAPE.layers, num_attention_heads: SHAPE.heads,
+    intermediate_size: SHAPE.intermediate, hidden_act: 'gelu', max_position_embeddings: 512, type_vocab_size: 2, num_labels: 4,
+  });
+  const model = createModel(config);
+  initialiseModel(model, 0);
+  const rng = new Rng(1);
+  const rows = Array.from({ length: SHAPE.batch }, () => ({ ids: Array.from({ length: SHAPE.seq }, () => 5 + rng.int(SHAPE.vocab - 5)) }));
+  const batch = { tensors: batchTensors(padRows(rows, 0), config), labels: Int32Array.from(rows, () => rng.int(4)) };
+  const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 });
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const time = (fn, n, w) => {
+    for (let i = 0; i < w; i++) fn(i);
+    const ts = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      fn(i);
+      ts.push((performance.now() - t) / 1000);
+    }
+    return median(ts);
+  };
+  const train = time((i) => stepper.step([batch], [new ForwardContext(true, i)], 2e-5), steps, warmup);
+  const infer = time(() => predictLogits(model, batch.tensors), Math.max(steps, 3), warmup);
+  const tensors = tf.memory().numTensors;
+  disposeBatch(batch.tensors);
+  stepper.dispose();
+  model.store.dispose();
+  const usage = process.resourceUsage();
+  console.log(JSON.stringify({
+    backend: info.name,
+    backend_label: info.label,
+    detail: info.name === 'native' ? (await load('src/main/engine/native/index.ts')).nativeInfo?.()?.gemm ?? '' : '',
+    train_step_s_median: train,
+    train_samples_per_s: SHAPE.batch / train,
+    train_tokens_per_s: (SHAPE.batch * SHAPE.seq) / train,
+    infer_step_s_median: infer,
+    infer_samples_per_s: SHAPE.batch / infer,
+    infer_tokens_per_s: (SHAPE.batch * SHAPE.seq) / infer,
+    peak_rss_bytes: usage.maxRSS * 1024,
+    tensors_after: tensors,
+    steps,
+  }));
+  await server.close();
+}
