@@ -30,6 +30,7 @@
         "src/thread_pool.cc",
         "src/blas_loader.cc",
         "src/elementwise.cc",
+        "src/training.cc",
         "src/kernel_scalar.cc",
         "src/kernel_neon.cc"
       ],

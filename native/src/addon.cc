@@ -8,6 +8,8 @@
 //   binary(op, a, aShape, b, bShape, out, outShape), unary(op, x, out, alpha),
 //   reduce(op, x, outer, r, inner, out), softmax(x, rows, cols, out),
 //   transpose(x, shape, perm, out), gatherRows(x, rows, rowSize, indices, out) -> undefined
+//   adamw(p, g, m, v, decay, beta1, beta2, stepSize, bc2Sqrt, eps, gradScale) -> undefined (in place)
+//   sumSquares(x) -> number; segmentSum(x, rowSize, ids, numSegments, out) -> undefined
 //   setGemm(mode) -> active path name (throws with the reason when unavailable)
 //   setThreads(n) -> thread count
 //   info() -> { version, gemm, ownKernels, blas, blasPath, blasDetail, blasError, threads,
@@ -24,10 +26,11 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "platform.h"
+#include "training.h"
 
 namespace {
 
-constexpr const char* kVersion = "2";
+constexpr const char* kVersion = "3";
 
 struct Args {
   napi_env env;
@@ -438,6 +441,60 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamw(p, g, m, v, decay, beta1, beta2, stepSize, bc2Sqrt, eps, gradScale): in place.
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 11, &args)) return nullptr;
+  auto& v = args.v;
+  Typed p, g, m, vv;
+  ft::AdamWArgs a;
+  if (!get_typed(env, v[0], "p", {napi_float32_array}, &p) || !get_typed(env, v[1], "g", {napi_float32_array}, &g) ||
+      !get_typed(env, v[2], "m", {napi_float32_array}, &m) || !get_typed(env, v[3], "v", {napi_float32_array}, &vv) ||
+      !get_double(env, v[4], "decay", &a.decay) || !get_double(env, v[5], "beta1", &a.beta1) ||
+      !get_double(env, v[6], "beta2", &a.beta2) || !get_double(env, v[7], "stepSize", &a.step_size) ||
+      !get_double(env, v[8], "bc2Sqrt", &a.bc2_sqrt) || !get_double(env, v[9], "eps", &a.eps) ||
+      !get_double(env, v[10], "gradScale", &a.grad_scale))
+    return nullptr;
+  const int64_t n = static_cast<int64_t>(p.length);
+  if (!expect_length(env, g, n, "g") || !expect_length(env, m, n, "m") || !expect_length(env, vv, n, "v")) return nullptr;
+  if (overlaps_bytes(p, g) || overlaps_bytes(p, m) || overlaps_bytes(p, vv) || overlaps_bytes(m, vv) ||
+      overlaps_bytes(m, g) || overlaps_bytes(vv, g))
+    return fail(env, "p, g, m and v must not share memory", true), nullptr;
+  ft::adamw(static_cast<float*>(p.data), static_cast<const float*>(g.data), static_cast<float*>(m.data),
+            static_cast<float*>(vv.data), n, a);
+  return nullptr;
+}
+
+// sumSquares(x) -> number
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args args;
+  Typed x;
+  if (!get_args(env, info, 1, &args) || !get_typed(env, args.v[0], "x", {napi_float32_array}, &x)) return nullptr;
+  napi_value out;
+  napi_create_double(env, ft::sum_squares(static_cast<const float*>(x.data), static_cast<int64_t>(x.length)), &out);
+  return out;
+}
+
+// segmentSum(x, rowSize, ids, numSegments, out): out[ids[i], :] += x[i, :].
+napi_value SegmentSum(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 5, &args)) return nullptr;
+  auto& v = args.v;
+  Typed x, ids, out;
+  int64_t row_size, segments, on;
+  if (!get_typed(env, v[0], "x", {napi_float32_array}, &x) || !get_dim(env, v[1], "rowSize", &row_size) ||
+      !get_typed(env, v[2], "ids", {napi_int32_array}, &ids) || !get_dim(env, v[3], "numSegments", &segments) ||
+      !get_typed(env, v[4], "out", {napi_float32_array}, &out) ||
+      !expect_length(env, x, static_cast<int64_t>(ids.length) * row_size, "x") ||
+      !shape_size(env, {segments, row_size}, "out", &on) || !expect_length(env, out, on, "out"))
+    return nullptr;
+  if (overlaps_bytes(out, x) || overlaps_bytes(out, ids))
+    return fail(env, "out must not share memory with the inputs", true), nullptr;
+  ft::segment_sum(static_cast<const float*>(x.data), static_cast<int64_t>(ids.length), row_size,
+                  static_cast<const int32_t*>(ids.data), segments, static_cast<float*>(out.data));
+  return nullptr;
+}
+
 napi_value SetGemm(napi_env env, napi_callback_info info) {
   Args args;
   std::string mode;
@@ -540,6 +597,9 @@ NAPI_MODULE_INIT() {
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** Version the TypeScript side expects from the addon's info().version. */
-export const NATIVE_ADDON_VERSION = '2';
+export const NATIVE_ADDON_VERSION = '3';
 
 export const ADDON_FILE = 'finetune_native.node';
 
@@ -136,6 +136,24 @@ export interface NativeAddon {
   transpose<T extends Float32Array | Int32Array>(x: T, shape: number[], perm: number[], out: T): void;
   /** out[i, :] = x[indices[i], :]; throws a RangeError naming the first index outside [0, rows). */
   gatherRows<T extends Float32Array | Int32Array>(x: T, rows: number, rowSize: number, indices: Int32Array, out: T): void;
+  /** In-place AdamW step (bit-identical to adamwUpdateJs in engine/optimizer.ts). */
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    decay: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    eps: number,
+    gradScale: number,
+  ): void;
+  /** Sum of squares in double, the same for any thread count. */
+  sumSquares(x: Float32Array): number;
+  /** out[ids[i], :] += x[i, :] (out is zeroed first); ids outside [0, numSegments) are skipped. */
+  segmentSum(x: Float32Array, rowSize: number, ids: Int32Array, numSegments: number, out: Float32Array): void;
   /** Selects the GEMM path; throws with the reason when it is unavailable. */
   setGemm(mode: GemmMode): GemmName;
   setThreads(n: number): number;

@@ -37,7 +37,7 @@ export const NATIVE_REDUCTIONS: readonly NativeReduceOp[] = ['Sum', 'Mean', 'Max
 
 /** Kernel names this module registers on the native backend. */
 export function nativeElementwiseKernelNames(): string[] {
-  return [...NATIVE_BINARY_OPS, ...NATIVE_COMPARISONS, ...NATIVE_UNARY_OPS, ...NATIVE_REDUCTIONS, 'Softmax', 'Transpose', 'GatherV2'];
+  return [...NATIVE_BINARY_OPS, ...NATIVE_COMPARISONS, ...NATIVE_UNARY_OPS, ...NATIVE_REDUCTIONS, 'Softmax', 'Transpose', 'GatherV2', 'UnsortedSegmentSum'];
 }
 
 function values(backend: MathBackendCPU, t: tf.TensorInfo | undefined): tf.backend_util.TypedArray | null {
@@ -154,13 +154,34 @@ export function registerElementwiseKernels(
 
   reg('Transpose', ({ inputs, backend, attrs }) => {
     const x = inputs.x!;
-    const xv = values(backend, x);
     const perm = (attrs as { perm: number[] }).perm;
+    // A permutation that keeps the order of the dims larger than 1 moves no data: share it, as
+    // the Identity kernel does (the gradient of gather transposes the 30522 x 256 table so).
+    const moved = perm.filter((p) => x.shape[p] !== 1);
+    if (moved.every((p, i) => i === 0 || p > moved[i - 1]!)) {
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: perm.map((p) => x.shape[p]!), dtype: x.dtype };
+    }
+    const xv = values(backend, x);
     if (!(xv instanceof Float32Array || xv instanceof Int32Array) || (x.dtype !== 'float32' && x.dtype !== 'int32')) return null;
     const outShape = perm.map((p) => x.shape[p]!);
     const out = xv instanceof Float32Array ? uninitialized(Float32Array, xv.length) : uninitialized(Int32Array, xv.length);
     addon.transpose(xv, x.shape, perm, out);
     return backend.makeTensorInfo(outShape, x.dtype, out);
+  });
+
+  reg('UnsortedSegmentSum', ({ inputs, backend, attrs }) => {
+    const x = inputs.x!;
+    const ids = inputs.segmentIds!;
+    const numSegments = Number((attrs as { numSegments: number }).numSegments);
+    const xv = f32(backend, x);
+    const iv = values(backend, ids);
+    if (!xv || !(iv instanceof Int32Array) || ids.dtype !== 'int32') return null;
+    const rowSize = sizeOf(x.shape.slice(ids.shape.length));
+    const outShape = [numSegments, ...x.shape.slice(ids.shape.length)];
+    const out = uninitialized(Float32Array, numSegments * rowSize);
+    addon.segmentSum(xv, rowSize, iv, numSegments, out);
+    return backend.makeTensorInfo(outShape, 'float32', out);
   });
 
   reg('GatherV2', ({ inputs, backend, attrs }) => {

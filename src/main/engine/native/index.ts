@@ -15,3 +15,4 @@ export { nativeInfo, gemmLabel } from './info';
 export type { NativeInfo } from './info';
 export { loadNativeAddon, addonCandidates, GEMM_MODES, NATIVE_ADDON_VERSION } from './addon';
 export type { GemmName, GemmMode, NativeAddon, NativeAddonInfo, NativeActivation, AddonLoad } from './addon';
+export { nativeAdamWKernel, nativeSumOfSquares } from './optimizer';
