@@ -12,7 +12,7 @@ import { AppError } from '../../src/shared/errors';
 import { exportCommand } from '../../src/main/cli/export';
 import { Predictor } from '../../src/main/engine/inference';
 import { MODEL_DIR } from '../../src/main/engine/layout';
-import { exportHuggingFace } from '../../src/main/export/index';
+import { exportHuggingFace, exportRecipe } from '../../src/main/export/index';
 import { runDir } from '../../src/main/paths';
 import { APP_VERSION } from '../../src/main/version';
 import { setTestBackend, maxAbsDiff } from '../helpers/engine';
@@ -169,9 +169,22 @@ describe('Hugging Face folder export', () => {
       expect(JSON.parse(fs.readFileSync(path.join(dest, 'config.json'), 'utf8')).model_type).toBe(family);
       exported.push({ family, runId: id, dir: dest });
     }
-    const engine = [];
+    const engine: Awaited<ReturnType<typeof engineLogits>>[] = [];
     for (const e of exported) engine.push(await engineLogits(e, 32));
     for (const e of engine) expect(e.copy).toBe(0);
+    // FINETUNE_EXPORT_CHECK_DIR=DIR keeps the exported folders and the engine's logits for
+    // scripts/gpu-export-check.sh (Python transformers on another machine).
+    const keep = process.env.FINETUNE_EXPORT_CHECK_DIR;
+    if (keep) {
+      exported.forEach((e, i) => {
+        fs.cpSync(e.dir, path.join(keep, e.family), { recursive: true });
+        const { logits, input } = engine[i]!;
+        const k = logits.length / TEXTS.length;
+        const rows = TEXTS.map((_, r) => Array.from(logits.subarray(r * k, (r + 1) * k)));
+        fs.writeFileSync(path.join(keep, `${e.family}.logits.json`), JSON.stringify({ family: e.family, texts: TEXTS, max_length: 32, ...input, logits: rows }));
+      });
+      await exportRecipe(t.dataDir, runId, path.join(keep, 'recipe'), { overwrite: true });
+    }
     if (torchProblem) return;
     const reference = referenceLogitsMany(exported.map((e, i) => ({ dir: e.dir, input: engine[i]!.input })));
     exported.forEach((e, i) => {

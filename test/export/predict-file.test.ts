@@ -238,6 +238,11 @@ describe('predictFile with a model folder, and the predictions export of a run',
     expect(await exportCommand(t.app, [runId, '--format', 'predictions', '--text-column', 'x'], io)).toBe(2);
     expect(await exportCommand(t.app, [runId, '--format', 'predictions', '--input', input, '--text-column', 'nope', '--out', out], io)).toBe(2);
     expect(errs.at(-1)).toMatch(/has no column "nope"/);
+    // A TTY gets a progress line, ended before the summary.
+    let screen = '';
+    const tty = { ...io, isTTY: true, write: (s: string) => (screen += s) };
+    expect(await exportCommand(t.app, [runId, '--format', 'predictions', '--input', input, '--out', out], tty)).toBe(0);
+    expect(screen).toMatch(/\rReading .*\rPredicting 10\/10 rows 100 % ETA 0s\x1b\[K\n$/s);
     // Without --out: the run's exports/ folder.
     expect(await exportCommand(t.app, [runId, '--format', 'predictions', '--json'], io)).toBe(0);
     expect(JSON.parse(lines.at(-1)!).path).toBe(path.join(t.dataDir, 'runs', runId, 'exports', 'eval_predictions.csv'));

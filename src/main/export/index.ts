@@ -54,39 +54,65 @@ export function defaultExportPath(dataDir: string, runId: string, format: Export
   return path.join(dir, `predictions-${stem}.csv`);
 }
 
-/**
- * Predictions of a run as a CSV: of `input` with the run's model (its max length, its text
- * separator), or, without an input, the run's evaluation predictions.
- */
-export async function exportPredictions(dataDir: string, runId: string, out: string, options: PredictionsExportOptions = {}): Promise<PredictionsExportResult> {
+/** What a predictions export of a run does, decided in the parent; the prediction itself can run in the engine worker. */
+export interface PredictionsExportPlan {
+  runId: string;
+  /** The run's best model folder. */
+  modelDir: string;
+  /** The CSV to write (checked: not the input, not a foreign file unless overwrite, not inside the run). */
+  output: string;
+  /** The file to predict, or null for the run's evaluation predictions. */
+  input: string | null;
+  /** For predictFile/predictFileWith: the run's max length, evaluation batch size and text separator. */
+  predict: Pick<PredictFileOptions, 'textColumns' | 'textSeparator' | 'parse' | 'maxLength' | 'batchSize' | 'chunkRows' | 'overwrite'>;
+  evalPredictionsFile: string | null;
+  labels: string[];
+}
+
+export function planPredictionsExport(dataDir: string, runId: string, out: string | undefined, options: PredictionsExportOptions = {}): PredictionsExportPlan {
   const source = loadRunSource(dataDir, runId, options.runs);
-  const file = predictionsTarget(out, options.input !== undefined);
-  const inputs = options.input ? [options.input] : [];
-  checkOutputFile(file, { overwrite: options.overwrite, inputs, protect: exportGuard(source) });
-  let rows: number;
-  let prediction: PredictFileResult | null = null;
-  if (options.input) {
-    const meta = runDataset(source);
-    prediction = await predictFile(source.modelDir, options.input, file, {
+  const file = out === undefined ? defaultExportPath(dataDir, runId, 'predictions', options.input) : predictionsTarget(out, options.input !== undefined);
+  checkOutputFile(file, { overwrite: options.overwrite, inputs: options.input ? [options.input] : [], protect: exportGuard(source) });
+  if (!options.input && !source.predictionsFile) {
+    throw new AppError('not_found', `Run ${runId} has no evaluation predictions (it had no evaluation rows); give a file to predict (--input FILE).`, 'input');
+  }
+  return {
+    runId,
+    modelDir: source.modelDir,
+    output: file,
+    input: options.input ? path.resolve(options.input) : null,
+    predict: {
       textColumns: options.textColumns,
-      textSeparator: meta?.mapping.textSeparator,
+      textSeparator: runDataset(source)?.mapping.textSeparator,
       parse: options.parse,
       maxLength: source.config.options.maxLength,
       batchSize: options.batchSize ?? source.config.options.evalBatchSize,
       chunkRows: options.chunkRows,
       overwrite: true, // checked above, with the run's guard
-      onProgress: options.onProgress,
-      signal: options.signal,
-    });
+    },
+    evalPredictionsFile: source.predictionsFile,
+    labels: source.config.labels,
+  };
+}
+
+/**
+ * Predictions of a run as a CSV: of `input` with the run's model (its max length, its text
+ * separator), or, without an input, the run's evaluation predictions. Runs the model in this
+ * process; the app can instead run predictFileWith(plan.predict) in its engine worker and
+ * record the artifact itself.
+ */
+export async function exportPredictions(dataDir: string, runId: string, out: string | undefined, options: PredictionsExportOptions = {}): Promise<PredictionsExportResult> {
+  const plan = planPredictionsExport(dataDir, runId, out, options);
+  let rows: number;
+  let prediction: PredictFileResult | null = null;
+  if (plan.input) {
+    prediction = await predictFile(plan.modelDir, plan.input, plan.output, { ...plan.predict, onProgress: options.onProgress, signal: options.signal });
     rows = prediction.rows;
   } else {
-    if (!source.predictionsFile) {
-      throw new AppError('not_found', `Run ${runId} has no evaluation predictions (it had no evaluation rows); give a file to predict (--input FILE).`, 'input');
-    }
-    rows = await writeEvalPredictionsCsv(source.predictionsFile, source.config.labels, file, { signal: options.signal, onProgress: options.onProgress });
+    rows = await writeEvalPredictionsCsv(plan.evalPredictionsFile!, plan.labels, plan.output, { signal: options.signal, onProgress: options.onProgress });
   }
-  options.runs?.addArtifact(runId, 'predictions', file);
-  return { format: 'predictions', path: file, files: [path.basename(file)], bytes: fs.statSync(file).size, rows, prediction };
+  options.runs?.addArtifact(runId, 'predictions', plan.output);
+  return { format: 'predictions', path: plan.output, files: [path.basename(plan.output)], bytes: fs.statSync(plan.output).size, rows, prediction };
 }
 
 /** One entry point for the three formats; `out` defaults to the run's exports/ folder. */
@@ -104,7 +130,7 @@ export async function exportRun(
     case 'recipe':
       return exportRecipe(dataDir, runId, target, options);
     case 'predictions':
-      return exportPredictions(dataDir, runId, target, options);
+      return exportPredictions(dataDir, runId, out, options);
     default:
       throw new AppError('invalid_input', `unknown export format "${String(format)}"; use hf, predictions or recipe`, 'format');
   }

@@ -2,8 +2,10 @@
  * train.py of an exported training recipe: reproduces a run with transformers.Trainer. It reads
  * everything from config.json (the RunConfig) and data/, hard-codes no device, and runs as is
  * under `python train.py` and `accelerate launch train.py`. Supported transformers versions
- * differ in argument names (eval_strategy / evaluation_strategy, processing_class / tokenizer,
- * warmup_ratio): the script passes only what the installed version accepts.
+ * differ in argument names (eval_strategy / evaluation_strategy, processing_class / tokenizer;
+ * 5.x has no warmup_ratio (warmup_steps below 1 is the ratio) and no group_by_length
+ * (train_sampling_strategy="group_by_length")): the script passes what the installed version
+ * accepts. Checked with transformers 5.17 under python and accelerate launch (GPU machine).
  *
  * Kept as one string (no template interpolation) so that the file is byte-for-byte the same for
  * every run; `python3 -m py_compile` checks it in the tests.
@@ -207,6 +209,12 @@ def supported(callable_, kwargs, what):
         out["evaluation_strategy"] = out.pop("eval_strategy")
     if "warmup_ratio" in out and "warmup_ratio" not in params and "warmup_steps" in params:
         out["warmup_steps"] = out.pop("warmup_ratio")  # newer versions: a float below 1 is a ratio
+    if "group_by_length" in out:
+        if not out["group_by_length"]:
+            out.pop("group_by_length")
+        elif "group_by_length" not in params and "train_sampling_strategy" in params:
+            out.pop("group_by_length")
+            out["train_sampling_strategy"] = "group_by_length"
     dropped = [k for k in out if k not in params]
     for k in dropped:
         print("train.py: note: this transformers version has no %s.%s; left out" % (what, k), file=sys.stderr)
