@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
+import { fsyncTree, removeDirSafely, renameWithRetry, writeFileSynced } from '../fsutil';
 import { readSafetensors, serializeSafetensors, type WeightMap } from './safetensors';
 
 export interface TrainerState {
@@ -36,15 +36,6 @@ export interface CheckpointData {
   shapes: Map<string, number[]>;
 }
 
-function writeSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Writes checkpoint-<step> atomically and removes older checkpoints. Returns its folder. */
 export function writeCheckpoint(runDir: string, data: CheckpointData): string {
@@ -55,15 +46,15 @@ export function writeCheckpoint(runDir: string, data: CheckpointData): string {
   const tmp = path.join(dir, `.tmp-${name}-${process.pid}-${Date.now()}`);
   fs.mkdirSync(tmp);
   try {
-    writeSynced(path.join(tmp, 'model.safetensors'), serializeSafetensors(data.weights));
+    writeFileSynced(path.join(tmp, 'model.safetensors'), serializeSafetensors(data.weights));
     const moments: [string, { shape: number[]; data: Float32Array }][] = [];
     for (const [param, { m, v }] of data.moments) {
       const shape = data.shapes.get(param) ?? [m.length];
       moments.push([`exp_avg.${param}`, { shape, data: m }], [`exp_avg_sq.${param}`, { shape, data: v }]);
     }
-    writeSynced(path.join(tmp, 'optimizer.safetensors'), serializeSafetensors(moments));
+    writeFileSynced(path.join(tmp, 'optimizer.safetensors'), serializeSafetensors(moments));
     // The state file is written last: its presence marks the folder's contents as complete.
-    writeSynced(path.join(tmp, 'trainer_state.json'), JSON.stringify(data.state, null, 2));
+    writeFileSynced(path.join(tmp, 'trainer_state.json'), JSON.stringify(data.state, null, 2));
     fsyncTree(tmp);
     if (fs.existsSync(final)) removeDirSafely(final);
     renameWithRetry(tmp, final, 10);

@@ -3,20 +3,12 @@
  * process in the CLI and web host). The parent sends one job; the worker streams events and
  * ends with done, cancelled or failed.
  */
-import type { DatasetRow, RunConfig } from '../../shared/run-config';
 import type { BackendInfo, BackendName, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
 import type { Prediction } from './inference';
-import type { EvalEvent, TrainResult } from './trainer';
+import type { BenchmarkRequest } from './benchmark';
+import type { EvalEvent, TrainJob, TrainResult } from './trainer';
 
-export interface TrainJobMessage {
-  kind: 'train';
-  runId: string;
-  runDir: string;
-  config: RunConfig;
-  train: DatasetRow[];
-  eval: DatasetRow[];
-  resume: boolean;
-}
+export type TrainJobMessage = { kind: 'train' } & TrainJob;
 
 export interface PredictJobMessage {
   kind: 'predict';
@@ -39,16 +31,7 @@ export interface CountTokensJobMessage {
 }
 
 /** A few timed training steps: the throughput behind the time estimate. */
-export interface BenchmarkJobMessage {
-  kind: 'benchmark';
-  modelDir: string;
-  labels: string[];
-  rows: DatasetRow[];
-  batchSize: number;
-  maxLength: number;
-  freezeEncoder: boolean;
-  steps: number;
-}
+export type BenchmarkJobMessage = { kind: 'benchmark' } & BenchmarkRequest;
 
 /** Batch prediction of a file with a run's model, written as a CSV (export/predict-file). */
 export interface PredictFileJobMessage {

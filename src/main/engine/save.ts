@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../../shared/json';
-import { fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
+import { fsyncTree, removeDirSafely, renameWithRetry, writeFileSynced } from '../fsutil';
 import { ARCHITECTURES, type SequenceClassifier } from './models/index';
 import { serializeSafetensors } from './safetensors';
 import type { TokenizerFiles } from './tokenizer';
@@ -52,15 +52,6 @@ export interface SaveOptions {
   extraFiles?: Record<string, string>;
 }
 
-function writeFileSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Writes the folder contents into dir (which must exist and be empty). */
 export function writeModelFiles(dir: string, model: SequenceClassifier, options: SaveOptions): void {

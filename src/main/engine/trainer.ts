@@ -17,7 +17,7 @@ import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from 
 import { ForwardContext } from './models/layers';
 import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
-import { saveModelFolder } from './save';
+import { modelWeights, saveModelFolder } from './save';
 import { MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { predictLogits, Stepper, type LabeledBatch } from './step';
 import type { TextTokenizer } from './tokenizer';
@@ -360,10 +360,7 @@ export class Trainer {
           state.trainingSeconds = elapsed();
           const dir = writeCheckpoint(job.runDir, {
             state,
-            weights: model.store.names().map((n) => {
-              const v = model.store.get(n);
-              return [n, { shape: v.shape.slice(), data: v.dataSync() as Float32Array }] as [string, { shape: number[]; data: Float32Array }];
-            }),
+            weights: modelWeights(model),
             moments: stepper!.optimizer.moments(),
             shapes: new Map(model.store.names().map((n) => [n, model.store.get(n).shape.slice()])),
           });

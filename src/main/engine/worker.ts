@@ -93,7 +93,7 @@ async function run(job: EngineJob): Promise<void> {
     return;
   }
   const trainer = new Trainer(
-    { runId: job.runId, runDir: job.runDir, config: job.config, train: job.train, eval: job.eval, resume: job.resume },
+    job,
     {
       phase: (event) => send({ type: 'phase', event }),
       step: (event) => send({ type: 'step', event }),

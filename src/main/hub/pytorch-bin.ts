@@ -19,7 +19,7 @@
  */
 import fs from 'node:fs';
 import { AppError } from '../../shared/errors';
-import { halfToFloat, type WeightMap, type WeightTensor } from '../engine/safetensors';
+import { decodeElements, type WeightMap, type WeightTensor } from '../engine/safetensors';
 import { isZip, ZipArchive, ZipFormatError } from './zip-reader';
 
 /** Storage classes torch pickles by name, and the dtype of their elements. */
@@ -532,60 +532,6 @@ function storageFromPid(pid: PyValue, legacy: boolean): StorageRef {
 // ---------------------------------------------------------------------------------------------
 // Tensors from storages
 // ---------------------------------------------------------------------------------------------
-
-/** float16 bit pattern -> float32, all 65536 of them (256 KiB, built on first use). */
-let halfTable: Float32Array | null = null;
-function halfToFloatTable(): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
-  }
-  return halfTable;
-}
-
-function decodeElements(dtype: string, bytes: Buffer, count: number): Float32Array {
-  const out = new Float32Array(count);
-  switch (dtype) {
-    case 'F32':
-      if (bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, count));
-      else for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(i * 4);
-      return out;
-    case 'F16': {
-      const table = halfToFloatTable();
-      if (bytes.byteOffset % 2 === 0) {
-        const u16 = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
-        for (let i = 0; i < count; i++) out[i] = table[u16[i]!]!;
-      } else for (let i = 0; i < count; i++) out[i] = table[bytes.readUInt16LE(i * 2)]!;
-      return out;
-    }
-    case 'BF16': {
-      const u32 = new Uint32Array(out.buffer);
-      if (bytes.byteOffset % 2 === 0) {
-        const u16 = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
-        for (let i = 0; i < count; i++) u32[i] = u16[i]! << 16;
-      } else for (let i = 0; i < count; i++) u32[i] = bytes.readUInt16LE(i * 2) << 16;
-      return out;
-    }
-    case 'F64':
-      for (let i = 0; i < count; i++) out[i] = bytes.readDoubleLE(i * 8);
-      return out;
-    case 'I64':
-      for (let i = 0; i < count; i++) out[i] = Number(bytes.readBigInt64LE(i * 8));
-      return out;
-    case 'I32':
-      for (let i = 0; i < count; i++) out[i] = bytes.readInt32LE(i * 4);
-      return out;
-    case 'I16':
-      for (let i = 0; i < count; i++) out[i] = bytes.readInt16LE(i * 2);
-      return out;
-    case 'I8':
-      for (let i = 0; i < count; i++) out[i] = bytes.readInt8(i);
-      return out;
-    default: // U8, BOOL
-      for (let i = 0; i < count; i++) out[i] = bytes[i]!;
-      return out;
-  }
-}
 
 /** Reads the elements a tensor view selects from its storage, row-major, as float32. */
 function materialize(t: TensorRef, storageBytes: Buffer, storageNumel: number, file: string, name: string): WeightTensor {

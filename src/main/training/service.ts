@@ -244,8 +244,9 @@ export class TrainingService {
       case 'eval':
         runs.addEval(id, m.event.metrics, m.event.isBest ? { metricName: m.event.bestMetricName, value: m.event.bestMetric } : undefined);
         if (m.event.isBest) {
-          runs.replaceArtifacts(id, 'model', [path.join(runDir(this.o.dataDir, id), MODEL_DIR)]);
-          runs.replaceArtifacts(id, 'predictions', [path.join(runDir(this.o.dataDir, id), PREDICTIONS_FILE)]);
+          // The same paths each time (rewritten in place): recorded once, beside any exports.
+          runs.addArtifact(id, 'model', path.join(runDir(this.o.dataDir, id), MODEL_DIR));
+          runs.addArtifact(id, 'predictions', path.join(runDir(this.o.dataDir, id), PREDICTIONS_FILE));
         }
         log(`eval at step ${m.event.metrics.step}: accuracy ${m.event.metrics.accuracy.toFixed(4)}, macro-F1 ${m.event.metrics.macroF1.toFixed(4)}, loss ${m.event.metrics.evalLoss.toFixed(4)}`);
         events.emit('run-eval', { runId: id, metrics: m.event.metrics, isBest: m.event.isBest });
