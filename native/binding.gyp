@@ -7,13 +7,15 @@
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
     # -ffp-contract=off: no FMA the source does not ask for, so that results do not depend on
     # the compiler's choices (the kernels use FMA intrinsics explicitly).
-    "cflags": ["-O3", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off"],
+    # -fno-trapping-math: lets the compiler vectorise branch-free selects (vmath_impl.h); we never
+    # read floating-point exception flags, and results are unchanged.
+    "cflags": ["-O3", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off", "-fno-trapping-math"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off", "-fno-trapping-math"],
     "xcode_settings": {
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
       "GCC_OPTIMIZATION_LEVEL": "3",
       "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
-      "OTHER_CFLAGS": ["-ffp-contract=off"],
+      "OTHER_CFLAGS": ["-ffp-contract=off", "-fno-trapping-math"],
       "MACOSX_DEPLOYMENT_TARGET": "11.0"
     },
     "msvs_settings": {
@@ -31,6 +33,8 @@
         "src/blas_loader.cc",
         "src/elementwise.cc",
         "src/training.cc",
+        "src/fused.cc",
+        "src/vmath_generic.cc",
         "src/kernel_scalar.cc",
         "src/kernel_neon.cc"
       ],
@@ -51,17 +55,17 @@
         {
           "target_name": "finetune_kernels_avx2",
           "type": "static_library",
-          "sources": ["src/kernel_avx2.cc"],
+          "sources": ["src/kernel_avx2.cc", "src/vmath_avx2.cc"],
           "cflags": ["-mavx2", "-mfma"],
-          "xcode_settings": { "OTHER_CFLAGS": ["-mavx2", "-mfma", "-ffp-contract=off"] },
+          "xcode_settings": { "OTHER_CFLAGS": ["-mavx2", "-mfma", "-ffp-contract=off", "-fno-trapping-math"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } }
         },
         {
           "target_name": "finetune_kernels_avx512",
           "type": "static_library",
-          "sources": ["src/kernel_avx512.cc"],
+          "sources": ["src/kernel_avx512.cc", "src/vmath_avx512.cc"],
           "cflags": ["-mavx512f", "-mavx2", "-mfma"],
-          "xcode_settings": { "OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma", "-ffp-contract=off"] },
+          "xcode_settings": { "OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma", "-ffp-contract=off", "-fno-trapping-math"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
         }
       ]

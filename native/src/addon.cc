@@ -10,6 +10,11 @@
 //   transpose(x, shape, perm, out), gatherRows(x, rows, rowSize, indices, out) -> undefined
 //   adamw(p, g, m, v, decay, beta1, beta2, stepSize, bc2Sqrt, eps, gradScale) -> undefined (in place)
 //   sumSquares(x) -> number; segmentSum(x, rowSize, ids, numSegments, out) -> undefined
+//   gelu(x, out, approximate), geluGrad(dy, x, dx, approximate),
+//   layerNorm(x, gamma, beta, rows, cols, eps, y),
+//   layerNormGrad(dy, x, gamma, rows, cols, eps, dx, dgamma, dbeta),
+//   softmaxGrad(dy, y, rows, cols, dx), dropout(x, rate, seed, out) -> undefined
+//   setMath(name) -> the vectorised math set in use (avx512, avx2, generic; info().math)
 //   setGemm(mode) -> active path name (throws with the reason when unavailable)
 //   setThreads(n) -> thread count
 //   info() -> { version, gemm, ownKernels, blas, blasPath, blasDetail, blasError, threads,
@@ -24,13 +29,15 @@
 #include <vector>
 
 #include "elementwise.h"
+#include "fused.h"
 #include "gemm.h"
 #include "platform.h"
 #include "training.h"
+#include "vmath.h"
 
 namespace {
 
-constexpr const char* kVersion = "3";
+constexpr const char* kVersion = "4";
 
 struct Args {
   napi_env env;
@@ -495,6 +502,135 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool get_gelu_kind(napi_env env, napi_value v, ft::GeluKind* kind) {
+  std::string s;
+  if (!get_string(env, v, "approximate", &s)) return false;
+  if (s == "erf") *kind = ft::GeluKind::kErf;
+  else if (s == "tanh") *kind = ft::GeluKind::kTanh;
+  else return fail(env, "approximate must be 'erf' or 'tanh'", true);
+  return true;
+}
+
+bool distinct(napi_env env, std::initializer_list<const Typed*> outs, std::initializer_list<const Typed*> ins) {
+  for (const Typed* o : outs) {
+    for (const Typed* i : ins)
+      if (overlaps_bytes(*o, *i)) return fail(env, "outputs must not share memory with the inputs", true);
+    for (const Typed* o2 : outs)
+      if (o != o2 && overlaps_bytes(*o, *o2)) return fail(env, "outputs must not share memory", true);
+  }
+  return true;
+}
+
+// gelu(x, out, approximate)
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  Args args;
+  Typed x, out;
+  ft::GeluKind kind;
+  if (!get_args(env, info, 3, &args) || !get_typed(env, args.v[0], "x", {napi_float32_array}, &x) ||
+      !get_typed(env, args.v[1], "out", {napi_float32_array}, &out) || !get_gelu_kind(env, args.v[2], &kind) ||
+      !expect_length(env, out, static_cast<int64_t>(x.length), "out") || !distinct(env, {&out}, {&x}))
+    return nullptr;
+  ft::gelu_forward(static_cast<const float*>(x.data), static_cast<float*>(out.data), static_cast<int64_t>(x.length), kind);
+  return nullptr;
+}
+
+// geluGrad(dy, x, dx, approximate)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  Args args;
+  Typed dy, x, dx;
+  ft::GeluKind kind;
+  if (!get_args(env, info, 4, &args) || !get_typed(env, args.v[0], "dy", {napi_float32_array}, &dy) ||
+      !get_typed(env, args.v[1], "x", {napi_float32_array}, &x) ||
+      !get_typed(env, args.v[2], "dx", {napi_float32_array}, &dx) || !get_gelu_kind(env, args.v[3], &kind) ||
+      !expect_length(env, dy, static_cast<int64_t>(x.length), "dy") ||
+      !expect_length(env, dx, static_cast<int64_t>(x.length), "dx") || !distinct(env, {&dx}, {&dy, &x}))
+    return nullptr;
+  ft::gelu_backward(static_cast<const float*>(dy.data), static_cast<const float*>(x.data), static_cast<float*>(dx.data),
+                    static_cast<int64_t>(x.length), kind);
+  return nullptr;
+}
+
+// layerNorm(x, gamma, beta, rows, cols, eps, y)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 7, &args)) return nullptr;
+  auto& v = args.v;
+  Typed x, gamma, beta, y;
+  int64_t rows, cols, n;
+  double eps;
+  if (!get_typed(env, v[0], "x", {napi_float32_array}, &x) || !get_typed(env, v[1], "gamma", {napi_float32_array}, &gamma) ||
+      !get_typed(env, v[2], "beta", {napi_float32_array}, &beta) || !get_dim(env, v[3], "rows", &rows) ||
+      !get_dim(env, v[4], "cols", &cols) || !get_double(env, v[5], "eps", &eps) ||
+      !get_typed(env, v[6], "y", {napi_float32_array}, &y) || !shape_size(env, {rows, cols}, "x", &n) ||
+      !expect_length(env, x, n, "x") || !expect_length(env, y, n, "y") || !expect_length(env, gamma, cols, "gamma") ||
+      !expect_length(env, beta, cols, "beta") || !distinct(env, {&y}, {&x, &gamma, &beta}))
+    return nullptr;
+  if (!(eps >= 0)) return fail(env, "eps must be >= 0", true), nullptr;
+  ft::layer_norm_forward(static_cast<const float*>(x.data), static_cast<const float*>(gamma.data),
+                         static_cast<const float*>(beta.data), rows, cols, eps, static_cast<float*>(y.data));
+  return nullptr;
+}
+
+// layerNormGrad(dy, x, gamma, rows, cols, eps, dx, dgamma, dbeta)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 9, &args)) return nullptr;
+  auto& v = args.v;
+  Typed dy, x, gamma, dx, dgamma, dbeta;
+  int64_t rows, cols, n;
+  double eps;
+  if (!get_typed(env, v[0], "dy", {napi_float32_array}, &dy) || !get_typed(env, v[1], "x", {napi_float32_array}, &x) ||
+      !get_typed(env, v[2], "gamma", {napi_float32_array}, &gamma) || !get_dim(env, v[3], "rows", &rows) ||
+      !get_dim(env, v[4], "cols", &cols) || !get_double(env, v[5], "eps", &eps) ||
+      !get_typed(env, v[6], "dx", {napi_float32_array}, &dx) ||
+      !get_typed(env, v[7], "dgamma", {napi_float32_array}, &dgamma) ||
+      !get_typed(env, v[8], "dbeta", {napi_float32_array}, &dbeta) || !shape_size(env, {rows, cols}, "x", &n) ||
+      !expect_length(env, dy, n, "dy") || !expect_length(env, x, n, "x") || !expect_length(env, dx, n, "dx") ||
+      !expect_length(env, gamma, cols, "gamma") || !expect_length(env, dgamma, cols, "dgamma") ||
+      !expect_length(env, dbeta, cols, "dbeta") || !distinct(env, {&dx, &dgamma, &dbeta}, {&dy, &x, &gamma}))
+    return nullptr;
+  if (!(eps >= 0)) return fail(env, "eps must be >= 0", true), nullptr;
+  ft::layer_norm_backward(static_cast<const float*>(dy.data), static_cast<const float*>(x.data),
+                          static_cast<const float*>(gamma.data), rows, cols, eps, static_cast<float*>(dx.data),
+                          static_cast<float*>(dgamma.data), static_cast<float*>(dbeta.data));
+  return nullptr;
+}
+
+// softmaxGrad(dy, y, rows, cols, dx)
+napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, 5, &args)) return nullptr;
+  auto& v = args.v;
+  Typed dy, y, dx;
+  int64_t rows, cols, n;
+  if (!get_typed(env, v[0], "dy", {napi_float32_array}, &dy) || !get_typed(env, v[1], "y", {napi_float32_array}, &y) ||
+      !get_dim(env, v[2], "rows", &rows) || !get_dim(env, v[3], "cols", &cols) ||
+      !get_typed(env, v[4], "dx", {napi_float32_array}, &dx) || !shape_size(env, {rows, cols}, "y", &n) ||
+      !expect_length(env, dy, n, "dy") || !expect_length(env, y, n, "y") || !expect_length(env, dx, n, "dx") ||
+      !distinct(env, {&dx}, {&dy, &y}))
+    return nullptr;
+  ft::softmax_backward(static_cast<const float*>(dy.data), static_cast<const float*>(y.data), rows, cols,
+                       static_cast<float*>(dx.data));
+  return nullptr;
+}
+
+// dropout(x, rate, seed, out): seed is an integer in [0, 2^53).
+napi_value Dropout(napi_env env, napi_callback_info info) {
+  Args args;
+  Typed x, out;
+  double rate;
+  int64_t seed;
+  if (!get_args(env, info, 4, &args) || !get_typed(env, args.v[0], "x", {napi_float32_array}, &x) ||
+      !get_double(env, args.v[1], "rate", &rate) || !get_dim(env, args.v[2], "seed", &seed) ||
+      !get_typed(env, args.v[3], "out", {napi_float32_array}, &out) ||
+      !expect_length(env, out, static_cast<int64_t>(x.length), "out") || !distinct(env, {&out}, {&x}))
+    return nullptr;
+  if (!(rate >= 0 && rate < 1)) return fail(env, "rate must be in [0, 1)", true), nullptr;
+  ft::dropout(static_cast<const float*>(x.data), static_cast<float*>(out.data), static_cast<int64_t>(x.length), rate,
+              static_cast<uint64_t>(seed));
+  return nullptr;
+}
+
 napi_value SetGemm(napi_env env, napi_callback_info info) {
   Args args;
   std::string mode;
@@ -504,6 +640,18 @@ napi_value SetGemm(napi_env env, napi_callback_info info) {
   const std::string name = ft::active_gemm();
   napi_value out;
   napi_create_string_utf8(env, name.c_str(), name.size(), &out);
+  return out;
+}
+
+// setMath(name) -> active math set; name "auto", "avx512", "avx2" or "generic".
+napi_value SetMath(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string name;
+  if (!get_args(env, info, 1, &args) || !get_string(env, args.v[0], "name", &name)) return nullptr;
+  if (!ft::select_math_kernels(name.c_str()))
+    return fail(env, "math set '" + name + "' is not available here (use auto, avx512, avx2 or generic)"), nullptr;
+  napi_value out;
+  napi_create_string_utf8(env, ft::math_kernels().name, NAPI_AUTO_LENGTH, &out);
   return out;
 }
 
@@ -562,6 +710,7 @@ napi_value Info(napi_env env, napi_callback_info) {
     set_null(env, obj, "blasDetail");
     set_str(env, obj, "blasError", blas.why);
   }
+  set_str(env, obj, "math", ft::math_kernels().name);
   set_int(env, obj, "threads", ft::threads());
   set_int(env, obj, "defaultThreads", ft::default_thread_count());
   set_str(env, obj, "threadSource", ft::thread_count_source());
@@ -590,6 +739,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setGemm", nullptr, SetGemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setMath", nullptr, SetMath, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -598,6 +748,12 @@ NAPI_MODULE_INIT() {
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmaxGrad", nullptr, SoftmaxGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "thread_pool.h"
+#include "vmath.h"
 
 namespace ft {
 
@@ -237,6 +238,17 @@ inline float unary_one(UnaryOp op, float x, float alpha) {
 
 template <UnaryOp OP>
 void unary_run(const float* x, float* out, int64_t n, float alpha) {
+  // The transcendental functions most used in training run on the vectorised float math.
+  void (*vec)(const float*, float*, int64_t) = nullptr;
+  const MathKernels& mk = math_kernels();
+  if (OP == UnaryOp::kExp) vec = mk.exp;
+  if (OP == UnaryOp::kErf) vec = mk.erf;
+  if (OP == UnaryOp::kTanh) vec = mk.tanh;
+  if (OP == UnaryOp::kSigmoid) vec = mk.sigmoid;
+  if (vec) {
+    parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) { vec(x + begin, out + begin, end - begin); });
+    return;
+  }
   parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) out[i] = unary_one(OP, x[i], alpha);
   });
@@ -446,21 +458,19 @@ void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t r, i
 
 void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
+  const MathKernels& mk = math_kernels();
   parallel_ranges(rows, std::max<int64_t>(1, kGrain / cols), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; row++) {
       const float* p = x + row * cols;
       float* o = out + row * cols;
-      // As the tfjs cpu kernel: max, x - max (float), exp (double, rounded), sum (double, rounded
-      // to float), then e / sum.
+      // As the tfjs cpu kernel: max, exp(x - max) (vectorised float exp, within 2 ulp), sum
+      // (double, rounded to float), then e / sum.
       float m = p[0];
       for (int64_t j = 0; j < cols; j++)
         if (p[j] != p[j] || p[j] > m) m = p[j];
+      mk.exp_shift(p, m, o, cols);
       double s = 0;
-      for (int64_t j = 0; j < cols; j++) {
-        const float e = static_cast<float>(std::exp(static_cast<double>(p[j] - m)));
-        o[j] = e;
-        s += e;
-      }
+      for (int64_t j = 0; j < cols; j++) s += o[j];
       const float sf = static_cast<float>(s);
       for (int64_t j = 0; j < cols; j++) o[j] = o[j] / sf;
     }

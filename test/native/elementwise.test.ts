@@ -163,14 +163,119 @@ describe.skipIf(!addon)('native elementwise kernels', () => {
     }
   });
 
-  it('erf is the exact function (the cpu kernel approximates it to 1.5e-7)', () => {
+  it('exp, tanh, sigmoid and erf are accurate over dense sweeps (vectorised float math)', () => {
+    /** Float64 erf: Taylor series for |x| <= 3, the asymptotic erfc series beyond. */
+    const erf64 = (x: number): number => {
+      const ax = Math.abs(x);
+      if (ax <= 3) {
+        let sum = 0;
+        let term = x;
+        for (let n = 0; n < 200; n++) {
+          const t = term / (2 * n + 1);
+          sum += t;
+          term *= (-x * x) / (n + 1);
+          if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+        }
+        return (2 / Math.sqrt(Math.PI)) * sum;
+      }
+      const x2 = x * x;
+      const erfc = (Math.exp(-x2) / (ax * Math.sqrt(Math.PI))) * (1 - 1 / (2 * x2) + 3 / (4 * x2 * x2) - 15 / (8 * x2 ** 3) + 105 / (16 * x2 ** 4));
+      return Math.sign(x) * (1 - erfc);
+    };
+    const f32 = new Float32Array(2);
+    const i32 = new Int32Array(f32.buffer);
+    const ulps = (a: number, b: number) => {
+      f32[0] = a;
+      f32[1] = b;
+      const ia = i32[0]! < 0 ? 0x80000000 - i32[0]! : i32[0]!;
+      const ib = i32[1]! < 0 ? 0x80000000 - i32[1]! : i32[1]!;
+      return Math.abs(ia - ib);
+    };
+    const sweep = (lo: number, hi: number, n = 400_001) => Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+    const cases: [string, Float32Array, (x: number) => number, 'ulp' | 'abs', number][] = [
+      ['Exp', sweep(-103, 88.7), Math.exp, 'ulp', 1],
+      ['Exp', sweep(-2, 2), Math.exp, 'ulp', 1],
+      ['Tanh', sweep(-12, 12), Math.tanh, 'ulp', 2],
+      ['Tanh', sweep(-0.7, 0.7), Math.tanh, 'ulp', 2],
+      ['Sigmoid', sweep(-40, 40), (x) => 1 / (1 + Math.exp(-x)), 'ulp', 2],
+      ['Erf', sweep(-6, 6), erf64, 'abs', 1.5e-7],
+      ['Erf', sweep(-1, 1), erf64, 'abs', 1.5e-7],
+    ];
+    for (const [op, x, ref, mode, limit] of cases) {
+      const y = new Float32Array(x.length);
+      addon!.unary(op as 'Exp', x, y, 0);
+      let worst = 0;
+      let at = 0;
+      for (let i = 0; i < x.length; i++) {
+        const r = ref(x[i]!);
+        const e = mode === 'ulp' ? ulps(y[i]!, Math.fround(r)) : Math.abs(y[i]! - r);
+        if (e > worst) {
+          worst = e;
+          at = x[i]!;
+        }
+      }
+      expect(worst, `${op} on [${x[0]}, ${x[x.length - 1]}]: worst ${worst} ${mode} at ${at}`).toBeLessThanOrEqual(limit);
+    }
+    // Special values.
+    const special = Float32Array.from([Number.NaN, Infinity, -Infinity, 0, -0, 1e-40, 89, -104.5]);
+    const out = new Float32Array(special.length);
+    addon!.unary('Exp', special, out, 0);
+    expect(Array.from(out)).toEqual([Number.NaN, Infinity, 0, 1, 1, 1, Infinity, 0]);
+    addon!.unary('Tanh', special, out, 0);
+    expect(Array.from(out)).toEqual([Number.NaN, 1, -1, 0, -0, Math.fround(1e-40), 1, -1]);
+    addon!.unary('Erf', special, out, 0);
+    // erf(x) = 2x/sqrt(pi) for tiny x; in the subnormal range only to subnormal precision.
+    expect(Math.abs(out[5]! - special[5]! * 1.1283791670955126)).toBeLessThan(1e-44);
+    out[5] = 0;
+    expect(Array.from(out)).toEqual([Number.NaN, 1, -1, 0, -0, 0, 1, -1]);
+    // And against the cpu kernel (its own erf approximation is within 1.5e-7).
     const x = data(5000, 3, { scale: 4 });
     const [n, c] = both([{ values: x, shape: [5000] }], tf.erf);
-    expectSame(n, c, 'erf vs cpu', 0, 2e-7);
-    use(NATIVE_BACKEND);
-    const known = tf.erf(tf.tensor1d([0.5, -1, 2, 0, 1e-8])).dataSync();
-    const want = [0.5204998778130465, -0.8427007929497149, 0.9953222650189527, 0, 1.1283791670955126e-8];
-    want.forEach((w, i) => expect(Math.abs(known[i]! - w), `erf(${[0.5, -1, 2, 0, 1e-8][i]})`).toBeLessThanOrEqual(Math.abs(w) * 6e-8 + 1e-45));
+    expectSame(n, c, 'erf vs cpu', 0, 3e-7);
+  });
+
+  it('every vectorised math set (avx512, avx2, generic) gives bit-identical results', () => {
+    const x = data(100_003, 21, { scale: 12, specials: true });
+    const dy = data(100_003, 22);
+    const run = () => {
+      const outs: Float32Array[] = [];
+      for (const op of ['Exp', 'Erf', 'Tanh', 'Sigmoid'] as const) {
+        const y = new Float32Array(x.length);
+        addon!.unary(op, x, y, 0);
+        outs.push(y);
+      }
+      for (const form of ['erf', 'tanh'] as const) {
+        const y = new Float32Array(x.length);
+        addon!.gelu(x, y, form);
+        const dx = new Float32Array(x.length);
+        addon!.geluGrad(dy, x, dx, form);
+        outs.push(y, dx);
+      }
+      const d = new Float32Array(x.length);
+      addon!.dropout(x, 0.3, 99, d);
+      const sm = new Float32Array(x.length - 3);
+      addon!.softmax(x.subarray(0, x.length - 3), 100, 1000, sm);
+      outs.push(d, sm);
+      return outs.map((o) => Buffer.from(o.buffer));
+    };
+    const sets = ['generic', 'avx2', 'avx512'].filter((name) => {
+      try {
+        addon!.setMath(name as 'generic');
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(sets).toContain('generic');
+    const results = sets.map((name) => {
+      addon!.setMath(name as 'generic');
+      return run();
+    });
+    addon!.setMath('auto');
+    for (let s = 1; s < results.length; s++) {
+      results[s]!.forEach((r, i) => expect(r.equals(results[0]![i]!), `${sets[s]} vs generic, output ${i}`).toBe(true));
+    }
+    expect(() => addon!.setMath('sse9' as 'generic')).toThrow(/math set 'sse9' is not available/);
   });
 
   it('reductions over any axes and keepDims match', () => {

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** Version the TypeScript side expects from the addon's info().version. */
-export const NATIVE_ADDON_VERSION = '3';
+export const NATIVE_ADDON_VERSION = '4';
 
 export const ADDON_FILE = 'finetune_native.node';
 
@@ -85,6 +85,8 @@ export interface NativeAddonInfo {
   blasPath: string | null;
   blasDetail: string | null;
   blasError: string | null;
+  /** Vectorised math set in use for exp/erf/tanh/GELU/softmax/dropout: 'avx512', 'avx2' or 'generic'. */
+  math: string;
   threads: number;
   defaultThreads: number;
   threadSource: string;
@@ -154,9 +156,33 @@ export interface NativeAddon {
   sumSquares(x: Float32Array): number;
   /** out[ids[i], :] += x[i, :] (out is zeroed first); ids outside [0, numSegments) are skipped. */
   segmentSum(x: Float32Array, rowSize: number, ids: Int32Array, numSegments: number, out: Float32Array): void;
+  /** GELU, 'erf' (exact) or 'tanh' (gelu_new / gelu_pytorch_tanh) form, computed in double. */
+  gelu(x: Float32Array, out: Float32Array, approximate: 'erf' | 'tanh'): void;
+  /** dx = dy * gelu'(x). */
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, approximate: 'erf' | 'tanh'): void;
+  /** Layer norm over rows of x [rows, cols] with the biased variance (torch.nn.LayerNorm). */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, rows: number, cols: number, eps: number, y: Float32Array): void;
+  /** Its gradient: dx, and dgamma/dbeta summed over the rows (row statistics recomputed from x). */
+  layerNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
+  /** dx = y * (dy - sum(dy * y)) over rows. */
+  softmaxGrad(dy: Float32Array, y: Float32Array, rows: number, cols: number, dx: Float32Array): void;
+  /** out = x * keep / (1 - rate), keep from a counter-based generator keyed by seed (0 <= seed < 2^53). */
+  dropout(x: Float32Array, rate: number, seed: number, out: Float32Array): void;
   /** Selects the GEMM path; throws with the reason when it is unavailable. */
   setGemm(mode: GemmMode): GemmName;
   setThreads(n: number): number;
+  /** Chooses the vectorised math set ('auto', 'avx512', 'avx2', 'generic'); all give identical results. */
+  setMath(name: 'auto' | 'avx512' | 'avx2' | 'generic'): string;
   info(): NativeAddonInfo;
 }
 

@@ -19,6 +19,7 @@ import {
   type NativeAddon,
 } from './addon';
 import { f32, registerElementwiseKernels } from './elementwise';
+import { createNativeOps, registerFusedKernels, type NativeOps } from './ops';
 
 export const NATIVE_BACKEND = 'native';
 
@@ -113,6 +114,19 @@ function registerNativeKernels(addon: NativeAddon): void {
   override({ kernelName: tf.BatchMatMul, backendName: NATIVE_BACKEND, kernelFunc: batchMatMulKernel as unknown as tf.KernelFunc });
   override({ kernelName: tf._FusedMatMul, backendName: NATIVE_BACKEND, kernelFunc: fusedMatMulKernel as unknown as tf.KernelFunc });
   registerElementwiseKernels(addon, NATIVE_BACKEND, cpuKernel, override);
+  registerFusedKernels(addon, NATIVE_BACKEND, override);
+}
+
+let ops: NativeOps | null = null;
+
+/**
+ * The fused ops (GELU, layer norm, softmax with a one-pass gradient, dropout) once
+ * registerNativeBackend succeeded, else null. They run only while 'native' is the active backend.
+ */
+export function nativeOps(): NativeOps | null {
+  if (!addonInUse) return null;
+  ops ??= createNativeOps(NATIVE_BACKEND);
+  return ops;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@
  * own-avx2|own-neon|own-scalar forces a GEMM path; FINETUNE_THREADS sets the thread count;
  * FINETUNE_NATIVE_ADDON points at a specific finetune_native.node.
  */
-export { registerNativeBackend, copyCpuKernels, NATIVE_BACKEND } from './backend';
+export { registerNativeBackend, copyCpuKernels, nativeOps, NATIVE_BACKEND } from './backend';
+export type { NativeOps, GeluForm } from './ops';
+export { FUSED_KERNELS } from './ops';
 export type { NativeRegistration, NativeBackendOptions } from './backend';
 export { nativeInfo, gemmLabel } from './info';
 export type { NativeInfo } from './info';
