@@ -41,6 +41,9 @@
       "conditions": [
         ["target_arch=='x64'", {
           "dependencies": ["finetune_kernels_avx2", "finetune_kernels_avx512"]
+        }, {
+          # Other architectures: the x86 files compile to stubs that return nullptr.
+          "sources": ["src/kernel_avx2.cc", "src/kernel_avx512.cc", "src/vmath_avx2.cc", "src/vmath_avx512.cc"]
         }],
         ["OS=='linux'", {
           "libraries": ["-ldl", "-pthread"],
