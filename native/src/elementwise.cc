@@ -68,6 +68,13 @@ struct Bin<BinaryOp::kSquaredDiff> {
     return static_cast<float>(d * d);
   }
 };
+// Math.pow in double, rounded once (libm pow may differ from V8's in the last bit of the double,
+// which almost never survives the rounding to float32).
+template <>
+struct Bin<BinaryOp::kPow> {
+  using Out = float;
+  static float f(float a, float b) { return static_cast<float>(std::pow(static_cast<double>(a), static_cast<double>(b))); }
+};
 template <>
 struct Bin<BinaryOp::kGreater> {
   using Out = uint8_t;
@@ -269,6 +276,7 @@ bool parse_binary_op(const std::string& n, BinaryOp* op) {
                {"Maximum", BinaryOp::kMax},
                {"Minimum", BinaryOp::kMin},
                {"SquaredDifference", BinaryOp::kSquaredDiff},
+               {"Pow", BinaryOp::kPow},
                {"Greater", BinaryOp::kGreater},
                {"GreaterEqual", BinaryOp::kGreaterEqual},
                {"Less", BinaryOp::kLess},
@@ -343,6 +351,7 @@ void binary(BinaryOp op, const float* a, const std::vector<int64_t>& a_shape, co
     FT_CASE(kMax)
     FT_CASE(kMin)
     FT_CASE(kSquaredDiff)
+    FT_CASE(kPow)
     FT_CASE(kGreater)
     FT_CASE(kGreaterEqual)
     FT_CASE(kLess)

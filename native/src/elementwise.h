@@ -10,7 +10,7 @@
 
 namespace ft {
 
-enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kGreater, kGreaterEqual, kLess, kLessEqual, kEqual, kNotEqual };
+enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kPow, kGreater, kGreaterEqual, kLess, kLessEqual, kEqual, kNotEqual };
 enum class UnaryOp { kNeg, kExp, kLog, kSqrt, kRsqrt, kSquare, kAbs, kErf, kTanh, kReciprocal, kRelu, kSigmoid, kExpm1, kLog1p, kSign, kRelu6, kElu, kStep };
 enum class ReduceOp { kSum, kMean, kMax, kMin };
 

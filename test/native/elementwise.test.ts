@@ -112,6 +112,16 @@ describe.skipIf(!addon)('native elementwise kernels', () => {
     }
   });
 
+  it('pow matches Math.pow rounded to float32 (within an ulp), with broadcasting', () => {
+    let seed = 50;
+    for (const [as, bs] of BROADCASTS) {
+      const a = data(size(as), seed++, { specials: true });
+      const b = data(size(bs), seed++, { specials: true }).map((v, i) => (i % 3 === 0 ? Math.round(v) : v));
+      const [n, c] = both([{ values: a, shape: as }, { values: b, shape: bs }], tf.pow);
+      expectSame(n, c, `pow [${as}] [${bs}]`, 1.2e-7, 1e-44);
+    }
+  });
+
   it('comparisons give the same bool tensors', () => {
     const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
       ['greater', tf.greater],

@@ -50,6 +50,7 @@ export type NativeBinaryOp =
   | 'Maximum'
   | 'Minimum'
   | 'SquaredDifference'
+  | 'Pow'
   | 'Greater'
   | 'GreaterEqual'
   | 'Less'

@@ -11,7 +11,7 @@ import type { NativeAddon, NativeBinaryOp, NativeReduceOp, NativeUnaryOp } from 
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
 
-export const NATIVE_BINARY_OPS: readonly NativeBinaryOp[] = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference'];
+export const NATIVE_BINARY_OPS: readonly NativeBinaryOp[] = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference', 'Pow'];
 export const NATIVE_COMPARISONS: readonly NativeBinaryOp[] = ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual'];
 export const NATIVE_UNARY_OPS: readonly NativeUnaryOp[] = [
   'Neg',
