@@ -114,8 +114,10 @@ export function parseArgs<K extends ApiMethod>(method: K, args: unknown): Parame
     throw new AppError('invalid_input', `${method}: the arguments must be a list`);
   }
   const { names, schema } = apiArgs[method] as { names: string[]; schema: z.ZodType };
-  // Trailing undefined (JSON null from optional arguments left out) is the same as absent.
-  const trimmed = [...args];
+  // An optional argument left out travels as JSON null (JSON has no undefined): the same as absent,
+  // in the middle of the list too (inspectDataset(file, undefined, taskId) over HTTP).
+  const items = (schema as unknown as { def?: { items?: z.ZodType[] } }).def?.items ?? [];
+  const trimmed = args.map((a, i) => (a === null && items[i] && !items[i].safeParse(null).success && items[i].safeParse(undefined).success ? undefined : a));
   while (trimmed.length > 0 && (trimmed[trimmed.length - 1] === undefined || trimmed[trimmed.length - 1] === null) && trimmed.length > requiredCount(schema)) trimmed.pop();
   const result = schema.safeParse(trimmed);
   if (result.success) return result.data as Parameters<AppApi[K]>;

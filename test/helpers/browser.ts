@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { createApp, type App } from '../../src/main/app';
+import { forkLauncher, type WorkerLauncher } from '../../src/main/training/launcher';
 import { createWebHost, type WebHost } from '../../src/main/web';
 import { REPO_DIR, requireBuild, WORKER_ENTRY } from './app';
 
@@ -25,14 +26,16 @@ export interface Session {
   dataDir: string;
   /** Console errors and page errors seen so far. */
   errors: string[];
-  screenshot(name: string): Promise<string>;
+  screenshot(name: string, opts?: { fullPage?: boolean }): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function openSession(browser: Browser, opts: { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark'; env?: NodeJS.ProcessEnv } = {}): Promise<Session> {
   requireBuild();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-e2e-'));
-  const app = createApp({ dataDir, host: 'web', workerEntry: WORKER_ENTRY });
+  // Engine workers get the extra environment (FINETUNE_BACKEND=cpu for a predictable backend).
+  const launcher: WorkerLauncher = (entry, env) => forkLauncher(entry, { ...env, ...opts.env });
+  const app = createApp({ dataDir, host: 'web', workerEntry: WORKER_ENTRY, launcher });
   const host = await createWebHost({ app, rendererDir: path.join(REPO_DIR, 'out/renderer') });
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 }, colorScheme: opts.colorScheme ?? 'light' });
   const page = await context.newPage();
@@ -48,9 +51,9 @@ export async function openSession(browser: Browser, opts: { viewport?: { width: 
     page,
     dataDir,
     errors,
-    async screenshot(name) {
+    async screenshot(name, shotOpts = {}) {
       const file = path.join(RESULTS_DIR, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: false });
+      await page.screenshot({ path: file, fullPage: shotOpts.fullPage ?? false });
       return file;
     },
     async close() {
@@ -58,6 +61,49 @@ export async function openSession(browser: Browser, opts: { viewport?: { width: 
       await host.close();
       app.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a FrameMonitor measured: the longest frame and how many passed the budget. */
+export interface FrameReport {
+  /** 'long-animation-frame' where Chromium supports it, else 'longtask'. */
+  entryType: string;
+  count: number;
+  longestMs: number;
+  overBudget: number;
+  budgetMs: number;
+}
+
+/**
+ * Watches long frames in the page (PerformanceObserver, buffered from the page's start) and
+ * reports the longest since the last reset.
+ */
+export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{ reset(): Promise<void>; report(): Promise<FrameReport> }> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __frames: { type: string; durations: number[] } };
+    const supported = PerformanceObserver.supportedEntryTypes ?? [];
+    const type = supported.includes('long-animation-frame') ? 'long-animation-frame' : 'longtask';
+    w.__frames = { type, durations: [] };
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__frames.durations.push(e.duration);
+    }).observe({ type, buffered: true });
+  });
+  return {
+    async reset() {
+      await page.evaluate(() => {
+        (window as unknown as { __frames: { durations: number[] } }).__frames.durations = [];
+      });
+    },
+    async report() {
+      const f = await page.evaluate(() => (window as unknown as { __frames: { type: string; durations: number[] } }).__frames);
+      return {
+        entryType: f.type,
+        count: f.durations.length,
+        longestMs: f.durations.length ? Math.max(...f.durations) : 0,
+        overBudget: f.durations.filter((d) => d > budgetMs).length,
+        budgetMs,
+      };
     },
   };
 }

@@ -4,28 +4,15 @@
  * and every failure arrives as an AppError with a code and a message meant for people.
  */
 import type { AppApi, AppEventListener, AppEventName, RendererApi } from '../../../shared/api';
-import { AppError, APP_ERROR_CODES, isAppErrorData, type AppErrorCode, type CallResult } from '../../../shared/errors';
+import { AppError, type CallResult } from '../../../shared/errors';
+import { toAppError } from './app-error';
+
+export { toAppError };
 
 declare global {
   interface Window {
     api?: RendererApi;
   }
-}
-
-const CODE_PREFIX = /^\[([a-z_]+)\] /;
-
-/** Turns whatever a call threw into an AppError (the preload sends "[code] message"). */
-export function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  if (isAppErrorData(err)) return AppError.fromData(err);
-  const raw = err instanceof Error ? err.message : String(err);
-  // Electron may wrap the message: "Error invoking remote method 'x': Error: [code] ...".
-  const inner = raw.replace(/^Error invoking remote method '[^']+': (?:\w*Error: )?/, '');
-  const m = CODE_PREFIX.exec(inner);
-  if (m && (APP_ERROR_CODES as readonly string[]).includes(m[1]!)) {
-    return new AppError(m[1] as AppErrorCode, inner.slice(m[0].length));
-  }
-  return new AppError('internal', inner || 'Unknown error');
 }
 
 export function createWebClient(fetchImpl: typeof fetch = fetch.bind(globalThis)): RendererApi {

@@ -1,4 +1,7 @@
-/** Hash routing: #/data, #/model, #/settings, #/train, #/results, #/runs, #/runs/<id>. Survives reloads. */
+/**
+ * Hash routing: #/data, #/model, #/settings, #/train[/<run id>], #/results[/<run id>], #/runs,
+ * #/runs/<run id>, #/compare/<id>,<id>... Survives reloads: the run a step follows is in the URL.
+ */
 
 export const WIZARD_STEPS = [
   { id: 'data', label: 'Data', hint: 'Your labelled texts' },
@@ -9,24 +12,39 @@ export const WIZARD_STEPS = [
 ] as const;
 
 export type StepId = (typeof WIZARD_STEPS)[number]['id'];
-export type PageId = StepId | 'runs';
+export type PageId = StepId | 'runs' | 'compare';
 
 export interface Route {
   page: PageId;
-  /** For #/runs/<id>: the run shown. */
+  /** For #/train/<id>, #/results/<id> and #/runs/<id>: the run shown. */
   runId: string | null;
+  /** For #/compare/<id>,<id>: the runs compared. */
+  compare: string[];
 }
 
-const PAGES: readonly string[] = [...WIZARD_STEPS.map((s) => s.id), 'runs'];
+const PAGES: readonly string[] = [...WIZARD_STEPS.map((s) => s.id), 'runs', 'compare'];
+const WITH_RUN: readonly string[] = ['train', 'results', 'runs'];
 
 export function parseHash(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   const page = parts[0] && PAGES.includes(parts[0]) ? (parts[0] as PageId) : 'data';
-  const runId = page === 'runs' && parts[1] ? parts[1] : null;
-  return { page, runId };
+  const runId = WITH_RUN.includes(page) && parts[1] ? parts[1] : null;
+  const compare = page === 'compare' && parts[1] ? parts[1].split(',').filter(Boolean) : [];
+  return { page, runId, compare };
 }
 
-export function routeHash(route: Route): string {
+export function routeHash(route: Pick<Route, 'page'> & Partial<Route>): string {
+  if (route.page === 'compare') return `#/compare/${(route.compare ?? []).map(encodeURIComponent).join(',')}`;
   return route.runId ? `#/${route.page}/${encodeURIComponent(route.runId)}` : `#/${route.page}`;
 }
 
@@ -42,9 +60,16 @@ class Router {
   }
 
   go(page: PageId, runId: string | null = null): void {
-    const next = { page, runId };
+    this.navigate({ page, runId, compare: [] });
+  }
+
+  compare(ids: string[]): void {
+    this.navigate({ page: 'compare', runId: null, compare: ids });
+  }
+
+  private navigate(next: Route): void {
     const hash = routeHash(next);
-    if (location.hash !== hash) location.hash = hash;
+    if (typeof location !== 'undefined' && location.hash !== hash) location.hash = hash;
     this.route = next;
   }
 }

@@ -1,0 +1,30 @@
+/** What the app says about itself (backend, host, versions), loaded once and shared. */
+import type { SystemInfo } from '../../../shared/types';
+import type { AppError } from '../../../shared/errors';
+import { api, toAppError } from './api';
+
+class SystemStore {
+  info = $state.raw<SystemInfo | null>(null);
+  error = $state.raw<AppError | null>(null);
+  private loading: Promise<void> | null = null;
+
+  load(): Promise<void> {
+    this.loading ??= api.systemInfo().then(
+      (i) => {
+        this.info = i;
+      },
+      (err) => {
+        this.error = toAppError(err);
+        this.loading = null;
+      },
+    );
+    return this.loading;
+  }
+
+  /** Native dialogs and "show in folder" exist only in the desktop app. */
+  get desktop(): boolean {
+    return this.info?.host === 'electron';
+  }
+}
+
+export const system = new SystemStore();
