@@ -6,6 +6,8 @@ import { ForwardContext, type ForwardTrace } from '../../src/main/engine/models/
 import { activate } from '../../src/main/engine/models/layers';
 import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { predictLogits } from '../../src/main/engine/step';
+import { hostRuntime } from '../../src/main/engine/models/host';
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 
@@ -46,6 +48,16 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
     const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false)).arraySync());
     disposeBatch(batch);
     expect(maxAbsDiff(logits.flat(), c.logits.flat())).toBeLessThanOrEqual(1e-5);
+  });
+
+  it.each(golden.logits_cases.map((c) => [c.name, c] as const))('eval-mode predictLogits (the inference path of this backend): %s', (_name, c) => {
+    if (backend === 'native') expect(hostRuntime(), 'the native backend runs inference on host arrays').not.toBeNull();
+    const batch = batchTensors(padRows(rowsOf(c as never), loaded.tokenizer.padId), loaded.model.config);
+    const before = tf.memory().numTensors;
+    const logits = predictLogits(loaded.model, batch);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeBatch(batch);
+    expect(maxAbsDiff(logits, c.logits.flat())).toBeLessThanOrEqual(1e-5);
   });
 
   it('hidden states match layer by layer', () => {

@@ -60,6 +60,18 @@ export function setAdamWKernel(kernel: AdamWKernel | null): void {
   adamwKernel = kernel ?? adamwUpdateJs;
 }
 
+/** Sum of squares in double: a native kernel can replace this loop. */
+export function sumOfSquaresJs(values: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]! * values[i]!;
+  return s;
+}
+
+let sumOfSquares: (values: Float32Array) => number = sumOfSquaresJs;
+export function setSumOfSquares(fn: ((values: Float32Array) => number) | null): void {
+  sumOfSquares = fn ?? sumOfSquaresJs;
+}
+
 export class AdamW {
   /** Optimizer steps taken (torch's `step` in the bias corrections). */
   step = 0;
@@ -93,10 +105,7 @@ export class AdamW {
       for (const p of this.params) {
         const g = grads.get(p.name);
         if (!g) continue;
-        const values = g.dataSync() as Float32Array;
-        let s = 0;
-        for (let i = 0; i < values.length; i++) s += values[i]! * values[i]!;
-        sumSq += s;
+        sumSq += sumOfSquares(g.dataSync() as Float32Array);
       }
     } else {
       const list = this.params.map((p) => grads.get(p.name)).filter((g): g is tf.Tensor => !!g);

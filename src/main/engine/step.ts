@@ -9,6 +9,7 @@ import { ForwardContext } from './models/layers';
 import type { SequenceClassifier } from './models/index';
 import { decayParameterNames } from './models/index';
 import { AdamW, type OptimizedParam, TRAINER_ADAMW } from './optimizer';
+import { hostInputs, hostRuntime } from './models/host';
 
 export interface LabeledBatch {
   tensors: BatchTensors;
@@ -111,7 +112,12 @@ export class Stepper {
   }
 }
 
-/** Eval-mode forward without gradients: logits as a flat Float32Array [B * numLabels]. */
+/**
+ * Eval-mode forward without gradients: logits as a flat Float32Array [B * numLabels]. On the
+ * native backend it runs on host arrays straight into the kernels (models/host.ts).
+ */
 export function predictLogits(model: SequenceClassifier, batch: BatchTensors): Float32Array {
-  return tf.tidy(() => model.logits(batch, new ForwardContext(false)).dataSync() as Float32Array);
+  const rt = hostRuntime();
+  if (rt) return model.logitsHost(rt, hostInputs(batch));
+  return Float32Array.from(tf.tidy(() => model.logits(batch, new ForwardContext(false)).dataSync() as Float32Array));
 }

@@ -11,6 +11,9 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import type { BackendInfo, BackendName } from '../../shared/types';
 import { backendInfo, forcedBackend, tfjsNodeInstalled } from './backend';
+import { setNativeOps } from './ops';
+import { setHostAddon } from './models/host';
+import { setAdamWKernel, setSumOfSquares } from './optimizer';
 
 export { tf };
 
@@ -176,15 +179,20 @@ async function loadBackend(name: BackendName): Promise<true | string> {
     }
     case 'native': {
       try {
-        const native = (await import('./native/index')) as {
-          registerNativeBackend(): { ok: true } | { ok: false; reason: string };
-        };
+        const native = await import('./native/index');
         const r = native.registerNativeBackend();
         if (!r.ok) return r.reason;
+        if (!(await trySet('native'))) return 'native backend did not start';
+        // Fused GELU, layer norm, softmax and dropout; the AdamW update and the gradient norm in C.
+        setNativeOps(native.nativeOps());
+        const addon = native.loadNativeAddon();
+        setHostAddon(addon.ok ? addon.addon : null);
+        setAdamWKernel(native.nativeAdamWKernel());
+        setSumOfSquares(native.nativeSumOfSquares());
+        return true;
       } catch (err) {
         return `native kernels unavailable (${(err as Error).message.split('\n')[0]})`;
       }
-      return (await trySet('native')) ? true : 'native backend did not start';
     }
     case 'wasm':
       try {

@@ -7,7 +7,9 @@
 import { tf } from '../tf';
 import type { ModelConfig } from '../config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
-import { firstTokens, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
+import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
+import type { HostInputs, HostRuntime } from './host';
+import { runLayersHost } from './layers';
 
 export class AlbertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
@@ -69,5 +71,24 @@ export class AlbertForSequenceClassification implements SequenceClassifier {
     const pooled = tf.tanh(this.pooler.apply(firstTokens(x, batch)));
     if (trace) trace.pooled = tf.keep(pooled);
     return this.classifier.apply(ctx.dropout(pooled, c.classifierDropout) as tf.Tensor2D);
+  }
+
+  /** The layers in the order they run: group floor(i / (L / G)), each group's inner layers. */
+  private layerSequence(): TransformerLayer[] {
+    const c = this.config;
+    const seq: TransformerLayer[] = [];
+    for (let i = 0; i < c.numHiddenLayers; i++) seq.push(...this.groups[Math.floor(i / (c.numHiddenLayers / c.numHiddenGroups))]!);
+    return seq;
+  }
+
+  logitsHost(rt: HostRuntime, inp: HostInputs): Float32Array {
+    const c = this.config;
+    const n = inp.inputIds.length;
+    const emb = rt.buf('emb_out', n * c.embeddingSize);
+    this.embeddings.applyHost(rt, inp, emb);
+    const x = rt.buf('hidden_a', n * c.hiddenSize);
+    this.mappingIn.applyHost(rt, emb, n, x);
+    const out = runLayersHost(rt, this.layerSequence(), x, inp, c.hiddenSize);
+    return headHost(rt, out, inp, c.hiddenSize, { dense: this.pooler, activation: 'Tanh', projection: this.classifier });
   }
 }

@@ -5,7 +5,9 @@
 import { tf } from '../tf';
 import type { ModelConfig } from '../config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
-import { firstTokens, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
+import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
+import type { HostInputs, HostRuntime } from './host';
+import { runLayersHost } from './layers';
 
 export function bertLayer(store: ParamStore, prefix: string, config: ModelConfig): TransformerLayer {
   return new TransformerLayer(
@@ -63,5 +65,13 @@ export class BertForSequenceClassification implements SequenceClassifier {
     const pooled = tf.tanh(this.pooler.apply(firstTokens(x, batch)));
     if (trace) trace.pooled = tf.keep(pooled);
     return this.classifier.apply(ctx.dropout(pooled, this.config.classifierDropout) as tf.Tensor2D);
+  }
+
+  logitsHost(rt: HostRuntime, inp: HostInputs): Float32Array {
+    const h = this.config.hiddenSize;
+    const x = rt.buf('hidden_a', inp.inputIds.length * h);
+    this.embeddings.applyHost(rt, inp, x);
+    const out = runLayersHost(rt, this.layers, x, inp, h);
+    return headHost(rt, out, inp, h, { dense: this.pooler, activation: 'Tanh', projection: this.classifier });
   }
 }

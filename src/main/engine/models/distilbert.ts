@@ -6,7 +6,9 @@
 import { tf } from '../tf';
 import type { ModelConfig } from '../config';
 import { type BatchTensors, Embedding, type ForwardContext, type ForwardTrace, LayerNorm, Linear, ParamStore, TransformerLayer } from './layers';
-import { firstTokens, type SequenceClassifier } from './base';
+import { addInto, firstTokens, headHost, type SequenceClassifier } from './base';
+import type { HostInputs, HostRuntime } from './host';
+import { runLayersHost } from './layers';
 
 export class DistilBertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
@@ -64,5 +66,19 @@ export class DistilBertForSequenceClassification implements SequenceClassifier {
     const pooled = tf.relu(this.preClassifier.apply(firstTokens(x, batch)));
     if (trace) trace.pooled = tf.keep(pooled);
     return this.classifier.apply(ctx.dropout(pooled, this.config.classifierDropout) as tf.Tensor2D);
+  }
+
+  logitsHost(rt: HostRuntime, inp: HostInputs): Float32Array {
+    const h = this.config.hiddenSize;
+    const n = inp.inputIds.length;
+    const sum = rt.buf('emb_sum', n * h);
+    const part = rt.buf('emb_part', n * h);
+    this.word.applyHost(rt, inp.inputIds, sum);
+    this.position.applyHost(rt, inp.positionIds, part);
+    addInto(sum, part);
+    const x = rt.buf('hidden_a', n * h);
+    this.norm.applyHost(rt, sum, n, x);
+    const out = runLayersHost(rt, this.layers, x, inp, h);
+    return headHost(rt, out, inp, h, { dense: this.preClassifier, activation: 'Relu', projection: this.classifier });
   }
 }

@@ -5,6 +5,8 @@
  */
 import { tf } from '../tf';
 import type { Activation } from '../config';
+import * as ops from '../ops';
+import type { HostInputs, HostRuntime } from './host';
 import { mixSeed, Rng } from '../rng';
 
 export type ParamKind = 'linear-weight' | 'bias' | 'norm-weight' | 'norm-bias' | 'embedding';
@@ -93,11 +95,7 @@ export class ForwardContext {
   /** Dropout as torch.nn.Dropout: zero with probability rate, scale the rest by 1/(1-rate). */
   dropout(x: tf.Tensor, rate: number): tf.Tensor {
     if (!this.training || rate <= 0) return x;
-    const seed = mixSeed(this.seed, this.counter++);
-    return tf.tidy(() => {
-      const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), rate), 'float32');
-      return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
-    });
+    return ops.dropout(x, rate, mixSeed(this.seed, this.counter++));
   }
 }
 
@@ -120,6 +118,11 @@ export class Linear {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.fused.matMul({ a: x, b: this.store.get(this.weight), transposeB: true, bias: this.store.get(this.bias) }) as tf.Tensor2D;
   }
+
+  /** Host forward: out = x W^T + b (plus out itself when accumulate: a residual already in out). */
+  applyHost(rt: HostRuntime, x: Float32Array, rows: number, out: Float32Array, accumulate = false): void {
+    rt.linear(x, rows, rt.weight(this.store.get(this.weight)), rt.weight(this.store.get(this.bias)), this.inFeatures, this.outFeatures, out, accumulate);
+  }
 }
 
 export class LayerNorm {
@@ -128,7 +131,7 @@ export class LayerNorm {
   constructor(
     private readonly store: ParamStore,
     readonly name: string,
-    size: number,
+    readonly size: number,
     readonly eps: number,
   ) {
     this.weight = `${name}.weight`;
@@ -139,9 +142,11 @@ export class LayerNorm {
 
   /** torch.nn.LayerNorm over the last axis: biased variance, eps inside the square root. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-    return tf.add(tf.mul(normed, this.store.get(this.weight)), this.store.get(this.bias)) as tf.Tensor2D;
+    return ops.layerNorm(x, this.store.get(this.weight), this.store.get(this.bias), this.eps) as tf.Tensor2D;
+  }
+
+  applyHost(rt: HostRuntime, x: Float32Array, rows: number, out: Float32Array): void {
+    rt.addon.layerNorm(x, rt.weight(this.store.get(this.weight)), rt.weight(this.store.get(this.bias)), rows, this.size, this.eps, out);
   }
 }
 
@@ -150,8 +155,8 @@ export class Embedding {
   constructor(
     private readonly store: ParamStore,
     readonly name: string,
-    rows: number,
-    width: number,
+    readonly rows: number,
+    readonly width: number,
     paddingIdx?: number,
   ) {
     this.weight = `${name}.weight`;
@@ -162,9 +167,11 @@ export class Embedding {
   apply(ids: tf.Tensor1D): tf.Tensor2D {
     return tf.gather(this.store.get(this.weight), ids) as tf.Tensor2D;
   }
-}
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+  applyHost(rt: HostRuntime, ids: Int32Array, out: Float32Array): void {
+    rt.addon.gatherRows(rt.weight(this.store.get(this.weight)), this.rows, this.width, ids, out);
+  }
+}
 
 /** The activations of transformers/activations.py that these families use. */
 export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
@@ -172,10 +179,10 @@ export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
     case 'gelu':
     case 'gelu_python':
       // Exact erf GELU (torch.nn.functional.gelu).
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      return ops.geluErf(x);
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI))));
+      return ops.geluTanh(x);
     case 'gelu_fast':
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.mul(x, 0.7978845608), tf.add(1, tf.mul(tf.mul(x, x), 0.044715))))));
     case 'quick_gelu':
@@ -191,6 +198,25 @@ export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
       return tf.sigmoid(x);
     case 'linear':
       return x;
+  }
+}
+
+/** The activation on host arrays; false when it has no native kernel (the caller then uses tfjs). */
+export function activateHost(rt: HostRuntime, x: Float32Array, out: Float32Array, act: Activation): boolean {
+  switch (act) {
+    case 'gelu':
+    case 'gelu_python':
+      rt.addon.gelu(x, out, 'erf');
+      return true;
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      rt.addon.gelu(x, out, 'tanh');
+      return true;
+    case 'relu':
+      rt.addon.unary('Relu', x, out, 0);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -247,11 +273,45 @@ export class SelfAttention {
     const v = split(this.v.apply(x));
     let scores = tf.mul(tf.matMul(q, k, false, true), d ** -0.5);
     scores = tf.add(tf.reshape(scores, [b, this.heads, t, t]), batch.additiveMask);
-    let probs = tf.softmax(scores, -1);
+    let probs = ops.softmax(scores);
     probs = ctx.dropout(probs, this.probsDropout);
     const context = tf.matMul(tf.reshape(probs, [b * this.heads, t, t]) as tf.Tensor3D, v);
     const merged = tf.reshape(tf.transpose(tf.reshape(context, [b, this.heads, t, d]), [0, 2, 1, 3]), [b * t, this.hidden]);
     return this.out.apply(merged as tf.Tensor2D);
+  }
+
+  /** Host forward; out must hold the residual (x): out = x + attention(x). */
+  applyHost(rt: HostRuntime, x: Float32Array, inp: HostInputs, out: Float32Array): void {
+    const { batchSize: b, seqLen: t } = inp;
+    const h = this.hidden;
+    const nh = this.heads;
+    const d = h / nh;
+    const n = b * t;
+    const a = rt.addon;
+    const heads = (name: string, lin: Linear): Float32Array => {
+      const flat = rt.buf(name, n * h);
+      lin.applyHost(rt, x, n, flat);
+      const split = rt.buf(`${name}h`, n * h);
+      a.transpose(flat, [b, t, nh, d], [0, 2, 1, 3], split);
+      return split;
+    };
+    const q = heads('q', this.q);
+    const k = heads('k', this.k);
+    const v = heads('v', this.v);
+    // scores start as the mask of each sequence's keys; the GEMM adds (q k^T) / sqrt(d).
+    const scores = rt.buf('scores', b * nh * t * t);
+    for (let bi = 0; bi < b; bi++) {
+      const maskRow = inp.mask.subarray(bi * t, (bi + 1) * t);
+      for (let r = 0; r < nh * t; r++) scores.set(maskRow, (bi * nh * t + r) * t);
+    }
+    a.gemm(q, [b * nh], k, [b * nh], scores, false, true, t, t, d, d ** -0.5, 1, null, 'linear', 0, null);
+    const probs = rt.buf('probs', b * nh * t * t);
+    a.softmax(scores, b * nh * t, t, probs);
+    const ctxh = rt.buf('ctxh', n * h);
+    a.gemm(probs, [b * nh], v, [b * nh], ctxh, false, false, t, d, t, 1, 0, null, 'linear', 0, null);
+    const ctx = rt.buf('ctx', n * h);
+    a.transpose(ctxh, [b, nh, t, d], [0, 2, 1, 3], ctx);
+    this.out.applyHost(rt, ctx, n, out, true);
   }
 }
 
@@ -305,6 +365,37 @@ export class TransformerLayer {
     if (this.opts.dropoutAfterFfn) f = ctx.dropout(f, this.opts.hiddenDropout) as tf.Tensor2D;
     return this.outputNorm.apply(tf.add(f, a));
   }
+
+  /** Host forward (eval mode: no dropout); x and out must be different buffers. */
+  applyHost(rt: HostRuntime, x: Float32Array, inp: HostInputs, out: Float32Array): void {
+    const n = inp.batchSize * inp.seqLen;
+    const { hidden, intermediate } = this.opts;
+    const attnRes = rt.buf('attn_res', n * hidden);
+    attnRes.set(x);
+    this.attention.applyHost(rt, x, inp, attnRes);
+    const a = rt.buf('a', n * hidden);
+    this.attentionNorm.applyHost(rt, attnRes, n, a);
+    const up = rt.buf('ffn', n * intermediate);
+    this.ffnIn.applyHost(rt, a, n, up);
+    const act = rt.buf('ffn_act', n * intermediate);
+    if (!activateHost(rt, up, act, this.opts.act)) throw new Error(`no native kernel for the activation ${this.opts.act}`);
+    const ffnRes = rt.buf('ffn_res', n * hidden);
+    ffnRes.set(a);
+    this.ffnOut.applyHost(rt, act, n, ffnRes, true);
+    this.outputNorm.applyHost(rt, ffnRes, n, out);
+  }
+}
+
+/** Runs layers on host buffers, alternating two buffers; returns the one holding the result. */
+export function runLayersHost(rt: HostRuntime, layers: readonly TransformerLayer[], x: Float32Array, inp: HostInputs, width: number): Float32Array {
+  const n = inp.batchSize * inp.seqLen;
+  let cur = x;
+  layers.forEach((layer, i) => {
+    const next = rt.buf(i % 2 === 0 ? 'hidden_b' : 'hidden_a', n * width);
+    layer.applyHost(rt, cur, inp, next);
+    cur = next;
+  });
+  return cur;
 }
 
 /** What the families return: logits plus, for tests, the intermediate states. */

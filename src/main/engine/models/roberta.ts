@@ -6,7 +6,9 @@
 import { tf } from '../tf';
 import type { ModelConfig } from '../config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
-import { firstTokens, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
+import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
+import type { HostInputs, HostRuntime } from './host';
+import { runLayersHost } from './layers';
 import { bertLayer } from './bert';
 
 /** create_position_ids_from_input_ids: pad_id + 1, pad_id + 2... for real tokens, pad_id for pads. */
@@ -56,5 +58,13 @@ export class RobertaForSequenceClassification implements SequenceClassifier {
     const pooled = tf.tanh(this.dense.apply(first));
     if (trace) trace.pooled = tf.keep(pooled);
     return this.outProj.apply(ctx.dropout(pooled, drop) as tf.Tensor2D);
+  }
+
+  logitsHost(rt: HostRuntime, inp: HostInputs): Float32Array {
+    const h = this.config.hiddenSize;
+    const x = rt.buf('hidden_a', inp.inputIds.length * h);
+    this.embeddings.applyHost(rt, inp, x);
+    const out = runLayersHost(rt, this.layers, x, inp, h);
+    return headHost(rt, out, inp, h, { dense: this.dense, activation: 'Tanh', projection: this.outProj });
   }
 }

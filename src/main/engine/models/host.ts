@@ -1,0 +1,80 @@
+/**
+ * The eval-mode forward pass on the native backend without tfjs ops: the same modules and
+ * weights (read in place from the backend's arrays), called straight into the addon's GEMM and
+ * fused kernels with scratch buffers that are reused from batch to batch. Inference is where
+ * this pays: no tape, no intermediate tensors, no fresh (page-faulting) output arrays.
+ * Training keeps the tfjs path, which gives the gradients.
+ */
+import type { NativeAddon } from '../native/index';
+import { hostView, tf } from '../tf';
+import type { BatchTensors } from './layers';
+
+/** The inputs of one padded batch, as host arrays. */
+export interface HostInputs {
+  batchSize: number;
+  seqLen: number;
+  inputIds: Int32Array;
+  positionIds: Int32Array;
+  tokenTypeIds: Int32Array | null;
+  /** [B * T]: 0 for real keys, float32 min for padding. */
+  mask: Float32Array;
+  clsIndex: Int32Array;
+}
+
+export function hostInputs(batch: BatchTensors): HostInputs {
+  return {
+    batchSize: batch.batchSize,
+    seqLen: batch.seqLen,
+    inputIds: batch.inputIds.dataSync() as Int32Array,
+    positionIds: batch.positionIds.dataSync() as Int32Array,
+    tokenTypeIds: batch.tokenTypeIds ? (batch.tokenTypeIds.dataSync() as Int32Array) : null,
+    mask: batch.additiveMask.dataSync() as Float32Array,
+    clsIndex: batch.clsIndex.dataSync() as Int32Array,
+  };
+}
+
+export class HostRuntime {
+  private readonly buffers = new Map<string, Float32Array>();
+
+  constructor(readonly addon: NativeAddon) {}
+
+  /** A scratch buffer of exactly `size` floats under `name` (grown when needed, never shrunk). */
+  buf(name: string, size: number): Float32Array {
+    let b = this.buffers.get(name);
+    if (!b || b.length < size) {
+      b = new Float32Array(Math.max(size, Math.ceil((b?.length ?? 0) * 1.25)));
+      this.buffers.set(name, b);
+    }
+    return b.subarray(0, size);
+  }
+
+  /** A parameter's values, read in place (no copy). */
+  weight(v: tf.Tensor): Float32Array {
+    return hostView(v);
+  }
+
+  /** out = x W^T + b (+ out when accumulate: out must hold the residual). W is [outF, inF]. */
+  linear(x: Float32Array, rows: number, w: Float32Array, b: Float32Array, inF: number, outF: number, out: Float32Array, accumulate = false): void {
+    this.addon.gemm(x, [], w, [], out, false, true, rows, outF, inF, 1, accumulate ? 1 : 0, b, 'linear', 0, null);
+  }
+
+  release(): void {
+    this.buffers.clear();
+  }
+}
+
+let runtime: HostRuntime | null = null;
+let addonRef: NativeAddon | null = null;
+
+/** Set by tf.ts when the native backend starts. */
+export function setHostAddon(addon: NativeAddon | null): void {
+  addonRef = addon;
+  runtime = null;
+}
+
+/** The runtime, when the native backend is current. */
+export function hostRuntime(): HostRuntime | null {
+  if (!addonRef || tf.getBackend() !== 'native' || process.env.FINETUNE_HOST_FORWARD === 'off') return null;
+  runtime ??= new HostRuntime(addonRef);
+  return runtime;
+}
