@@ -73,6 +73,8 @@ export interface FrameReport {
   longestMs: number;
   overBudget: number;
   budgetMs: number;
+  /** The longest frames, with what ran in them (long-animation-frame only). */
+  longest: { durationMs: number; blockingMs: number; scripts: string[] }[];
 }
 
 /**
@@ -81,28 +83,40 @@ export interface FrameReport {
  */
 export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{ reset(): Promise<void>; report(): Promise<FrameReport> }> {
   await page.addInitScript(() => {
-    const w = window as unknown as { __frames: { type: string; durations: number[] } };
+    type Frame = { durationMs: number; blockingMs: number; scripts: string[] };
+    const w = window as unknown as { __frames: { type: string; durations: number[]; frames: Frame[] } };
     const supported = PerformanceObserver.supportedEntryTypes ?? [];
     const type = supported.includes('long-animation-frame') ? 'long-animation-frame' : 'longtask';
-    w.__frames = { type, durations: [] };
+    w.__frames = { type, durations: [], frames: [] };
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__frames.durations.push(e.duration);
+      for (const e of list.getEntries()) {
+        w.__frames.durations.push(e.duration);
+        const loaf = e as PerformanceEntry & { blockingDuration?: number; scripts?: { invoker: string; duration: number; sourceFunctionName: string }[] };
+        w.__frames.frames.push({
+          durationMs: Math.round(e.duration),
+          blockingMs: Math.round(loaf.blockingDuration ?? 0),
+          scripts: (loaf.scripts ?? []).map((sc) => `${sc.invoker} ${sc.sourceFunctionName} ${Math.round(sc.duration)}ms`),
+        });
+      }
     }).observe({ type, buffered: true });
   });
   return {
     async reset() {
       await page.evaluate(() => {
-        (window as unknown as { __frames: { durations: number[] } }).__frames.durations = [];
+        const f = (window as unknown as { __frames: { durations: number[]; frames: unknown[] } }).__frames;
+        f.durations = [];
+        f.frames = [];
       });
     },
     async report() {
-      const f = await page.evaluate(() => (window as unknown as { __frames: { type: string; durations: number[] } }).__frames);
+      const f = await page.evaluate(() => (window as unknown as { __frames: { type: string; durations: number[]; frames: { durationMs: number; blockingMs: number; scripts: string[] }[] } }).__frames);
       return {
         entryType: f.type,
         count: f.durations.length,
         longestMs: f.durations.length ? Math.max(...f.durations) : 0,
         overBudget: f.durations.filter((d) => d > budgetMs).length,
         budgetMs,
+        longest: [...f.frames].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3),
       };
     },
   };

@@ -55,6 +55,7 @@ export class RunFeed {
   private scheduled = false;
   private offs: (() => void)[] = [];
   private loadToken = 0;
+  private backendAsked = false;
   private disposed = false;
 
   constructor(
@@ -72,6 +73,13 @@ export class RunFeed {
         if (!mine(e)) return;
         this.pendingSteps.push({ step: e.step, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: e.samplesPerSecond });
         this.pendingStep = { event: e, receivedAt: this.now() };
+        // Steps mean training: a phase such as "tokenising" or "evaluating" is over.
+        if (this.phase) this.phase = null;
+        // The backend is recorded once the worker has chosen it: fetch it with the first steps.
+        if (this.detail && !this.detail.backend && !this.backendAsked) {
+          this.backendAsked = true;
+          void this.reload(false);
+        }
         this.request();
       }),
       this.api.on('run-eval', (e: RunEvalEvent) => {
