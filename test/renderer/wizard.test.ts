@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { PRESETS, RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
+import { defaultWizard, parseWizard, presetOf, serializeWizard, STORAGE_KEY, Wizard } from '../../src/renderer/src/lib/wizard.svelte';
+
+function memoryStorage(initial: Record<string, string> = {}) {
+  const data = new Map(Object.entries(initial));
+  return {
+    getItem: (k: string) => data.get(k) ?? null,
+    setItem: (k: string, v: string) => void data.set(k, v),
+    data,
+  };
+}
+
+describe('wizard persistence', () => {
+  it('round-trips through storage', () => {
+    const storage = memoryStorage();
+    const w = new Wizard(storage);
+    w.setFile('/data/uploads/ag.csv', 'ag.csv');
+    w.data.mapping = { textColumns: [1, 2], textSeparator: ' ', labelColumn: 0, labelNames: { '1': 'World' } };
+    w.data.split = { kind: 'ratio', evalRatio: 0.25, seed: 7 };
+    w.data.cleaning.dropDuplicates = true;
+    w.setDataset('a'.repeat(64), 'ag.csv', ['World', 'Sports']);
+    w.setModel('/models/bert', 'bert');
+    w.setOption('learningRate', 3e-5);
+    w.setRun('20260101-000000-abcdef');
+    const again = new Wizard(storage);
+    expect(again.data).toEqual(w.data);
+    expect(again.data.preset).toBe('custom');
+    expect(JSON.parse(storage.data.get(STORAGE_KEY)!).cleaning).toEqual({ dropDuplicates: true });
+  });
+
+  it('falls back to defaults for anything missing or malformed', () => {
+    expect(parseWizard(null)).toEqual(defaultWizard());
+    expect(parseWizard('not json')).toEqual(defaultWizard());
+    expect(parseWizard('[1,2]')).toEqual(defaultWizard());
+    const w = parseWizard(
+      JSON.stringify({
+        file: 42,
+        mapping: { textColumns: [], labelColumn: 0 },
+        split: { kind: 'ratio', evalRatio: 2, seed: 1 },
+        options: { learningRate: -1 },
+        preset: 'turbo',
+        classWeightsByLabel: { a: -1 },
+        runId: '',
+      }),
+    );
+    expect(w.file).toBeNull();
+    expect(w.mapping).toBeNull();
+    expect(w.split).toEqual({ kind: 'ratio', evalRatio: 0.2, seed: 42 });
+    expect(w.options).toEqual(RECOMMENDED_OPTIONS);
+    expect(w.preset).toBe('recommended');
+    expect(w.classWeightsByLabel).toBeNull();
+    expect(w.runId).toBeNull();
+  });
+
+  it('keeps valid options saved by an older version, filling new fields with defaults', () => {
+    const { groupByLength: _g, ...old } = { ...RECOMMENDED_OPTIONS, epochs: 2 };
+    const w = parseWizard(JSON.stringify({ options: old }));
+    expect(w.options.epochs).toBe(2);
+    expect(w.options.groupByLength).toBe(false);
+  });
+
+  it('a new file forgets the mapping and the prepared dataset, not the model or settings', () => {
+    const w = new Wizard(memoryStorage());
+    w.data.mapping = { textColumns: [1], textSeparator: ' ', labelColumn: 0 };
+    w.setDataset('b'.repeat(64), 'x', ['a', 'b']);
+    w.setModel('bert-base-uncased', 'BERT');
+    w.applyPreset('fast');
+    w.setFile('/new.csv', 'new.csv');
+    expect(w.data.mapping).toBeNull();
+    expect(w.data.datasetId).toBeNull();
+    expect(w.data.model).toBe('bert-base-uncased');
+    expect(w.data.preset).toBe('fast');
+  });
+
+  it('class weights asked for by the data doctor are applied in label order once the labels are known', () => {
+    const w = new Wizard(memoryStorage());
+    w.data.classWeightsByLabel = { Sports: 2, World: 0.5 };
+    w.setDataset('c'.repeat(64), 'x', ['World', 'Sports', 'Other']);
+    expect(w.data.options.classWeights).toEqual([0.5, 2, 1]);
+    // Class weights do not make the options "custom".
+    expect(w.data.preset).toBe('recommended');
+  });
+
+  it('stale class weights of another label count are dropped', () => {
+    const w = new Wizard(memoryStorage());
+    w.setOption('classWeights', [1, 2, 3]);
+    w.setDataset('d'.repeat(64), 'x', ['a', 'b']);
+    expect(w.data.options.classWeights).toBeNull();
+  });
+
+  it('presetOf recognises each preset and custom values', () => {
+    for (const [id, p] of Object.entries(PRESETS)) expect(presetOf(p.options)).toBe(id);
+    expect(presetOf({ ...RECOMMENDED_OPTIONS, seed: 1 })).toBe('custom');
+  });
+
+  it('survives storage that throws', () => {
+    const w = new Wizard({
+      getItem: () => {
+        throw new Error('denied');
+      },
+      setItem: () => {
+        throw new Error('full');
+      },
+    });
+    expect(w.data).toEqual(defaultWizard());
+    expect(() => w.setRun('x')).not.toThrow();
+  });
+
+  it('serializes without undefined clean-ups', () => {
+    const d = defaultWizard();
+    d.cleaning = { dropDuplicates: undefined, dropConflicting: true };
+    expect(JSON.parse(serializeWizard(d)).cleaning).toEqual({ dropConflicting: true });
+  });
+});
