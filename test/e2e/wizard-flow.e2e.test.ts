@@ -87,6 +87,32 @@ afterAll(async () => {
   }
 });
 
+/**
+ * Accessibility basics of what the page shows: every control has a name, every field a label,
+ * no id twice.
+ */
+async function a11yProblems(p: Page = page): Promise<string[]> {
+  return p.evaluate(() => {
+    const problems: string[] = [];
+    const visible = (el: Element) => (el as HTMLElement).offsetParent !== null || el.getClientRects().length > 0;
+    for (const el of document.querySelectorAll('button, a[href]')) {
+      if (!visible(el)) continue;
+      const name = (el.getAttribute('aria-label') ?? (el as HTMLElement).innerText ?? '').trim();
+      if (!name && !el.getAttribute('aria-labelledby')) problems.push(`no name: ${el.outerHTML.slice(0, 100)}`);
+    }
+    for (const el of document.querySelectorAll('input, select, textarea')) {
+      if (el.getAttribute('aria-hidden') === 'true' || !visible(el)) continue;
+      const id = el.id;
+      const labelled = (id && document.querySelector(`label[for="${CSS.escape(id)}"]`)) || el.closest('label') || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+      if (!labelled) problems.push(`no label: ${el.outerHTML.slice(0, 100)}`);
+    }
+    const ids = new Map<string, number>();
+    for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) ?? 0) + 1);
+    for (const [id, n] of ids) if (n > 1) problems.push(`id "${id}" used ${n} times`);
+    return problems;
+  });
+}
+
 /** Console errors other than the HTTP status of a call that was meant to fail. */
 function unexpectedErrors(allowedApi: string[] = []): string[] {
   return s.errors.filter((e) => !allowedApi.some((m) => e.includes(`/api/${m}`)));
@@ -140,6 +166,7 @@ describe('the wizard, end to end', () => {
     await dup.getByRole('button', { name: 'Keep one of each duplicate' }).click();
     await dup.getByText('Duplicates will be dropped').waitFor();
     await shot('03-data-mapped', true);
+    expect(await a11yProblems()).toEqual([]);
 
     await page.getByRole('button', { name: 'Prepare dataset' }).click();
     const prepared = page.locator('[data-testid="prepared"]');
@@ -205,6 +232,8 @@ describe('the wizard, end to end', () => {
     await page.locator('[data-testid="estimate"]').waitFor({ timeout: 90_000 });
     await expect(page.locator('[data-testid="estimate"]').textContent()).resolves.toMatch(/per epoch/);
     await shot('08-settings-valid', true);
+    await page.getByText('Advanced', { exact: true }).click();
+    expect(await a11yProblems()).toEqual([]);
     await expect(page.getByRole('button', { name: 'Start training' }).isEnabled()).resolves.toBe(true);
   });
 
@@ -251,12 +280,15 @@ describe('the wizard, end to end', () => {
     const cells = page.locator('[data-testid="confusion-matrix"] button.cell');
     const counts = await cells.evaluateAll((els) => els.map((e) => Number(e.textContent)));
     const biggest = counts.indexOf(Math.max(...counts));
-    await cells.nth(biggest).click();
+    // The matrix works from the keyboard: each cell is a button.
+    await cells.nth(biggest).focus();
+    await page.keyboard.press('Enter');
     const rows = page.locator('[data-testid="cell-rows"] tbody tr');
     await rows.first().waitFor();
     expect(await rows.count()).toBe(counts[biggest]);
     await expect(page.locator('[data-testid="cell-rows"]').textContent()).resolves.toMatch(/%/);
     await shot('11-results-cell', true);
+    expect(await a11yProblems()).toEqual([]);
 
     await page.getByLabel('Type or paste a text').fill('Stocks rally as earnings beat forecasts on Wall Street');
     await page.getByRole('button', { name: 'Predict', exact: true }).click();
@@ -313,9 +345,14 @@ describe('the wizard, end to end', () => {
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="run-charts"]')?.getAttribute('data-steps') ?? 0) >= n, before, { timeout: 30_000 });
     await waitForStatus('completed');
     expect(await stepsShown()).toBe(STEPS);
+    // The wizard's choices survived the reload: the data step shows the file and its dataset.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Data/ }).click();
+    await page.locator('[data-testid="prepared"]').waitFor();
+    await expect(page.locator('#text-col-1').count()).resolves.toBe(0);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
     await page.locator(`tr[data-run-id="${secondRun}"]`).waitFor();
+    expect(await a11yProblems()).toEqual([]);
     // Sorting and filtering.
     await page.getByRole('button', { name: 'Name', exact: true }).click();
     await expect(page.locator('th[aria-sort="ascending"]').textContent()).resolves.toContain('Name');
@@ -334,6 +371,7 @@ describe('the wizard, end to end', () => {
     expect(diff).not.toContain('dataset.fingerprint');
     await expect(page.locator('[data-testid="class-deltas"] tbody tr').count()).resolves.toBe(4);
     await shot('16-compare', true);
+    expect(await a11yProblems()).toEqual([]);
     expect(unexpectedErrors(['downloadModel'])).toEqual([]);
   });
 
