@@ -74,7 +74,22 @@ export interface FrameReport {
   overBudget: number;
   budgetMs: number;
   /** The longest frames, with what ran in them (long-animation-frame only). */
-  longest: { durationMs: number; blockingMs: number; scripts: string[] }[];
+  longest: FrameDetail[];
+  /** Every frame over the budget. */
+  over: FrameDetail[];
+}
+
+/** One long frame: its duration, the main thread's blocking time, and where the time went. */
+export interface FrameDetail {
+  durationMs: number;
+  blockingMs: number;
+  /** Script time in the frame (long-animation-frame only). */
+  scriptMs: number;
+  /** From the start of rendering (rAF callbacks, style, layout, paint) to the frame's end. */
+  renderMs: number;
+  /** Style and layout to the frame's end. */
+  styleLayoutMs: number;
+  scripts: string[];
 }
 
 /**
@@ -83,7 +98,7 @@ export interface FrameReport {
  */
 export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{ reset(): Promise<void>; report(): Promise<FrameReport> }> {
   await page.addInitScript(() => {
-    type Frame = { durationMs: number; blockingMs: number; scripts: string[] };
+    type Frame = { durationMs: number; blockingMs: number; scriptMs: number; renderMs: number; styleLayoutMs: number; scripts: string[] };
     const w = window as unknown as { __frames: { type: string; durations: number[]; frames: Frame[] } };
     const supported = PerformanceObserver.supportedEntryTypes ?? [];
     const type = supported.includes('long-animation-frame') ? 'long-animation-frame' : 'longtask';
@@ -91,10 +106,19 @@ export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         w.__frames.durations.push(e.duration);
-        const loaf = e as PerformanceEntry & { blockingDuration?: number; scripts?: { invoker: string; duration: number; sourceFunctionName: string }[] };
+        const loaf = e as PerformanceEntry & {
+          blockingDuration?: number;
+          renderStart?: number;
+          styleAndLayoutStart?: number;
+          scripts?: { invoker: string; duration: number; sourceFunctionName: string }[];
+        };
+        const end = e.startTime + e.duration;
         w.__frames.frames.push({
           durationMs: Math.round(e.duration),
           blockingMs: Math.round(loaf.blockingDuration ?? 0),
+          scriptMs: Math.round((loaf.scripts ?? []).reduce((a, sc) => a + sc.duration, 0)),
+          renderMs: loaf.renderStart ? Math.round(end - loaf.renderStart) : 0,
+          styleLayoutMs: loaf.styleAndLayoutStart ? Math.round(end - loaf.styleAndLayoutStart) : 0,
           scripts: (loaf.scripts ?? []).map((sc) => `${sc.invoker} ${sc.sourceFunctionName} ${Math.round(sc.duration)}ms`),
         });
       }
@@ -109,7 +133,7 @@ export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{
       });
     },
     async report() {
-      const f = await page.evaluate(() => (window as unknown as { __frames: { type: string; durations: number[]; frames: { durationMs: number; blockingMs: number; scripts: string[] }[] } }).__frames);
+      const f = await page.evaluate(() => (window as unknown as { __frames: { type: string; durations: number[]; frames: FrameDetail[] } }).__frames);
       return {
         entryType: f.type,
         count: f.durations.length,
@@ -117,6 +141,7 @@ export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{
         overBudget: f.durations.filter((d) => d > budgetMs).length,
         budgetMs,
         longest: [...f.frames].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3),
+        over: f.frames.filter((fr) => fr.durationMs > budgetMs),
       };
     },
   };
