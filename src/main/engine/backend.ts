@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { BackendInfo, BackendName } from '../../shared/types';
+import { addonCandidates } from './native/addon';
 
 const resolveRequire = createRequire(import.meta.url);
 
@@ -72,5 +73,10 @@ export function probeBackend(env: NodeJS.ProcessEnv = process.env): BackendInfo 
     return backendInfo('tensorflow', `@tensorflow/tfjs-node is installed (${skipped.join('; ')})`);
   }
   skipped.push('tfjs-node is not installed');
+  if (!['off', '0', 'false'].includes((env.FINETUNE_NATIVE ?? '').trim().toLowerCase())) {
+    const addon = addonCandidates(env).find((p) => fs.existsSync(p));
+    if (addon) return backendInfo('native', `the app's native CPU kernels are built (${skipped.join('; ')})`);
+    skipped.push('the native kernels are not built');
+  }
   return backendInfo('wasm', `the WebAssembly backend always installs (${skipped.join('; ')})`);
 }
