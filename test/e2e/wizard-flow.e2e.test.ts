@@ -420,19 +420,27 @@ describe('the wizard, end to end', () => {
       [{ width: 1920, height: 1080 }, 'light'],
     ] as const) {
       const context = await browser.newContext({ viewport: size, colorScheme: scheme });
+      // The same wizard choices as the main window (the dataset, model and settings steps show them).
+      const saved = await page.evaluate(() => localStorage.getItem('finetune-studio.wizard.v1'));
+      await context.addInitScript((v) => {
+        if (v && !localStorage.getItem('finetune-studio.wizard.v1')) localStorage.setItem('finetune-studio.wizard.v1', v);
+      }, saved);
       const p = await context.newPage();
       const errors: string[] = [];
       p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       p.on('pageerror', (e) => errors.push(String(e)));
       await p.goto(s.host.url);
-      await p.getByRole('heading', { name: 'Your data', level: 1 }).waitFor();
-      for (const [name, hash] of [...shots, ['runs', '#/runs'], ['data', '#/data']]) {
+      await p.getByRole('heading', { level: 1 }).first().waitFor();
+      for (const [name, hash] of [...shots, ['runs', '#/runs'], ['data', '#/data'], ['model', '#/model'], ['settings', '#/settings']]) {
         await p.evaluate((h) => (location.hash = h), hash);
         await p.waitForTimeout(50);
         if (name.includes('results')) await p.locator('[data-testid="confusion-matrix"]').waitFor();
         if (name.includes('compare')) await p.locator('[data-testid="compare-loss"] canvas').waitFor();
         if (name.includes('train')) await p.locator('[data-testid="run-charts"][data-steps="20"]').waitFor();
         if (name === 'runs') await p.locator('[data-testid="runs-table"]').waitFor();
+        if (name === 'data') await p.locator('[data-testid="preview-table"]').waitFor();
+        if (name === 'model') await p.locator('[data-model]').first().waitFor();
+        if (name === 'settings') await p.locator('[data-testid="settings-summary"]').getByText(/steps per epoch/).waitFor();
         await p.waitForTimeout(150);
         const label = `${size.width}x${size.height}-${scheme}-${name.replace(/^dark-/, '')}`;
         await p.screenshot({ path: path.join(RESULTS_DIR, `wizard-${label}.png`) });
