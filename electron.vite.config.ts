@@ -32,6 +32,8 @@ export default defineConfig({
     root: resolve('src/renderer'),
     plugins: [svelte({ configFile: false })],
     build: {
+      // Smaller bundle, faster first paint (electron-vite leaves the renderer unminified by default).
+      minify: true,
       rollupOptions: { input: { index: resolve('src/renderer/index.html') } },
     },
   },

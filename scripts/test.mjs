@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const vitest = path.join(root, 'node_modules/vitest/vitest.mjs');
-const GOLDEN = ['test/engine/forward.test.ts', 'test/engine/train-step.test.ts', 'test/engine/tokenizer.test.ts'];
+const GOLDEN = ['test/engine/forward.test.ts', 'test/engine/train-step.test.ts', 'test/engine/tokenizer.test.ts', 'test/engine/reference-scale.test.ts'];
 
 const passes = [
   { name: 'whole suite (engine on the JavaScript cpu backend)', env: {}, files: [] },
