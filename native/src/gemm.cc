@@ -1,4 +1,5 @@
 #include "gemm.h"
+#include "vmath.h"
 
 #include <algorithm>
 #include <atomic>
@@ -197,13 +198,26 @@ inline float activate(double x, const Epilogue& ep, int64_t j) {
       const double w = ep.prelu_len == 1 ? ep.prelu[0] : ep.prelu[j];
       return static_cast<float>(x < 0 ? w * x : x);
     }
+    case Activation::kGeluErf:
+    case Activation::kGeluTanh:
+      // Rows go through the vectorised GELU in apply_epilogue; this scalar form is never reached.
+      return static_cast<float>(x);
   }
   return static_cast<float>(x);
 }
 
 void apply_epilogue(const Epilogue& ep, float* c, int64_t ldc, int64_t rows, int64_t j0, int64_t cols) {
+  const bool gelu = ep.activation == Activation::kGeluErf || ep.activation == Activation::kGeluTanh;
+  const MathKernels* mk = gelu ? &math_kernels() : nullptr;
   for (int64_t i = 0; i < rows; i++) {
     float* ci = c + i * ldc + j0;
+    if (gelu) {
+      if (ep.bias) {
+        for (int64_t j = 0; j < cols; j++) ci[j] = ci[j] + (ep.bias_len == 1 ? ep.bias[0] : ep.bias[j0 + j]);
+      }
+      mk->gelu(ci, ci, cols, ep.activation == Activation::kGeluTanh ? 1 : 0);
+      continue;
+    }
     for (int64_t j = 0; j < cols; j++) {
       // Round the sum to float first, as the JS add kernel stores it in a Float32Array.
       float v = ci[j];
@@ -452,7 +466,8 @@ bool parse_activation(const std::string& name, Activation* out) {
   } table[] = {{"linear", Activation::kLinear}, {"relu", Activation::kRelu},
                {"relu6", Activation::kRelu6},   {"elu", Activation::kElu},
                {"sigmoid", Activation::kSigmoid}, {"leakyrelu", Activation::kLeakyRelu},
-               {"prelu", Activation::kPrelu}};
+               {"prelu", Activation::kPrelu},     {"gelu", Activation::kGeluErf},
+               {"gelu_new", Activation::kGeluTanh}};
   for (const auto& e : table) {
     if (name == e.name) {
       *out = e.act;

@@ -10,7 +10,9 @@
 
 namespace ft {
 
-enum class Activation { kLinear, kRelu, kRelu6, kElu, kSigmoid, kLeakyRelu, kPrelu };
+// kGeluErf / kGeluTanh: the engine's GELU forms (transformers' gelu and gelu_new), applied with the
+// vectorised math kernels while the block is in cache, bit-identical to the separate GELU op.
+enum class Activation { kLinear, kRelu, kRelu6, kElu, kSigmoid, kLeakyRelu, kPrelu, kGeluErf, kGeluTanh };
 
 // Parses "linear", "relu", ...; false for an unknown name.
 bool parse_activation(const std::string& name, Activation* out);

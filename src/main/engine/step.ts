@@ -5,7 +5,7 @@
  */
 import { tf } from './tf';
 import type { BatchTensors } from './models/layers';
-import { ForwardContext } from './models/layers';
+import { epilogueActivation, ForwardContext } from './models/layers';
 import type { SequenceClassifier } from './models/index';
 import { decayParameterNames } from './models/index';
 import { AdamW, type OptimizedParam, TRAINER_ADAMW } from './optimizer';
@@ -118,6 +118,6 @@ export class Stepper {
  */
 export function predictLogits(model: SequenceClassifier, batch: BatchTensors): Float32Array {
   const rt = hostRuntime();
-  if (rt) return model.logitsHost(rt, hostInputs(batch));
+  if (rt && epilogueActivation(model.config.hiddenAct)) return model.logitsHost(rt, hostInputs(batch));
   return Float32Array.from(tf.tidy(() => model.logits(batch, new ForwardContext(false)).dataSync() as Float32Array));
 }

@@ -5,7 +5,7 @@
  * this pays: no tape, no intermediate tensors, no fresh (page-faulting) output arrays.
  * Training keeps the tfjs path, which gives the gradients.
  */
-import type { NativeAddon } from '../native/index';
+import type { NativeActivation, NativeAddon } from '../native/index';
 import { hostView, tf } from '../tf';
 import type { BatchTensors } from './layers';
 
@@ -53,9 +53,12 @@ export class HostRuntime {
     return hostView(v);
   }
 
-  /** out = x W^T + b (+ out when accumulate: out must hold the residual). W is [outF, inF]. */
-  linear(x: Float32Array, rows: number, w: Float32Array, b: Float32Array, inF: number, outF: number, out: Float32Array, accumulate = false): void {
-    this.addon.gemm(x, [], w, [], out, false, true, rows, outF, inF, 1, accumulate ? 1 : 0, b, 'linear', 0, null);
+  /**
+   * out = act(x W^T + b (+ out when accumulate: out must hold the residual)). W is [outF, inF]; the
+   * activation (GELU included) runs in the GEMM's epilogue while each block is in cache.
+   */
+  linear(x: Float32Array, rows: number, w: Float32Array, b: Float32Array, inF: number, outF: number, out: Float32Array, accumulate = false, activation: NativeActivation = 'linear'): void {
+    this.addon.gemm(x, [], w, [], out, false, true, rows, outF, inF, 1, accumulate ? 1 : 0, b, activation, 0, null);
   }
 
   release(): void {

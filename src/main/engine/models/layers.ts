@@ -7,6 +7,7 @@ import { tf } from '../tf';
 import type { Activation } from '../config';
 import * as ops from '../ops';
 import type { HostInputs, HostRuntime } from './host';
+import type { NativeActivation } from '../native/index';
 import { mixSeed, Rng } from '../rng';
 
 export type ParamKind = 'linear-weight' | 'bias' | 'norm-weight' | 'norm-bias' | 'embedding';
@@ -119,9 +120,9 @@ export class Linear {
     return tf.fused.matMul({ a: x, b: this.store.get(this.weight), transposeB: true, bias: this.store.get(this.bias) }) as tf.Tensor2D;
   }
 
-  /** Host forward: out = x W^T + b (plus out itself when accumulate: a residual already in out). */
-  applyHost(rt: HostRuntime, x: Float32Array, rows: number, out: Float32Array, accumulate = false): void {
-    rt.linear(x, rows, rt.weight(this.store.get(this.weight)), rt.weight(this.store.get(this.bias)), this.inFeatures, this.outFeatures, out, accumulate);
+  /** Host forward: out = act(x W^T + b (plus out itself when accumulate: a residual already in out)). */
+  applyHost(rt: HostRuntime, x: Float32Array, rows: number, out: Float32Array, accumulate = false, activation: NativeActivation = 'linear'): void {
+    rt.linear(x, rows, rt.weight(this.store.get(this.weight)), rt.weight(this.store.get(this.bias)), this.inFeatures, this.outFeatures, out, accumulate, activation);
   }
 }
 
@@ -201,22 +202,23 @@ export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
   }
 }
 
-/** The activation on host arrays; false when it has no native kernel (the caller then uses tfjs). */
-export function activateHost(rt: HostRuntime, x: Float32Array, out: Float32Array, act: Activation): boolean {
+/** The GEMM epilogue that computes an activation, or null when it has none (then tfjs is used). */
+export function epilogueActivation(act: Activation): NativeActivation | null {
   switch (act) {
     case 'gelu':
     case 'gelu_python':
-      rt.addon.gelu(x, out, 'erf');
-      return true;
+      return 'gelu';
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      rt.addon.gelu(x, out, 'tanh');
-      return true;
+      return 'gelu_new';
     case 'relu':
-      rt.addon.unary('Relu', x, out, 0);
-      return true;
+      return 'relu';
+    case 'sigmoid':
+      return 'sigmoid';
+    case 'linear':
+      return 'linear';
     default:
-      return false;
+      return null;
   }
 }
 
@@ -375,10 +377,10 @@ export class TransformerLayer {
     this.attention.applyHost(rt, x, inp, attnRes);
     const a = rt.buf('a', n * hidden);
     this.attentionNorm.applyHost(rt, attnRes, n, a);
-    const up = rt.buf('ffn', n * intermediate);
-    this.ffnIn.applyHost(rt, a, n, up);
+    const epilogue = epilogueActivation(this.opts.act);
+    if (!epilogue) throw new Error(`no native kernel for the activation ${this.opts.act}`);
     const act = rt.buf('ffn_act', n * intermediate);
-    if (!activateHost(rt, up, act, this.opts.act)) throw new Error(`no native kernel for the activation ${this.opts.act}`);
+    this.ffnIn.applyHost(rt, a, n, act, false, epilogue);
     const ffnRes = rt.buf('ffn_res', n * hidden);
     ffnRes.set(a);
     this.ffnOut.applyHost(rt, act, n, ffnRes, true);

@@ -40,7 +40,8 @@ export const GEMM_MODES = [
 ] as const;
 export type GemmMode = (typeof GEMM_MODES)[number];
 
-export type NativeActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';
+/** 'gelu' is the exact (erf) GELU, 'gelu_new' its tanh form: fused into the GEMM epilogue. */
+export type NativeActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu' | 'gelu' | 'gelu_new';
 
 export type NativeBinaryOp =
   | 'Add'
