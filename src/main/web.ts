@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import type { AppErrorCode, CallResult } from '../shared/errors';
+import { AppError, type AppErrorCode, type CallResult } from '../shared/errors';
+import { isApiMethod, parseArgs } from '../shared/schema';
 import type { App } from './app';
 import { dispatch } from './dispatch';
 
@@ -99,16 +100,6 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-const STATUS_OF: Record<AppErrorCode, number> = {
-  invalid_input: 400,
-  not_found: 404,
-  conflict: 409,
-  unsupported: 422,
-  cancelled: 409,
-  io: 500,
-  network: 502,
-  internal: 500,
-};
 
 function tokensEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
@@ -317,8 +308,21 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
           return;
         }
       }
-      const result = await dispatch(app.api, method, args);
-      sendJson(res, result.ok ? 200 : STATUS_OF[result.error.code], result);
+      // Transport errors get a 4xx status; a call that ran and failed (a run that is not there, a
+      // conflict) answers 200 with ok: false, as JSON-RPC does: the page shows its message, and the
+      // browser logs no failed request for an outcome the app expected.
+      if (!isApiMethod(method)) {
+        sendError(res, 404, 'not_found', `Unknown method "${method}".`);
+        return;
+      }
+      try {
+        parseArgs(method, args);
+      } catch (err) {
+        const e = err instanceof AppError ? err.toData() : { code: 'invalid_input' as const, message: String(err) };
+        sendJson(res, 400, { ok: false, error: e } satisfies CallResult<never>);
+        return;
+      }
+      sendJson(res, 200, await dispatch(app.api, method, args));
       return;
     }
 

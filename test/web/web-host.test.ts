@@ -92,7 +92,7 @@ describe('web host', () => {
     expect((await call('listRuns', [], { cookie })).status).toBe(401);
   });
 
-  it('answers calls, 400 for bad JSON or bad arguments, 404 for unknown methods, 405 for GET', async () => {
+  it('answers calls, 400 for bad JSON or bad arguments, 404 for unknown methods, 405 for GET; a failed call is ok: false', async () => {
     const ok = await call('listRuns', []);
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body)).toEqual({ ok: true, value: [] });
@@ -107,7 +107,8 @@ describe('web host', () => {
     expect(badArgs.status).toBe(400);
     expect(JSON.parse(badArgs.body).error).toMatchObject({ code: 'invalid_input', field: 'id' });
     const missing = await call('getRun', ['no-such-run']);
-    expect(missing.status).toBe(404);
+    expect(missing.status).toBe(200);
+    expect(JSON.parse(missing.body).error.code).toBe('not_found');
     expect(JSON.parse(missing.body).error.message).toMatch(/no run "no-such-run"/);
     expect((await request('/api/listRuns', { headers: { [TOKEN_HEADER]: host.token } })).status).toBe(405);
   });
