@@ -298,9 +298,9 @@ export class Trainer {
         return true;
       };
 
-      const cancelled = (): TrainResult => ({
-        status: 'cancelled',
-        stoppedEarly: false,
+      const result = (status: TrainResult['status']): TrainResult => ({
+        status,
+        stoppedEarly: status === 'completed' && stoppedEarly,
         globalStep: state.globalStep,
         best,
         bestMetric: state.bestMetric,
@@ -308,6 +308,7 @@ export class Trainer {
         predictionsFile,
         trainingSeconds: elapsed(),
       });
+      const cancelled = (): TrainResult => result('cancelled');
 
       training: for (let epoch = state.epochsCompleted; epoch < epochsTotal; epoch++) {
         const batches = epochBatches(train.labels.length, opts.batchSize, opts.seed, epoch, train.lengths, opts.groupByLength);
@@ -368,16 +369,7 @@ export class Trainer {
         }
         if (stoppedEarly) break;
       }
-      return {
-        status: 'completed',
-        stoppedEarly,
-        globalStep: state.globalStep,
-        best,
-        bestMetric: state.bestMetric,
-        modelDir,
-        predictionsFile,
-        trainingSeconds: elapsed(),
-      };
+      return result('completed');
     } finally {
       stepper?.dispose();
       this.dispose();

@@ -9,7 +9,7 @@ import type { ModelConfig } from '../config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
 import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
 import type { HostInputs, HostRuntime } from './host';
-import { runLayersHost } from './layers';
+import { runLayers, runLayersHost } from './layers';
 
 export class AlbertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
@@ -64,8 +64,8 @@ export class AlbertForSequenceClassification implements SequenceClassifier {
     x = this.mappingIn.apply(x);
     if (trace) trace.embeddingsProjected = tf.keep(x);
     for (let i = 0; i < c.numHiddenLayers; i++) {
-      const group = this.groups[Math.floor(i / (c.numHiddenLayers / c.numHiddenGroups))]!;
-      for (const layer of group) x = layer.apply(x, batch, ctx);
+      // The trace records each application of a group (the golden hidden states do the same).
+      x = runLayers(this.groupOf(i), x, batch, ctx);
       if (trace) trace.layers.push(tf.keep(x));
     }
     const pooled = tf.tanh(this.pooler.apply(firstTokens(x, batch)));
@@ -73,12 +73,15 @@ export class AlbertForSequenceClassification implements SequenceClassifier {
     return this.classifier.apply(ctx.dropout(pooled, c.classifierDropout) as tf.Tensor2D);
   }
 
-  /** The layers in the order they run: group floor(i / (L / G)), each group's inner layers. */
-  private layerSequence(): TransformerLayer[] {
+  /** The layer group that application i runs: floor(i / (L / G)) (weights shared across applications). */
+  private groupOf(i: number): TransformerLayer[] {
     const c = this.config;
-    const seq: TransformerLayer[] = [];
-    for (let i = 0; i < c.numHiddenLayers; i++) seq.push(...this.groups[Math.floor(i / (c.numHiddenLayers / c.numHiddenGroups))]!);
-    return seq;
+    return this.groups[Math.floor(i / (c.numHiddenLayers / c.numHiddenGroups))]!;
+  }
+
+  /** The layers in the order they run. */
+  private layerSequence(): TransformerLayer[] {
+    return Array.from({ length: this.config.numHiddenLayers }, (_, i) => this.groupOf(i)).flat();
   }
 
   logitsHost(rt: HostRuntime, inp: HostInputs): Float32Array {

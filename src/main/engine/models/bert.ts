@@ -7,7 +7,7 @@ import type { ModelConfig } from '../config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
 import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
 import type { HostInputs, HostRuntime } from './host';
-import { runLayersHost } from './layers';
+import { runLayers, runLayersHost } from './layers';
 
 export function bertLayer(store: ParamStore, prefix: string, config: ModelConfig): TransformerLayer {
   return new TransformerLayer(
@@ -58,10 +58,7 @@ export class BertForSequenceClassification implements SequenceClassifier {
   logits(batch: BatchTensors, ctx: ForwardContext, trace?: ForwardTrace): tf.Tensor2D {
     let x = this.embeddings.apply(batch, ctx, this.config.hiddenDropout);
     if (trace) trace.embeddings = tf.keep(x);
-    for (const layer of this.layers) {
-      x = layer.apply(x, batch, ctx);
-      if (trace) trace.layers.push(tf.keep(x));
-    }
+    x = runLayers(this.layers, x, batch, ctx, trace);
     const pooled = tf.tanh(this.pooler.apply(firstTokens(x, batch)));
     if (trace) trace.pooled = tf.keep(pooled);
     return this.classifier.apply(ctx.dropout(pooled, this.config.classifierDropout) as tf.Tensor2D);

@@ -8,7 +8,7 @@ import type { ModelConfig } from '../config';
 import { type BatchTensors, Embedding, type ForwardContext, type ForwardTrace, LayerNorm, Linear, ParamStore, TransformerLayer } from './layers';
 import { addInto, firstTokens, headHost, type SequenceClassifier } from './base';
 import type { HostInputs, HostRuntime } from './host';
-import { runLayersHost } from './layers';
+import { runLayers, runLayersHost } from './layers';
 
 export class DistilBertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
@@ -59,10 +59,7 @@ export class DistilBertForSequenceClassification implements SequenceClassifier {
     let x = tf.add(this.word.apply(batch.inputIds), this.position.apply(batch.positionIds)) as tf.Tensor2D;
     x = ctx.dropout(this.norm.apply(x), this.config.hiddenDropout) as tf.Tensor2D;
     if (trace) trace.embeddings = tf.keep(x);
-    for (const layer of this.layers) {
-      x = layer.apply(x, batch, ctx);
-      if (trace) trace.layers.push(tf.keep(x));
-    }
+    x = runLayers(this.layers, x, batch, ctx, trace);
     const pooled = tf.relu(this.preClassifier.apply(firstTokens(x, batch)));
     if (trace) trace.pooled = tf.keep(pooled);
     return this.classifier.apply(ctx.dropout(pooled, this.config.classifierDropout) as tf.Tensor2D);

@@ -388,6 +388,16 @@ export class TransformerLayer {
   }
 }
 
+/** Runs layers in order; with a trace, keeps each layer's output. */
+export function runLayers(layers: readonly TransformerLayer[], x: tf.Tensor2D, batch: BatchTensors, ctx: ForwardContext, trace?: ForwardTrace): tf.Tensor2D {
+  let h = x;
+  for (const layer of layers) {
+    h = layer.apply(h, batch, ctx);
+    if (trace) trace.layers.push(tf.keep(h));
+  }
+  return h;
+}
+
 /** Runs layers on host buffers, alternating two buffers; returns the one holding the result. */
 export function runLayersHost(rt: HostRuntime, layers: readonly TransformerLayer[], x: Float32Array, inp: HostInputs, width: number): Float32Array {
   const n = inp.batchSize * inp.seqLen;

@@ -8,7 +8,7 @@ import type { ModelConfig } from '../config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
 import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
 import type { HostInputs, HostRuntime } from './host';
-import { runLayersHost } from './layers';
+import { runLayers, runLayersHost } from './layers';
 import { bertLayer } from './bert';
 
 /** create_position_ids_from_input_ids: pad_id + 1, pad_id + 2... for real tokens, pad_id for pads. */
@@ -49,10 +49,7 @@ export class RobertaForSequenceClassification implements SequenceClassifier {
   logits(batch: BatchTensors, ctx: ForwardContext, trace?: ForwardTrace): tf.Tensor2D {
     let x = this.embeddings.apply(batch, ctx, this.config.hiddenDropout);
     if (trace) trace.embeddings = tf.keep(x);
-    for (const layer of this.layers) {
-      x = layer.apply(x, batch, ctx);
-      if (trace) trace.layers.push(tf.keep(x));
-    }
+    x = runLayers(this.layers, x, batch, ctx, trace);
     const drop = this.config.classifierDropout;
     const first = ctx.dropout(firstTokens(x, batch), drop) as tf.Tensor2D;
     const pooled = tf.tanh(this.dense.apply(first));
