@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetInspection, DatasetMapping, SplitSpec } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
+import { bestEvaluation } from '../../shared/best-metric';
 import type { JsonObject } from '../../shared/json';
 import { RECOMMENDED_OPTIONS, type RunConfig, type TrainingOptions } from '../../shared/run-config';
 import type { RunSummary } from '../../shared/types';
@@ -160,7 +161,7 @@ export async function followRun(app: App, runId: string, io: CliIoWithWrite, jso
 
 function report(app: App, run: RunSummary, io: CliIo, json: boolean, out: string | null): number {
   const detail = app.runs.get(run.id)!;
-  const best = detail.evals.reduce<(typeof detail.evals)[number] | null>((b, e) => (b === null || (run.bestMetric !== null && metricOf(e, run.bestMetricName) === run.bestMetric) ? e : b), null);
+  const best = bestEvaluation(detail.evals, run.bestMetricName);
   const modelDir = path.join(runDir(app.dataDir, run.id), MODEL_DIR);
   let copied: string | null = null;
   if (run.status === 'completed' && out && fs.existsSync(modelDir)) {
@@ -179,10 +180,6 @@ function report(app: App, run: RunSummary, io: CliIo, json: boolean, out: string
     if (run.status !== 'cancelled') io.err(`Resume it with: finetune resume ${run.id}`);
   }
   return run.status === 'completed' ? 0 : 1;
-}
-
-function metricOf(e: { accuracy: number; macroF1: number; evalLoss: number }, name: string | null): number {
-  return name === 'macro_f1' ? e.macroF1 : name === 'eval_loss' ? e.evalLoss : e.accuracy;
 }
 
 export async function trainCommand(app: App, argv: string[], io: CliIoWithWrite): Promise<number> {

@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunConfig, DatasetRow, TrainingOptions } from '../../shared/run-config';
+import type { RunConfig, DatasetRow } from '../../shared/run-config';
+import { isBetter, metricOf } from '../../shared/best-metric';
 import type { EvalMetrics, EvalPrediction, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
 import { writeFileAtomic } from '../fsutil';
 import { batchTensors, disposeBatch, padRows } from './batch';
@@ -113,15 +114,6 @@ export function epochBatches(n: number, batchSize: number, seed: number, epoch: 
   const batches: number[][] = [];
   for (let i = 0; i < n; i += batchSize) batches.push(order.slice(i, i + batchSize));
   return batches;
-}
-
-function metricValue(m: EvalMetrics, name: TrainingOptions['bestMetric']): number {
-  return name === 'accuracy' ? m.accuracy : name === 'macro_f1' ? m.macroF1 : m.evalLoss;
-}
-
-function improves(value: number, best: number | null, name: TrainingOptions['bestMetric']): boolean {
-  if (best === null) return true;
-  return name === 'eval_loss' ? value < best : value > best;
 }
 
 export class Trainer {
@@ -263,8 +255,8 @@ export class Trainer {
           confusion: r.report.confusion,
         };
         lastEvalStep = state.globalStep;
-        const value = metricValue(metrics, opts.bestMetric);
-        const isBest = improves(value, state.bestMetric, opts.bestMetric);
+        const value = metricOf(metrics, opts.bestMetric);
+        const isBest = isBetter(value, state.bestMetric, opts.bestMetric);
         if (isBest) {
           state.bestMetric = value;
           state.bestStep = state.globalStep;

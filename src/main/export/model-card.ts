@@ -5,8 +5,9 @@
  * curve, the backend and the app version. No local path of the user's machine is written.
  */
 import path from 'node:path';
+import { bestEvaluation } from '../../shared/best-metric';
 import type { PreparedDataset } from '../../shared/dataset';
-import type { RunConfig, BestMetric } from '../../shared/run-config';
+import type { RunConfig } from '../../shared/run-config';
 import type { ClassMetrics, EvalMetrics, RunDetail, StepMetric } from '../../shared/types';
 import { EXPORT_MARKER } from './destination';
 import type { HubSource } from './run-source';
@@ -43,19 +44,8 @@ const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 const f4 = (x: number): string => x.toFixed(4);
 const int = (n: number): string => n.toLocaleString('en-US');
 
-function metricOf(e: EvalMetrics, metric: BestMetric): number {
-  return metric === 'macro_f1' ? e.macroF1 : metric === 'eval_loss' ? e.evalLoss : e.accuracy;
-}
-
-/** The evaluation the saved model comes from: the first that reached the best value of the run's metric. */
-export function bestEvaluation(evals: readonly EvalMetrics[], metric: BestMetric): EvalMetrics | null {
-  let best: EvalMetrics | null = null;
-  for (const e of evals) {
-    if (!best) best = e;
-    else if (metric === 'eval_loss' ? metricOf(e, metric) < metricOf(best, metric) : metricOf(e, metric) > metricOf(best, metric)) best = e;
-  }
-  return best;
-}
+/** Re-exported for the recipe's tests. */
+export { bestEvaluation };
 
 /** Mean training loss of the steps after `from` up to and including `to`. */
 function meanLoss(steps: readonly StepMetric[], from: number, to: number): number | null {

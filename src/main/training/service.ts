@@ -10,7 +10,8 @@ import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
 import { runConfigSchema, type DatasetRow, type RunConfig } from '../../shared/run-config';
-import type { EvalMetrics, RunStatus, RunSummary } from '../../shared/types';
+import type { RunStatus, RunSummary } from '../../shared/types';
+import { bestEvaluation, metricOf } from '../../shared/best-metric';
 import { latestCheckpoint } from '../engine/checkpoint';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
 import { MODEL_DIR, PREDICTIONS_FILE, RUN_CONFIG_FILE, TRAIN_LOG_FILE } from '../engine/layout';
@@ -147,14 +148,9 @@ export class TrainingService {
   }
 
   private recomputeBest(id: string, config: RunConfig): void {
-    const evals = this.o.runs.evals(id);
     const name = config.options.bestMetric;
-    let best: EvalMetrics | null = null;
-    const value = (m: EvalMetrics) => (name === 'accuracy' ? m.accuracy : name === 'macro_f1' ? m.macroF1 : m.evalLoss);
-    for (const m of evals) {
-      if (!best || (name === 'eval_loss' ? value(m) < value(best) : value(m) > value(best))) best = m;
-    }
-    this.o.runs.setBest(id, best ? { metricName: name, value: value(best), accuracy: best.accuracy } : null);
+    const best = bestEvaluation(this.o.runs.evals(id), name);
+    this.o.runs.setBest(id, best ? { metricName: name, value: metricOf(best, name), accuracy: best.accuracy } : null);
   }
 
   private async launch(id: string, config: RunConfig, resume: boolean): Promise<void> {

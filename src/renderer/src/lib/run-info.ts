@@ -1,4 +1,5 @@
 /** What the UI reads out of a recorded run: its configuration, step count, best evaluation, progress. */
+import { bestEvaluation } from '../../../shared/best-metric';
 import type { JsonObject } from '../../../shared/json';
 import { runConfigSchema, type BestMetric, type RunConfig } from '../../../shared/run-config';
 import type { EvalMetrics, RunStatus, RunSummary, TrainStepEvent } from '../../../shared/types';
@@ -18,23 +19,11 @@ export function totalStepsOf(config: RunConfig): number {
   return Math.max(1, Math.ceil(o.epochs * perEpoch));
 }
 
-export function metricOf(m: EvalMetrics, name: BestMetric | string | null): number {
-  return name === 'macro_f1' ? m.macroF1 : name === 'eval_loss' ? m.evalLoss : m.accuracy;
-}
+export { metricOf } from '../../../shared/best-metric';
 
 /** The evaluation that picked the best model: lowest loss or highest score, the first on ties. */
 export function bestEvalOf(evals: readonly EvalMetrics[], name: BestMetric | string | null): EvalMetrics | null {
-  let best: EvalMetrics | null = null;
-  for (const m of evals) {
-    if (!best) {
-      best = m;
-      continue;
-    }
-    const v = metricOf(m, name);
-    const b = metricOf(best, name);
-    if (name === 'eval_loss' ? v < b : v > b) best = m;
-  }
-  return best;
+  return bestEvaluation(evals, name);
 }
 
 export const METRIC_LABELS: Record<BestMetric, string> = { accuracy: 'accuracy', macro_f1: 'macro-F1', eval_loss: 'evaluation loss' };
