@@ -91,12 +91,21 @@ export interface Artifact {
   createdAt: number;
 }
 
+/** One line of a run's log (backend, tokenising, evaluations, status), oldest first. */
+export interface RunLogLine {
+  /** Epoch milliseconds. */
+  at: number;
+  message: string;
+}
+
 export interface RunDetail extends RunSummary {
   /** The run's configuration as recorded (the RunConfig, JSON). */
   config: JsonObject;
   steps: StepMetric[];
   evals: EvalMetrics[];
   artifacts: Artifact[];
+  /** The last lines of the run's log (train.log), when the caller asked the app for them. */
+  log?: RunLogLine[];
 }
 
 /** What the trainer is doing, for progress bars. */

@@ -99,6 +99,22 @@ describe('RunFeed', () => {
     expect(feed.version).toBe(v + 1);
   });
 
+  it('shows the recorded log after a reload, then appends live lines', async () => {
+    const f = fakeApi();
+    const feed = new RunFeed('r1', f.api, (fn) => fn(), () => 42);
+    feed.start();
+    f.resolveNext({ ...detail([step(1)]), log: [{ at: 1, message: 'backend: CPU (native kernels)' }, { at: 2, message: 'Tokenised 100 rows' }] });
+    await tick();
+    expect(feed.logs.map((l) => l.message)).toEqual(['backend: CPU (native kernels)', 'Tokenised 100 rows']);
+    f.emit('run-log', { runId: 'r1', message: 'Stopping early' });
+    expect(feed.logs.map((l) => l.message)).toEqual(['backend: CPU (native kernels)', 'Tokenised 100 rows', 'Stopping early']);
+    // A later reload (the backend arrives with the first steps) keeps what is shown.
+    void feed.reload(false);
+    f.resolveNext({ ...detail([step(1), step(2)]), log: [{ at: 1, message: 'backend: CPU (native kernels)' }] });
+    await tick();
+    expect(feed.logs.length).toBe(3);
+  });
+
   it('schedules one flush per frame however many events arrive', async () => {
     const f = fakeApi();
     let scheduled = 0;

@@ -51,6 +51,11 @@ describe('training service (forked worker)', () => {
     expect(detail.bestAccuracy).not.toBeNull();
     expect(detail.artifacts.map((a) => a.kind).sort()).toEqual(['checkpoint', 'log', 'model', 'predictions']);
     reference = losses(run.id);
+    const log = (await t.app.api.getRun(run.id)).log!;
+    expect(log.some((l) => l.message.startsWith('backend: CPU (JavaScript)'))).toBe(true);
+    expect(log.some((l) => /^eval at step 6: accuracy/.test(l.message))).toBe(true);
+    expect(log.at(-1)!.message).toBe('completed');
+    expect(log.every((l) => l.at > 0)).toBe(true);
   });
 
   it.each([

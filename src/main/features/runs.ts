@@ -4,15 +4,31 @@ import path from 'node:path';
 import type { AppApi, StartRunRequest } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import { runConfigSchema, type RunConfig } from '../../shared/run-config';
-import type { EvalPrediction, RunSummary } from '../../shared/types';
+import type { EvalPrediction, RunLogLine, RunSummary } from '../../shared/types';
 import { getPreparedDataset, preparedDatasetDir } from '../data';
-import { MODEL_DIR, PREDICTIONS_FILE } from '../engine/layout';
+import { MODEL_DIR, PREDICTIONS_FILE, TRAIN_LOG_FILE } from '../engine/layout';
 import { removeDirSafely } from '../fsutil';
 import { resolveModel } from '../hub/resolve';
 import { defaultExportPath, exportRun } from '../export/index';
 import { runWorkerJob } from '../training/jobs';
 import { runDir } from '../paths';
 import type { AppContext } from './context';
+
+/** The last lines of a run's train.log ("<ISO time> <message>" per line). */
+export function readRunLog(file: string, max = 300): RunLogLine[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split('\n').filter(Boolean);
+  return lines.slice(-max).map((line) => {
+    const space = line.indexOf(' ');
+    const at = Date.parse(line.slice(0, space));
+    return Number.isNaN(at) ? { at: 0, message: line } : { at, message: line.slice(space + 1) };
+  });
+}
 
 function notFound(id: string): AppError {
   return new AppError('not_found', `There is no run "${id}". It may have been deleted; refresh the Runs page.`);
@@ -68,7 +84,7 @@ export function runsApi(ctx: AppContext): Pick<
     async getRun(id) {
       const run = runs.get(id);
       if (!run) throw notFound(id);
-      return run;
+      return { ...run, log: readRunLog(path.join(runDir(ctx.dataDir, id), TRAIN_LOG_FILE)) };
     },
     async renameRun(id, name) {
       requireRun(id);

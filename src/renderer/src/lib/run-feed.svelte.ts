@@ -7,7 +7,7 @@
 import type { RendererApi, RunEvalEvent, RunLogEvent, RunPhaseEvent, RunStatusEvent, RunStepEvent } from '../../../shared/api';
 import type { AppError } from '../../../shared/errors';
 import type { RunConfig } from '../../../shared/run-config';
-import type { EvalMetrics, RunDetail, RunStatus, StepMetric } from '../../../shared/types';
+import type { EvalMetrics, RunDetail, RunLogLine, RunStatus, StepMetric } from '../../../shared/types';
 import { toAppError } from './app-error';
 import { isActive, parseRunConfig, progressOf, type RunProgress } from './run-info';
 import { EvalHistory, StepHistory } from './series';
@@ -23,10 +23,7 @@ const defaultScheduler: Scheduler = (flush) => {
   else setTimeout(flush, 16);
 };
 
-export interface LogLine {
-  at: number;
-  message: string;
-}
+export type LogLine = RunLogLine;
 
 export class RunFeed {
   /** The run as recorded (steps and evals are moved into the histories). */
@@ -134,8 +131,10 @@ export class RunFeed {
       this.stepCount = 0;
       this.evalList = [];
     }
-    const { steps, evals, ...rest } = d;
+    const { steps, evals, log, ...rest } = d;
     this.detail = rest;
+    // The recorded log shows what happened before this window opened (live lines append after).
+    if (log && (reset || this.logs.length === 0)) this.logs = log.slice(-MAX_LOG_LINES);
     this.config = parseRunConfig(d.config);
     this.status = d.status;
     this.error = d.error;
