@@ -104,6 +104,10 @@ describe('finetune CLI', () => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/nope\.csv/);
     expect(finetune(['frobnicate']).code).toBe(2);
+    // The fixture model has 64 positions: a longer max length is refused before any training.
+    const tooLong = finetune(['train', '--model', fixtureDir('bert'), '--train', agNewsSample(home, 20), '--max-length', '100']);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toMatch(/at most 64 tokens per text; set the max length to 64 or less/);
   });
 
   it('init writes a randomly initialised model folder that loads and predicts', () => {

@@ -12,7 +12,7 @@ import { RECOMMENDED_OPTIONS, type RunConfig, type TrainingOptions } from '../..
 import type { RunSummary } from '../../shared/types';
 import type { App } from '../app';
 import { inspectDataset, prepareDataset, preparedDatasetDir } from '../data';
-import { parseModelConfig, withLabels } from '../engine/config';
+import { checkMaxLength, parseModelConfig, withLabels } from '../engine/config';
 import { createModel, initialiseModel } from '../engine/models/index';
 import { saveModelFolder } from '../engine/save';
 import { readTokenizerFiles } from '../engine/tokenizer';
@@ -214,6 +214,7 @@ export async function trainCommand(app: App, argv: string[], io: CliIoWithWrite)
     options.classWeights = prepared.classCounts.map((c) => n / (prepared.labels.length * Math.max(1, c.train)));
   }
   const modelPath = await resolveModelArg(modelArg, io);
+  checkMaxLength(modelPath, options.maxLength);
   const config: RunConfig = {
     name: flag(f, 'name') ?? `${path.basename(modelArg)} on ${prepared.name}`,
     model: { source: modelArg, path: modelPath },

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
 import { MODEL_TYPES, type ModelType } from './tokenizer';
 
@@ -141,6 +142,14 @@ export function readModelConfig(dir: string): ModelConfig {
     throw new ConfigError(file, `cannot be read: ${e.message}`);
   }
   return parseModelConfig(raw, file);
+}
+
+/** Refuses a max length the model's position table cannot hold, saying what to set instead. */
+export function checkMaxLength(modelDir: string, maxLength: number): void {
+  const limit = maxSequenceLength(readModelConfig(modelDir));
+  if (maxLength > limit) {
+    throw new AppError('invalid_input', `This model reads at most ${limit} tokens per text; set the max length to ${limit} or less.`, 'options.maxLength');
+  }
 }
 
 /** The same config with new labels (a fine-tune changes the head). */

@@ -8,6 +8,7 @@ import { downloadModel } from '../hub/download';
 import { inspectModelFolder } from '../hub/import';
 import { resolveModel } from '../hub/resolve';
 import { BACKEND_LABELS } from '../engine/backend';
+import { checkMaxLength } from '../engine/config';
 import { runWorkerJob } from '../training/jobs';
 import type { TaskHandle } from '../tasks';
 import type { AppContext } from './context';
@@ -38,6 +39,7 @@ export function modelsApi(ctx: AppContext): Pick<AppApi, 'listModels' | 'downloa
         const model = await resolveModel(request.model, { offline: true, signal: task.signal }).catch(() => {
           throw new AppError('not_found', `${request.model} is not on this machine yet: download it first, then the estimate can be measured.`);
         });
+        checkMaxLength(model.dir, request.options.maxLength);
         const data = await loadPreparedDataset(ctx.dataDir, request.datasetId);
         // Rows spread over the file (the longest texts matter as much as the first ones).
         const stride = Math.max(1, Math.floor(data.train.length / 64));

@@ -6,6 +6,7 @@ import { AppError } from '../../shared/errors';
 import { runConfigSchema, type RunConfig } from '../../shared/run-config';
 import type { EvalPrediction, RunLogLine, RunSummary } from '../../shared/types';
 import { getPreparedDataset, preparedDatasetDir } from '../data';
+import { checkMaxLength } from '../engine/config';
 import { MODEL_DIR, PREDICTIONS_FILE, TRAIN_LOG_FILE } from '../engine/layout';
 import { removeDirSafely } from '../fsutil';
 import { resolveModel } from '../hub/resolve';
@@ -61,6 +62,7 @@ export function runsApi(ctx: AppContext): Pick<
     const model = await resolveModel(request.model, {
       onProgress: (p) => events.emit('download-progress', { ...p, taskId: null }),
     });
+    checkMaxLength(model.dir, request.options.maxLength);
     const modelName = request.model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? request.model;
     return {
       name: request.name ?? `${modelName} on ${dataset.name}`,
