@@ -5,6 +5,7 @@ export default defineConfig({
   plugins: [svelte({ configFile: false })],
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,
