@@ -79,6 +79,13 @@ export async function runCli(argv: string[], io: CliIoWithWrite): Promise<number
 }
 
 if (isMainModule(import.meta.url) || process.env.FINETUNE_CLI_ENTRY === '1') {
+  // `finetune runs list | head`: a closed pipe ends the command quietly, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   const controller = new AbortController();
   let interrupted = 0;
   process.on('SIGINT', () => {
