@@ -9,14 +9,14 @@ import type { App } from '../app';
 import { inspectDataset } from '../data';
 import { initBackend } from '../engine/tf';
 import { Predictor } from '../engine/inference';
-import { readTable, writePredictionsCsv } from '../export/predictions';
+import { predictFile } from '../export/predict-file';
+import { readTable } from '../export/predictions';
 import { flag, numberFlag, parseFlags, UsageError } from './args';
 import type { CliIo } from './data';
 import { mappingFromFlags, resolveModelArg } from './train';
 
 async function loadPredictor(modelArg: string, io: CliIo): Promise<Predictor> {
-  const backend = await initBackend(null);
-  if (!io.isTTY) void backend;
+  await initBackend(null);
   return Predictor.load(await resolveModelArg(modelArg, io));
 }
 
@@ -62,7 +62,7 @@ export async function evalCommand(_app: App, argv: string[], io: CliIo): Promise
 }
 
 export async function predictCommand(_app: App, argv: string[], io: CliIo): Promise<number> {
-  const f = parseFlags(argv, { values: ['model', 'text', 'input', 'output', 'text-column', 'label-column', 'max-length', 'batch-size'], switches: ['json'] });
+  const f = parseFlags(argv, { values: ['model', 'text', 'input', 'output', 'text-column', 'max-length', 'batch-size'], switches: ['json'] });
   const modelArg = flag(f, 'model');
   const texts = f.values.get('text') ?? [];
   const input = flag(f, 'input');
@@ -73,37 +73,34 @@ export async function predictCommand(_app: App, argv: string[], io: CliIo): Prom
   const json = f.switches.has('json');
   const maxLength = numberFlag(f, 'max-length', { integer: true, min: 8 });
   const batchSize = numberFlag(f, 'batch-size', { integer: true, min: 1 });
-  const predictor = await loadPredictor(modelArg, io);
-  try {
-    if (texts.length) {
-      const preds = await predictor.predict(texts, { maxLength, batchSize, signal: io.signal });
-      preds.forEach((p, i) => {
-        if (json) io.out(JSON.stringify({ text: texts[i], label: p.label, score: p.score, scores: p.scores }));
-        else io.out(`${p.label} (${(p.score * 100).toFixed(1)} %)  ${texts[i]}`);
-      });
-      return 0;
-    }
-    const inspection = await inspectDataset(input!, { signal: io.signal });
-    const textSpecs = f.values.get('text-column');
-    const mapping = textSpecs ? mappingFromFlags(f, inspection) : inspection.suggestedMapping;
-    if (!mapping) throw new AppError('invalid_input', `${inspection.fileName}: no text column found; name it with --text-column.`);
-    const table = await readTable(input!, mapping.parse ?? {}, io.signal);
-    const rowTexts = table.rows.map((r) => mapping.textColumns.map((c) => (r.fields[c] ?? '').trim()).filter(Boolean).join(mapping.textSeparator));
-    const preds = await predictor.predict(rowTexts, {
+  if (input && output) {
+    // The same streaming batch prediction as the app's "Predict a file" (export/predict-file.ts).
+    const textColumns = (f.values.get('text-column') ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const result = await predictFile(await resolveModelArg(modelArg, io), input, output, {
+      textColumns: textColumns.length ? textColumns : undefined,
       maxLength,
       batchSize,
+      // The user named the output file: replace it (never the input, which predictFile refuses).
+      overwrite: true,
       signal: io.signal,
-      onProgress: (done, total) => {
-        if (io.isTTY && !json) process.stderr.write(`\rPredicting ${done}/${total}\x1b[K`);
+      onProgress: (p) => {
+        if (io.isTTY && !json) process.stderr.write(`\rPredicting: ${p.phase} ${p.done}${p.total ? `/${p.total}` : ''}\x1b[K`);
       },
     });
     if (io.isTTY && !json) process.stderr.write('\n');
-    writePredictionsCsv(output!, table.columns, table.rows.map((r) => r.fields), preds, predictor.labels);
-    if (json) io.out(JSON.stringify({ rows: preds.length, output: path.resolve(output!) }));
-    else io.out(`Wrote ${preds.length} predictions to ${path.resolve(output!)}`);
+    if (json) io.out(JSON.stringify({ rows: result.rows, output: result.output }));
+    else io.out(`Wrote ${result.rows} predictions to ${result.output}`);
+    return 0;
+  }
+  const predictor = await loadPredictor(modelArg, io);
+  try {
+    const preds = await predictor.predict(texts, { maxLength, batchSize, signal: io.signal });
+    preds.forEach((p, i) => {
+      if (json) io.out(JSON.stringify({ text: texts[i], label: p.label, score: p.score, scores: p.scores }));
+      else io.out(`${p.label} (${(p.score * 100).toFixed(1)} %)  ${texts[i]}`);
+    });
     return 0;
   } finally {
     predictor.dispose();
   }
 }
-

@@ -1,12 +1,10 @@
 /**
- * Predictions as a CSV: the input's columns, then the predicted label, its confidence and one
- * probability column per class. Written whole or not at all.
+ * The cells of a predictions CSV (the input's columns, then the predicted label, its confidence
+ * and one probability column per class), and a labelled file read whole for `finetune eval`.
  */
-import path from 'node:path';
 import type { ParseOverrides } from '../../shared/dataset';
 import type { Prediction } from '../engine/inference';
 import { resolveFormat, readRecords } from '../data';
-import { writeFileAtomic } from '../fsutil';
 
 export interface Table {
   columns: string[];
@@ -56,18 +54,4 @@ export function predictionCells(p: Prediction | null, labels: readonly string[])
 /** One CSV record, CRLF-terminated (RFC 4180). */
 export function csvLine(cells: readonly string[]): string {
   return cells.map(csvField).join(',') + '\r\n';
-}
-
-export function predictionsCsv(inputColumns: readonly string[], rows: readonly (readonly string[])[], predictions: readonly Prediction[], labels: readonly string[]): string {
-  const lines = [predictionColumns(inputColumns, labels).map(csvField).join(',')];
-  rows.forEach((fields, i) => {
-    const p = predictions[i]!;
-    const cells = [...inputColumns.map((_, c) => fields[c] ?? ''), ...predictionCells(p, labels)];
-    lines.push(cells.map(csvField).join(','));
-  });
-  return lines.join('\r\n') + '\r\n';
-}
-
-export function writePredictionsCsv(file: string, inputColumns: readonly string[], rows: readonly (readonly string[])[], predictions: readonly Prediction[], labels: readonly string[]): void {
-  writeFileAtomic(path.resolve(file), predictionsCsv(inputColumns, rows, predictions, labels));
 }
