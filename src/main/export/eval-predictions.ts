@@ -8,6 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { DataProgress } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
+import type { EvalPrediction } from '../../shared/types';
 import { ProgressReporter } from '../data/progress';
 import { BufferedFileWriter } from '../data/row-store';
 import { classificationReport, type ClassificationReport } from '../engine/metrics';
@@ -15,13 +16,8 @@ import { renameWithRetry, fsyncPath } from '../fsutil';
 import { csvLine, predictionCells, predictionColumns } from './predictions';
 import { tempFileFor } from './destination';
 
-export interface EvalPredictionRow {
-  index: number;
-  text: string;
-  label: number;
-  predicted: number;
-  probs: number[];
-}
+/** One line of eval_predictions.jsonl: the shared EvalPrediction the trainer writes. */
+export type EvalPredictionRow = EvalPrediction;
 
 function parseRow(line: string, k: number): EvalPredictionRow | null {
   try {

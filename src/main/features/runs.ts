@@ -11,6 +11,7 @@ import { MODEL_DIR, PREDICTIONS_FILE, TRAIN_LOG_FILE } from '../engine/layout';
 import { removeDirSafely } from '../fsutil';
 import { resolveModel } from '../hub/resolve';
 import { defaultExportPath, exportRun } from '../export/index';
+import { forEachEvalPrediction } from '../export/eval-predictions';
 import { runWorkerJob } from '../training/jobs';
 import { runDir } from '../paths';
 import type { AppContext } from './context';
@@ -128,16 +129,16 @@ export function runsApi(ctx: AppContext): Pick<
       requireRun(id);
       const file = path.join(runDir(ctx.dataDir, id), PREDICTIONS_FILE);
       if (!fs.existsSync(file)) return [];
+      const labels = runConfigSchema.safeParse(runs.config(id));
+      if (!labels.success) throw new AppError('unsupported', 'This run was recorded in a format this version cannot read.');
       const out: EvalPrediction[] = [];
       const limit = query.limit ?? 200;
-      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-        if (!line) continue;
-        const p = JSON.parse(line) as EvalPrediction;
-        if (query.trueLabel !== null && p.label !== query.trueLabel) continue;
-        if (query.predictedLabel !== null && p.predicted !== query.predictedLabel) continue;
+      await forEachEvalPrediction(file, labels.data.labels.length, (p) => {
+        if (out.length >= limit) return;
+        if (query.trueLabel !== null && p.label !== query.trueLabel) return;
+        if (query.predictedLabel !== null && p.predicted !== query.predictedLabel) return;
         out.push(p);
-        if (out.length >= limit) break;
-      }
+      });
       return out;
     },
     async predictTexts(id, texts) {
