@@ -5,11 +5,10 @@
  * Every kernel of the backend is wrapped with a timer; times are grouped by kind (matmul,
  * elementwise, softmax/layernorm pieces, embedding gradient, optimizer, ...).
  *
- *   node bench/native-profile.mjs [--backend native|wasm|cpu] [--steps N] [--batch B] [--seq T]
- *                                 [--native-adamw] [--fused] [--json]
+ *   node bench/native-profile.mjs [--backend native|wasm|cpu] [--steps N] [--batch B] [--seq T] [--json]
  *
- * --native-adamw installs the native AdamW kernel in the engine's hook; --fused (what-if) also
- * patches the engine's layers to use the fused native ops (GELU, layer norm, softmax, dropout).
+ * On native the engine itself uses the fused ops (GELU, layer norm, softmax, dropout) and the
+ * native AdamW update, as training does.
  *
  * For deciding which fused kernels pay off, not a benchmark of record (the wrappers force
  * synchronous timing and add a little overhead per kernel).
@@ -44,7 +43,6 @@ tf.env().set('IS_TEST', true);
 const info = await initBackend(backendName);
 if (tf.getBackend() !== backendName) throw new Error(`backend ${backendName} did not start: ${JSON.stringify(info)}`);
 
-let fusedCheck = null;
 const KIND = {
   BatchMatMul: 'matmul',
   _FusedMatMul: 'matmul',
@@ -123,84 +121,6 @@ const rows = Array.from({ length: batchSize }, () => ({ ids: Array.from({ length
 const batch = { tensors: batchTensors(padRows(rows, 0), config), labels: Int32Array.from({ length: batchSize }, (_, i) => i % 4) };
 const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 });
 
-// --fused (what-if): the engine's layers use the fused native ops, as they could once the engine
-// adopts them: LayerNorm.apply, dropout, the attention softmax and the GELU of the feed-forward
-// block. The patched methods below restate the engine's own code (layers.ts) with those ops; the
-// bench checks that the patched model gives the same logits in eval mode before timing.
-const fused = argv.includes('--fused');
-if (fused) {
-  const layers = await load('src/main/engine/models/layers.ts');
-  const { nativeOps } = await load('src/main/engine/native/index.ts');
-  const ops = nativeOps();
-  if (!ops) throw new Error('--fused: the native backend is not registered');
-  const reference = {
-    layerNorm: layers.LayerNorm.prototype.apply,
-    dropout: layers.ForwardContext.prototype.dropout,
-    attention: layers.SelfAttention.prototype.apply,
-    layer: layers.TransformerLayer.prototype.apply,
-  };
-  let dropoutCalls = 0;
-  layers.LayerNorm.prototype.apply = function (x) {
-    return ops.layerNorm(x, this.store.get(this.weight), this.store.get(this.bias), this.eps);
-  };
-  layers.ForwardContext.prototype.dropout = function (x, rate) {
-    if (!this.training || rate <= 0) return x;
-    return ops.dropout(x, rate, (this.seed ?? 0) * 1000003 + dropoutCalls++);
-  };
-  layers.SelfAttention.prototype.apply = function (x, batch, ctx) {
-    const { batchSize: b, seqLen: t } = batch;
-    const d = this.hidden / this.heads;
-    const split = (y) => tf.reshape(tf.transpose(tf.reshape(y, [b, t, this.heads, d]), [0, 2, 1, 3]), [b * this.heads, t, d]);
-    const q = split(this.q.apply(x));
-    const k = split(this.k.apply(x));
-    const v = split(this.v.apply(x));
-    let scores = tf.mul(tf.matMul(q, k, false, true), d ** -0.5);
-    scores = tf.add(tf.reshape(scores, [b, this.heads, t, t]), batch.additiveMask);
-    let probs = ops.softmax(scores);
-    probs = ctx.dropout(probs, this.probsDropout);
-    const context = tf.matMul(tf.reshape(probs, [b * this.heads, t, t]), v);
-    const merged = tf.reshape(tf.transpose(tf.reshape(context, [b, this.heads, t, d]), [0, 2, 1, 3]), [b * t, this.hidden]);
-    return this.out.apply(merged);
-  };
-  layers.TransformerLayer.prototype.apply = function (x, batch, ctx) {
-    if (this.opts.act !== 'gelu' && this.opts.act !== 'gelu_python') return reference.layer.call(this, x, batch, ctx);
-    let attn = this.attention.apply(x, batch, ctx);
-    if (this.opts.dropoutAfterAttention) attn = ctx.dropout(attn, this.opts.hiddenDropout);
-    const a = this.attentionNorm.apply(tf.add(x, attn));
-    let f = this.ffnOut.apply(ops.gelu(this.ffnIn.apply(a), 'erf'));
-    if (this.opts.dropoutAfterFfn) f = ctx.dropout(f, this.opts.hiddenDropout);
-    return this.outputNorm.apply(tf.add(f, a));
-  };
-  fusedCheck = (model, tensors) => {
-    const patched = tf.tidy(() => model.logits(tensors, new layers.ForwardContext(false)).dataSync().slice());
-    const saved = {
-      ln: layers.LayerNorm.prototype.apply,
-      att: layers.SelfAttention.prototype.apply,
-      layer: layers.TransformerLayer.prototype.apply,
-    };
-    layers.LayerNorm.prototype.apply = reference.layerNorm;
-    layers.SelfAttention.prototype.apply = reference.attention;
-    layers.TransformerLayer.prototype.apply = reference.layer;
-    const plain = tf.tidy(() => model.logits(tensors, new layers.ForwardContext(false)).dataSync().slice());
-    layers.LayerNorm.prototype.apply = saved.ln;
-    layers.SelfAttention.prototype.apply = saved.att;
-    layers.TransformerLayer.prototype.apply = saved.layer;
-    let maxDiff = 0;
-    for (let i = 0; i < plain.length; i++) maxDiff = Math.max(maxDiff, Math.abs(plain[i] - patched[i]));
-    if (!json) console.log(`--fused: eval logits differ from the engine's own layers by at most ${maxDiff.toExponential(2)}`);
-    if (!(maxDiff < 1e-4)) throw new Error(`--fused: the patched layers disagree with the engine (max logit difference ${maxDiff})`);
-  };
-}
-
-// --native-adamw: the engine's AdamW hook gets the native kernel (as the trainer would install it).
-if (fused || argv.includes('--native-adamw')) {
-  const { setAdamWKernel } = await load('src/main/engine/optimizer.ts');
-  const { nativeAdamWKernel } = await load('src/main/engine/native/optimizer.ts');
-  const k = nativeAdamWKernel();
-  if (!k) throw new Error('--native-adamw: the native addon is unavailable');
-  setAdamWKernel(k);
-}
-
 // Optimizer time (clip + apply, wall clock, kernels inside attributed to it too).
 let optimizerMs = 0;
 const timed = (fn) => (...a) => {
@@ -217,7 +137,6 @@ const timed = (fn) => (...a) => {
 stepper.optimizer.clip = timed(stepper.optimizer.clip.bind(stepper.optimizer));
 stepper.optimizer.apply = timed(stepper.optimizer.apply.bind(stepper.optimizer));
 
-if (fusedCheck) fusedCheck(model, batch.tensors);
 stepper.step([batch], [new ForwardContext(true, 0)], 1e-4); // warm-up
 let stepMs = Infinity;
 const faults0 = process.resourceUsage().minorPageFault;
@@ -266,7 +185,7 @@ function report(title, map, wallMs) {
 
 if (!json) console.log(`backend ${backendName} (${info.detail}); batch ${batchSize} x ${seqLen}; best of ${steps} steps`);
 const train = report('training step', trainStats, trainWall);
-const infer = report('inference (forward only)', stats, inferWall);
+const infer = report('forward only, through tfjs (the training forward; inference on native runs on host arrays, see bench/train-bench.mjs)', stats, inferWall);
 console.log(JSON.stringify({ bench: 'native-profile', backend: backendName, batchSize, seqLen, faultsPerStep, optimizerMsPerStep: optimizerMs / steps, train, infer }));
 disposeBatch(batch.tensors);
 stepper.dispose();
