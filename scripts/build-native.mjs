@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNodeGyp, onPath } from './lib/node-gyp.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
@@ -35,24 +36,6 @@ if (['off', '0', 'false'].includes((process.env.FINETUNE_NATIVE ?? '').trim().to
   process.exit(0);
 }
 
-function onPath(cmd) {
-  const probe = process.platform === 'win32' ? spawnSync('where', [cmd]) : spawnSync('sh', ['-c', `command -v ${cmd}`]);
-  return probe.status === 0;
-}
-
-/** node-gyp's entry script: the one npm passes to install scripts, npm's bundled copy, or a local one. */
-function findNodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  ];
-  for (const c of candidates) if (c && fs.existsSync(c)) return { cmd: process.execPath, args: [c] };
-  if (onPath('node-gyp')) return { cmd: 'node-gyp', args: [] };
-  return null;
-}
-
 /** Headers of the running Node when they are installed beside it (distro packages, official tarballs): no download. */
 function localNodeDir() {
   if (process.env.npm_config_nodedir) return null; // node-gyp reads it itself
@@ -67,7 +50,7 @@ if (process.platform !== 'win32') {
   if (!onPath('make')) warn('make is needed by node-gyp and was not found');
 }
 
-const gyp = findNodeGyp();
+const gyp = findNodeGyp(root);
 if (!gyp) warn('node-gyp was not found (it ships with npm)');
 
 const args = [...gyp.args, 'rebuild', '--release', '--jobs', 'max'];

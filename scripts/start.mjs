@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { findNodeGyp } from './lib/node-gyp.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
@@ -41,28 +42,19 @@ function electronBinary() {
   return { bin, version: require('electron/package.json').version };
 }
 
-function findNodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  ];
-  return candidates.find((c) => c && fs.existsSync(c)) ?? null;
-}
-
 /** better_sqlite3.node for Electron's ABI, built once per Electron version. */
 function sqliteForElectron(version) {
   const outDir = path.join(root, '.electron-native', version);
   const binding = path.join(outDir, 'better_sqlite3.node');
   if (fs.existsSync(binding)) return { binding };
-  const gyp = findNodeGyp();
+  const gyp = findNodeGyp(root);
   if (!gyp) return { error: 'node-gyp (it ships with npm) was not found to build better-sqlite3 for Electron.' };
   const src = path.dirname(require.resolve('better-sqlite3/package.json'));
   const work = path.join(root, '.electron-native', `build-${version}`);
   fs.rmSync(work, { recursive: true, force: true });
   fs.cpSync(src, work, { recursive: true, filter: (p) => !p.includes(`${path.sep}build${path.sep}`) && !p.endsWith(`${path.sep}build`) });
   console.log(`Building better-sqlite3 for Electron ${version} (once)...`);
-  const r = run(process.execPath, [gyp, 'rebuild', '--release', `--target=${version}`, '--dist-url=https://electronjs.org/headers', '--runtime=electron'], { cwd: work });
+  const r = run(gyp.cmd, [...gyp.args, 'rebuild', '--release', `--target=${version}`, '--dist-url=https://electronjs.org/headers', '--runtime=electron'], { cwd: work });
   const built = path.join(work, 'build', 'Release', 'better_sqlite3.node');
   if (r.status !== 0 || !fs.existsSync(built)) return { error: `better-sqlite3 could not be built for Electron ${version} (Electron's headers are needed from electronjs.org).` };
   fs.mkdirSync(outDir, { recursive: true });

@@ -15,6 +15,7 @@ import { forEachEvalPrediction } from '../export/eval-predictions';
 import { runWorkerJob } from '../training/jobs';
 import { runDir } from '../paths';
 import type { AppContext } from './context';
+import { dataProgress } from './datasets';
 
 /** The last lines of a run's train.log ("<ISO time> <message>" per line). */
 export function readRunLog(file: string, max = 300): RunLogLine[] {
@@ -169,7 +170,7 @@ export function runsApi(ctx: AppContext): Pick<
         const r = await exportRun(ctx.dataDir, id, format, outDir, {
           runs,
           signal: task.signal,
-          onProgress: (p) => task.progress({ phase: p.phase, done: p.done, total: p.total, unit: p.unit, etaSeconds: p.etaSeconds }),
+          onProgress: dataProgress(task),
         });
         return { format, path: r.path, files: r.files };
       }),
