@@ -6,6 +6,7 @@
  * The advice is concrete and typed (a suggested learning rate and epoch count), so the UI can offer
  * "Run again with these settings" and the CLI can print the flags, without parsing words.
  */
+import { formatPercent, formatRate } from './format';
 
 /** Where a model's weights came from: a pretrained checkpoint, or a random start ("from scratch"). */
 export type ModelStart = 'pretrained' | 'scratch';
@@ -49,13 +50,7 @@ export function majorityRate(supportPerClass: readonly number[]): number {
   return total > 0 ? Math.max(...supportPerClass) / total : 0;
 }
 
-function percent(x: number): string {
-  return `${(x * 100).toFixed(1)} %`;
-}
 
-function rate(x: number): string {
-  return x < 1e-3 ? x.toExponential(0) : String(x);
-}
 
 /**
  * The verdict. A margin of half a point over the majority rate is required, so a model that
@@ -75,9 +70,9 @@ export function assessLearning(input: LearningInput): LearningVerdict {
   } else if (input.epochs < 2 * preset.epochs) {
     suggestion = { learningRate: input.learningRate, epochs: Math.max(2 * input.epochs, preset.epochs) };
   }
-  const what = `The model has not learned: its accuracy (${percent(input.accuracy)}) is no better than always answering the most common label (${percent(base)}).`;
+  const what = `The model has not learned: its accuracy (${formatPercent(input.accuracy)}) is no better than always answering the most common label (${formatPercent(base)}).`;
   const next = suggestion
-    ? ` Try learning rate ${rate(suggestion.learningRate)} and ${suggestion.epochs} epochs${input.start === 'scratch' ? ' (a model started from scratch needs a larger learning rate than a pretrained one)' : ''}.`
+    ? ` Try learning rate ${formatRate(suggestion.learningRate)} and ${suggestion.epochs} epochs${input.start === 'scratch' ? ' (a model started from scratch needs a larger learning rate than a pretrained one)' : ''}.`
     : ' Try a pretrained model, or more labelled rows per label.';
   return { learned: false, majorityRate: base, suggestion, advice: what + next };
 }

@@ -10,7 +10,7 @@ describe('assessLearning', () => {
     expect(v.majorityRate).toBeCloseTo(40 / 130);
     expect(v.suggestion).toEqual({ learningRate: START_PRESETS.scratch.learningRate, epochs: START_PRESETS.scratch.epochs });
     expect(v.advice).toMatch(/has not learned/);
-    expect(v.advice).toContain('1e-3');
+    expect(v.advice).toContain('learning rate 0.001');
   });
 
   it('passes a model clearly above the majority rate', () => {
