@@ -8,6 +8,7 @@ import type { WorkerLauncher } from './training/launcher';
 import type { ParentMessage, WorkerMessage } from './engine/protocol';
 import { bindIpc } from './ipc';
 import { resolveDataDir } from './paths';
+import { environment } from './environment';
 import { APP_ORIGIN } from './security-policy';
 import { hardenAllContents, hardenSession, hardenWindow, registerAppScheme, secureWebPreferences, serveRenderer } from './security';
 
@@ -108,7 +109,7 @@ if (!app.requestSingleInstanceLock()) {
         finetune = createApp({
           dataDir: resolveDataDir(app.getPath('userData')),
           host: 'electron',
-          sqliteBinding: process.env.FINETUNE_SQLITE_BINDING || undefined,
+          sqliteBinding: environment().sqliteBinding ?? undefined,
           electronVersion: process.versions.electron,
           launcher: utilityLauncher,
           workerEntry: path.join(here, 'trainer.js'),
