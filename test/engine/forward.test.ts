@@ -8,6 +8,9 @@ import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/refere
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { predictLogits } from '../../src/main/engine/step';
 import { hostRuntime } from '../../src/main/engine/models/host';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 

@@ -21,6 +21,9 @@ import { readTokenizerFiles } from '../../src/main/engine/tokenizer';
 import { agNewsRows } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { DATASETS_DIR, REFERENCE_DIR } from '../helpers/reference';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 const python = '/usr/bin/python3';

@@ -10,6 +10,9 @@ import { AdamW, TRAINER_ADAMW, adamwUpdateJs } from '../../src/main/engine/optim
 import { readSafetensors } from '../../src/main/engine/safetensors';
 import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 beforeAll(async () => {

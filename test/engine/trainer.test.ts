@@ -13,6 +13,9 @@ import type { TrainStepEvent } from '../../src/shared/types';
 import { fixtureDir } from '../helpers/reference';
 import { agNewsRows, AG_LABELS } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 let tmp: string;

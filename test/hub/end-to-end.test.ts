@@ -16,6 +16,9 @@ import { resolveModel } from '../../src/main/hub/resolve';
 import { loadGolden } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { FakeHub } from './helpers/fake-hub';
+import { useHeavyTimeouts } from '../engine/timeouts';
+
+useHeavyTimeouts();
 
 const HUB_FIXTURES = path.resolve(__dirname, '../fixtures/hub');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hube2e-'));
