@@ -32,7 +32,7 @@ const server = await createServer({ configFile: false, logLevel: 'error', appTyp
 const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
 const load = (rel) => runner.import(path.join(root, rel));
 const { tf, initBackend } = await load('src/main/engine/tf.ts');
-const { parseModelConfig } = await load('src/main/engine/config.ts');
+const { parseModelConfig } = await load('src/main/hf/config.ts');
 const { createModel } = await load('src/main/engine/models/index.ts');
 const { Rng } = await load('src/main/engine/rng.ts');
 const { padRows, batchTensors, disposeBatch } = await load('src/main/engine/batch.ts');

@@ -119,7 +119,7 @@ async function child(backendName, steps, warmup) {
   const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
   const load = (rel) => runner.import(path.join(root, rel));
   const { tf, initBackend } = await load('src/main/engine/tf.ts');
-  const { parseModelConfig } = await load('src/main/engine/config.ts');
+  const { parseModelConfig } = await load('src/main/hf/config.ts');
   const { createModel, initialiseModel } = await load('src/main/engine/models/index.ts');
   const { batchTensors, disposeBatch, padRows } = await load('src/main/engine/batch.ts');
   const { Stepper, predictLogits } = await load('src/main/engine/step.ts');

@@ -7,7 +7,7 @@ import { ForwardContext } from '../../src/main/engine/models/layers';
 import { decayParameterNames } from '../../src/main/engine/models/index';
 import { Stepper, predictLogits, type LabeledBatch } from '../../src/main/engine/step';
 import { AdamW, TRAINER_ADAMW, adamwUpdateJs } from '../../src/main/engine/optimizer';
-import { readSafetensors } from '../../src/main/engine/safetensors';
+import { readSafetensors } from '../../src/main/hf/safetensors';
 import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { useHeavyTimeouts } from './timeouts';

@@ -5,7 +5,7 @@
  */
 import type { DatasetRow } from '../../shared/run-config';
 import { batchTensors, disposeBatch, padRows } from './batch';
-import { maxSequenceLength } from './config';
+import { maxSequenceLength } from '../hf/config';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows, type ClassificationReport } from './metrics';
 import { predictLogits } from './step';

@@ -1,6 +1,6 @@
 /** The interface every family implements, and the embedding block BERT, RoBERTa and ALBERT share. */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import type { ModelConfig } from '../../hf/config';
 import { type BatchTensors, Embedding, type ForwardContext, type ForwardTrace, LayerNorm, ParamStore } from './layers';
 import type { HostInputs, HostRuntime } from './host';
 

@@ -4,7 +4,7 @@
  * Activations are 2-D [tokens, features]; attention reshapes to [batch, heads, time, head_dim].
  */
 import { tf } from '../tf';
-import type { Activation } from '../config';
+import type { Activation } from '../../hf/config';
 import * as ops from '../ops';
 import type { HostInputs, HostRuntime } from './host';
 import type { NativeActivation } from '../native/index';
