@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
 import { loadModelFolder } from '../../src/main/engine/load';
 import { ForwardContext } from '../../src/main/engine/models/layers';
@@ -58,7 +59,7 @@ it('a pytorch_model.bin + vocab.txt model from the Hub trains-ready in the engin
       return { ids: row.slice(0, len), typeIds: types?.[i]?.slice(0, len) };
     });
     const batch = batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config);
-    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false)).arraySync());
+    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false, 0, activeKernels())).arraySync());
     disposeBatch(batch);
     expect(maxAbsDiff(logits.flat(), c.logits.flat())).toBeLessThanOrEqual(1e-5);
   } finally {

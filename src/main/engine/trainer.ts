@@ -15,6 +15,7 @@ import { batchTensors, disposeBatch, padRows } from './batch';
 import { latestCheckpoint, readCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from './metrics';
+import type { Kernels } from './kernels';
 import { ForwardContext } from './models/layers';
 import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
@@ -123,6 +124,8 @@ export class Trainer {
     private readonly job: TrainJob,
     private readonly sink: TrainerSink,
     private readonly signal: AbortSignal,
+    /** The started backend's kernels (backends/start.ts), for the step, the optimizer and the eval forward. */
+    private readonly kernels: Kernels,
   ) {}
 
   private phase(phase: TrainPhaseEvent['phase'], message: string, done = 0, total: number | null = null, etaSeconds: number | null = null): void {
@@ -148,7 +151,7 @@ export class Trainer {
       const rows = order.slice(i, i + bs);
       const b = this.labeled(set, rows);
       try {
-        const out = predictLogits(model, b.tensors);
+        const out = predictLogits(model, b.tensors, this.kernels);
         rows.forEach((r, j) => logits.set(out.subarray(j * k, (j + 1) * k), r * k));
       } finally {
         disposeBatch(b.tensors);
@@ -189,12 +192,16 @@ export class Trainer {
         trainingSeconds: 0,
       };
 
-      stepper = new Stepper(model, {
+      stepper = new Stepper(
+        model,
+        {
         weightDecay: opts.weightDecay,
         maxGradNorm: opts.maxGradNorm,
         trainable: opts.freezeEncoder ? model.headParams : undefined,
         classWeights: opts.classWeights,
-      });
+        },
+        this.kernels,
+      );
 
       if (job.resume) {
         const dir = latestCheckpoint(job.runDir);
@@ -309,7 +316,7 @@ export class Trainer {
           if (signal.aborted) return cancelled();
           const t = performance.now();
           const micro = batches.slice(s * accum, (s + 1) * accum).map((rows) => this.labeled(train, rows));
-          const contexts = micro.map((_, i) => new ForwardContext(true, mixSeed(opts.seed, state.globalStep, i)));
+          const contexts = micro.map((_, i) => new ForwardContext(true, mixSeed(opts.seed, state.globalStep, i), this.kernels));
           const lr = linearScheduleLr(opts.learningRate, state.globalStep, totalSteps, warmup);
           let outcome;
           try {

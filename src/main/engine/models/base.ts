@@ -40,7 +40,7 @@ export class WordPositionTypeEmbeddings {
     let x = this.word.apply(batch.inputIds);
     if (this.tokenType && batch.tokenTypeIds) x = tf.add(x, this.tokenType.apply(batch.tokenTypeIds));
     x = tf.add(x, this.position.apply(batch.positionIds));
-    return ctx.dropout(this.norm.apply(x), dropout) as tf.Tensor2D;
+    return ctx.dropout(this.norm.apply(x, ctx), dropout) as tf.Tensor2D;
   }
 
   /** Host forward into `out` ([B*T, width]). */

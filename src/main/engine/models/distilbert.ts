@@ -58,7 +58,7 @@ export class DistilBertForSequenceClassification implements SequenceClassifier {
 
   logits(batch: BatchTensors, ctx: ForwardContext, trace?: ForwardTrace): tf.Tensor2D {
     let x = tf.add(this.word.apply(batch.inputIds), this.position.apply(batch.positionIds)) as tf.Tensor2D;
-    x = ctx.dropout(this.norm.apply(x), this.config.hiddenDropout) as tf.Tensor2D;
+    x = ctx.dropout(this.norm.apply(x, ctx), this.config.hiddenDropout) as tf.Tensor2D;
     if (trace) trace.embeddings = tf.keep(x);
     x = runLayers(this.layers, x, batch, ctx, trace);
     const pooled = tf.relu(this.preClassifier.apply(firstTokens(x, batch)));
