@@ -1,4 +1,4 @@
-/** Loading a model folder: config.json, weights in any format the hub module reads, tokenizer. */
+/** Loading a model folder: config.json, weights in any format hf/ reads, tokenizer. */
 import { readModelConfig, withLabels, type ModelConfig } from '../hf/config';
 import { createModel, loadWeights, type LoadReport, type SequenceClassifier } from './models/index';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
