@@ -31,8 +31,9 @@ const json = argv.includes('--json');
 const server = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false, ws: false } });
 const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
 const load = (rel) => runner.import(path.join(root, rel));
-const { tf, initBackend } = await load('src/main/engine/tf.ts');
-const { parseModelConfig } = await load('src/main/engine/config.ts');
+const { tf } = await load('src/main/engine/tf.ts');
+const { startBackend } = await load('src/main/engine/backends/start.ts');
+const { parseModelConfig } = await load('src/main/hf/config.ts');
 const { createModel } = await load('src/main/engine/models/index.ts');
 const { Rng } = await load('src/main/engine/rng.ts');
 const { padRows, batchTensors, disposeBatch } = await load('src/main/engine/batch.ts');
@@ -40,7 +41,7 @@ const { Stepper } = await load('src/main/engine/step.ts');
 const { ForwardContext } = await load('src/main/engine/models/layers.ts');
 tf.env().set('IS_TEST', true);
 
-const info = await initBackend(backendName);
+const { info, kernels } = await startBackend(backendName);
 if (tf.getBackend() !== backendName) throw new Error(`backend ${backendName} did not start: ${JSON.stringify(info)}`);
 
 const KIND = {
@@ -119,7 +120,7 @@ const rng = new Rng(1);
 for (const name of model.store.names()) model.store.initialise(name, rng, 0.02);
 const rows = Array.from({ length: batchSize }, () => ({ ids: Array.from({ length: seqLen }, () => 1 + Math.floor(rng.next() * 30000)) }));
 const batch = { tensors: batchTensors(padRows(rows, 0), config), labels: Int32Array.from({ length: batchSize }, (_, i) => i % 4) };
-const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 });
+const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 }, kernels);
 
 // Optimizer time (clip + apply, wall clock, kernels inside attributed to it too).
 let optimizerMs = 0;
@@ -137,14 +138,14 @@ const timed = (fn) => (...a) => {
 stepper.optimizer.clip = timed(stepper.optimizer.clip.bind(stepper.optimizer));
 stepper.optimizer.apply = timed(stepper.optimizer.apply.bind(stepper.optimizer));
 
-stepper.step([batch], [new ForwardContext(true, 0)], 1e-4); // warm-up
+stepper.step([batch], [new ForwardContext(true, 0, kernels)], 1e-4); // warm-up
 let stepMs = Infinity;
 const faults0 = process.resourceUsage().minorPageFault;
 enabled = true;
 const t0 = performance.now();
 for (let s = 0; s < steps; s++) {
   const ts = performance.now();
-  stepper.step([batch], [new ForwardContext(true, s + 1)], 1e-4);
+  stepper.step([batch], [new ForwardContext(true, s + 1, kernels)], 1e-4);
   stepMs = Math.min(stepMs, performance.now() - ts);
 }
 const trainWall = (performance.now() - t0) / steps;
@@ -153,10 +154,10 @@ enabled = false;
 const trainStats = new Map(stats);
 stats.clear();
 phase = 'inference';
-tf.tidy(() => void model.logits(batch.tensors, new ForwardContext(false)).dataSync());
+tf.tidy(() => void model.logits(batch.tensors, new ForwardContext(false, 0, kernels)).dataSync());
 enabled = true;
 const i0 = performance.now();
-for (let s = 0; s < steps; s++) tf.tidy(() => void model.logits(batch.tensors, new ForwardContext(false)).dataSync());
+for (let s = 0; s < steps; s++) tf.tidy(() => void model.logits(batch.tensors, new ForwardContext(false, 0, kernels)).dataSync());
 const inferWall = (performance.now() - i0) / steps;
 enabled = false;
 

@@ -118,16 +118,18 @@ async function child(backendName, steps, warmup) {
   const server = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false, ws: false } });
   const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
   const load = (rel) => runner.import(path.join(root, rel));
-  const { tf, initBackend } = await load('src/main/engine/tf.ts');
-  const { parseModelConfig } = await load('src/main/engine/config.ts');
+  const { tf } = await load('src/main/engine/tf.ts');
+  const { startBackend } = await load('src/main/engine/backends/start.ts');
+  const { parseModelConfig } = await load('src/main/hf/config.ts');
   const { createModel, initialiseModel } = await load('src/main/engine/models/index.ts');
   const { batchTensors, disposeBatch, padRows } = await load('src/main/engine/batch.ts');
   const { Stepper, predictLogits } = await load('src/main/engine/step.ts');
   const { ForwardContext } = await load('src/main/engine/models/layers.ts');
   const { Rng } = await load('src/main/engine/rng.ts');
   let info;
+  let kernels;
   try {
-    info = await initBackend(backendName);
+    ({ info, kernels } = await startBackend(backendName));
   } catch (err) {
     console.log(JSON.stringify({ unavailable: String(err.message ?? err).split('\n')[0] }));
     await server.close();
@@ -142,7 +144,7 @@ async function child(backendName, steps, warmup) {
   const rng = new Rng(1);
   const rows = Array.from({ length: SHAPE.batch }, () => ({ ids: Array.from({ length: SHAPE.seq }, () => 5 + rng.int(SHAPE.vocab - 5)) }));
   const batch = { tensors: batchTensors(padRows(rows, 0), config), labels: Int32Array.from(rows, () => rng.int(4)) };
-  const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 });
+  const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 }, kernels);
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const time = (fn, n, w) => {
     for (let i = 0; i < w; i++) fn(i);
@@ -154,8 +156,8 @@ async function child(backendName, steps, warmup) {
     }
     return median(ts);
   };
-  const train = time((i) => stepper.step([batch], [new ForwardContext(true, i)], 2e-5), steps, warmup);
-  const infer = time(() => predictLogits(model, batch.tensors), Math.max(steps, 3), warmup);
+  const train = time((i) => stepper.step([batch], [new ForwardContext(true, i, kernels)], 2e-5), steps, warmup);
+  const infer = time(() => predictLogits(model, batch.tensors, kernels), Math.max(steps, 3), warmup);
   const tensors = tf.memory().numTensors;
   disposeBatch(batch.tensors);
   stepper.dispose();

@@ -23,8 +23,11 @@ export interface Environment {
   nativeSwitch: string | null;
   /** FINETUNE_NATIVE_ADDON: an explicit path to finetune_native.node. */
   nativeAddon: string | null;
-  /** FINETUNE_NATIVE_GEMM=own|blas: which GEMM the native kernels use (default: BLAS when present). */
-  nativeGemm: 'own' | 'blas' | null;
+  /**
+   * FINETUNE_NATIVE_GEMM: which GEMM the native kernels use (auto, blas, own, own-avx2...; default:
+   * BLAS when present). The native backend validates it against its GEMM_MODES with its own message.
+   */
+  nativeGemm: string | null;
   /** FINETUNE_NATIVE_STRICT=1: the native build fails the install instead of warning (CI). */
   nativeStrict: boolean;
   /** FINETUNE_THREADS: worker threads for the native kernels (default: the machine's cores). */
@@ -80,15 +83,13 @@ function backendChoice(env: NodeJS.ProcessEnv, name: string): BackendChoice | nu
 
 /** Parses an environment (process.env by default). Throws EnvironmentError naming a bad variable. */
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
-  const gemm = text(env, 'FINETUNE_NATIVE_GEMM');
-  if (gemm !== null && gemm !== 'own' && gemm !== 'blas') throw new EnvironmentError('FINETUNE_NATIVE_GEMM', `expected "own" or "blas", got ${JSON.stringify(gemm)}`);
   return {
     home: text(env, 'FINETUNE_HOME'),
     backend: backendChoice(env, 'FINETUNE_BACKEND'),
     nativeDisabled: flag(env, 'FINETUNE_NATIVE', ['off', '0', 'false']),
     nativeSwitch: text(env, 'FINETUNE_NATIVE'),
     nativeAddon: text(env, 'FINETUNE_NATIVE_ADDON'),
-    nativeGemm: gemm as 'own' | 'blas' | null,
+    nativeGemm: text(env, 'FINETUNE_NATIVE_GEMM'),
     nativeStrict: flag(env, 'FINETUNE_NATIVE_STRICT', ['1', 'true', 'on']),
     threads: positiveInt(env, 'FINETUNE_THREADS', 1024),
     hostForwardDisabled: flag(env, 'FINETUNE_HOST_FORWARD', ['off', '0', 'false']),

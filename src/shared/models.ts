@@ -3,9 +3,10 @@
  * local model folder. Plain serialisable data (crosses IPC, HTTP and the CLI's --json).
  */
 
-/** The model families the engine trains (config.json's model_type). */
-export const MODEL_FAMILIES = ['bert', 'roberta', 'distilbert', 'albert'] as const;
-export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+import type { ModelFamily } from './model-families';
+
+/** The model families the engine trains (config.json's model_type): the registry's records. */
+export { MODEL_FAMILIES, type ModelFamily } from './model-families';
 
 /** A reported AG News test accuracy, with the public model card that states it. */
 export interface ReportedAccuracy {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { tf } from '../../src/main/engine/tf';
 import { loadModelFolder, type LoadedModel } from '../../src/main/engine/load';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
@@ -8,6 +9,9 @@ import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/refere
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { predictLogits } from '../../src/main/engine/step';
 import { hostRuntime } from '../../src/main/engine/models/host';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 
@@ -37,7 +41,7 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
   });
 
   it('matches the activation table', () => {
-    const y = tf.tidy(() => activate(tf.tensor1d(golden.activation.x), loaded.model.config.hiddenAct).dataSync());
+    const y = tf.tidy(() => activate(tf.tensor1d(golden.activation.x), loaded.model.config.hiddenAct, activeKernels()).dataSync());
     expect(maxAbsDiff(Array.from(y), golden.activation.y)).toBeLessThanOrEqual(1e-6);
   });
 
@@ -45,16 +49,16 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
     const host = padRows(rowsOf(c as never), loaded.tokenizer.padId);
     // Keep the golden padding where rows were padded in the reference input: same logits either way.
     const batch = batchTensors(host, loaded.model.config);
-    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false)).arraySync());
+    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false, 0, activeKernels())).arraySync());
     disposeBatch(batch);
     expect(maxAbsDiff(logits.flat(), c.logits.flat())).toBeLessThanOrEqual(1e-5);
   });
 
   it.each(golden.logits_cases.map((c) => [c.name, c] as const))('eval-mode predictLogits (the inference path of this backend): %s', (_name, c) => {
-    if (backend === 'native') expect(hostRuntime(), 'the native backend runs inference on host arrays').not.toBeNull();
+    if (backend === 'native') expect(hostRuntime(activeKernels()), 'the native backend runs inference on host arrays').not.toBeNull();
     const batch = batchTensors(padRows(rowsOf(c as never), loaded.tokenizer.padId), loaded.model.config);
     const before = tf.memory().numTensors;
-    const logits = predictLogits(loaded.model, batch);
+    const logits = predictLogits(loaded.model, batch, activeKernels());
     expect(tf.memory().numTensors).toBe(before);
     disposeBatch(batch);
     expect(maxAbsDiff(logits, c.logits.flat())).toBeLessThanOrEqual(1e-5);
@@ -69,7 +73,7 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
     const batch = batchTensors(host, loaded.model.config);
     const trace: ForwardTrace = { layers: [] };
     tf.tidy(() => {
-      loaded.model.logits(batch, new ForwardContext(false), trace);
+      loaded.model.logits(batch, new ForwardContext(false, 0, activeKernels()), trace);
     });
     const t = host.seqLen;
     const mask = c.attention_mask!;
@@ -97,13 +101,13 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
     const rows = rowsOf(c as never);
     const together = (() => {
       const b = batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config);
-      const out = tf.tidy(() => loaded.model.logits(b, new ForwardContext(false)).arraySync());
+      const out = tf.tidy(() => loaded.model.logits(b, new ForwardContext(false, 0, activeKernels())).arraySync());
       disposeBatch(b);
       return out;
     })();
     rows.forEach((row, i) => {
       const b = batchTensors(padRows([row], loaded.tokenizer.padId), loaded.model.config);
-      const alone = tf.tidy(() => loaded.model.logits(b, new ForwardContext(false)).arraySync());
+      const alone = tf.tidy(() => loaded.model.logits(b, new ForwardContext(false, 0, activeKernels())).arraySync());
       disposeBatch(b);
       expect(maxAbsDiff(alone[0]!, together[i]!)).toBeLessThanOrEqual(1e-5);
     });

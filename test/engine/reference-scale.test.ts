@@ -9,18 +9,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
-import { parseModelConfig } from '../../src/main/engine/config';
+import { parseModelConfig } from '../../src/main/hf/config';
 import { loadModelFolder } from '../../src/main/engine/load';
 import { createModel, initialiseModel } from '../../src/main/engine/models/index';
 import { ForwardContext } from '../../src/main/engine/models/layers';
-import { readSafetensors } from '../../src/main/engine/safetensors';
+import { readSafetensors } from '../../src/main/hf/safetensors';
 import { saveModelFolder } from '../../src/main/engine/save';
 import { predictLogits, Stepper } from '../../src/main/engine/step';
 import { readTokenizerFiles } from '../../src/main/engine/tokenizer';
 import { agNewsRows } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { DATASETS_DIR, REFERENCE_DIR } from '../helpers/reference';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 const python = '/usr/bin/python3';
@@ -63,8 +67,8 @@ describe.skipIf(torchMissing)(`bert-tiny scale against the Python reference (${b
     ) as { loss: number; grad_norm: number; losses: number[]; logits_after: number[][] };
 
     const batch = { tensors: batchTensors(host, loaded.model.config), labels: Int32Array.from(spec.labels) };
-    const stepper = new Stepper(loaded.model, { weightDecay: 0.01, maxGradNorm: 1 });
-    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false)]);
+    const stepper = new Stepper(loaded.model, { weightDecay: 0.01, maxGradNorm: 1 }, activeKernels());
+    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ref.loss)).toBeLessThan(1e-5);
     const refGrads = readSafetensors(path.join(dir, 'grads.safetensors'));
     for (const [name, g] of grads) {
@@ -75,9 +79,9 @@ describe.skipIf(torchMissing)(`bert-tiny scale against the Python reference (${b
       expect(maxAbsDiff(g.dataSync(), r.data), name).toBeLessThanOrEqual(1e-4 * refMax + 1e-6 * ref.grad_norm);
       g.dispose();
     }
-    const losses = spec.lrs.map((lr) => stepper.step([batch], [new ForwardContext(false)], lr).loss);
+    const losses = spec.lrs.map((lr) => stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], lr).loss);
     losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]!)).toBeLessThan(1e-5));
-    expect(maxAbsDiff(predictLogits(loaded.model, batch.tensors), ref.logits_after.flat())).toBeLessThan(1e-4);
+    expect(maxAbsDiff(predictLogits(loaded.model, batch.tensors, activeKernels()), ref.logits_after.flat())).toBeLessThan(1e-4);
     disposeBatch(batch.tensors);
     stepper.dispose();
     loaded.model.store.dispose();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { halfToFloat, parseSafetensors, serializeSafetensors } from '../../src/main/engine/safetensors';
+import { halfToFloat, parseSafetensors, serializeSafetensors } from '../../src/main/hf/safetensors';
 
 function withHeader(header: object, data: Buffer): Buffer {
   const json = Buffer.from(JSON.stringify(header));

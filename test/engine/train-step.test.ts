@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { tf } from '../../src/main/engine/tf';
 import { loadModelFolder, type LoadedModel } from '../../src/main/engine/load';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
@@ -7,9 +8,12 @@ import { ForwardContext } from '../../src/main/engine/models/layers';
 import { decayParameterNames } from '../../src/main/engine/models/index';
 import { Stepper, predictLogits, type LabeledBatch } from '../../src/main/engine/step';
 import { AdamW, TRAINER_ADAMW, adamwUpdateJs } from '../../src/main/engine/optimizer';
-import { readSafetensors } from '../../src/main/engine/safetensors';
+import { readSafetensors } from '../../src/main/hf/safetensors';
 import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 beforeAll(async () => {
@@ -72,8 +76,8 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
   it('gradients, loss and grad norm match the golden step', async () => {
     loaded = await loadModelFolder(fixtureDir(family));
     batch = labeledBatch(loaded, ts.input);
-    stepper = new Stepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm });
-    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false)]);
+    stepper = new Stepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm }, activeKernels());
+    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ts.expected.loss)).toBeLessThanOrEqual(1e-5);
     const { gradNorm, clipCoef } = stepper.optimizer.clip(grads, ts.input.max_grad_norm);
     expect(Math.abs(gradNorm - ts.expected.grad_norm) / ts.expected.grad_norm).toBeLessThanOrEqual(1e-4);
@@ -96,7 +100,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     const after = readSafetensors(path.join(fixtureDir(family), 'golden_params_after.safetensors'));
     const decay = new Set(decayParameterNames(loaded.model));
     const params = loaded.model.store.names().map((name) => ({ name, variable: loaded!.model.store.get(name), decay: decay.has(name) }));
-    const opt = new AdamW(params, { ...TRAINER_ADAMW, weightDecay: ts.input.weight_decay });
+    const opt = new AdamW(params, { ...TRAINER_ADAMW, weightDecay: ts.input.weight_decay }, activeKernels());
     const grads = new Map([...ref].map(([k, t]) => [k, tf.tensor(t.data, t.shape)] as const));
     const { clipCoef } = opt.clip(grads, ts.input.max_grad_norm);
     opt.apply(grads, ts.input.lr, clipCoef);
@@ -114,8 +118,8 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     const spec = golden[key] as { input: TrainSpec; expected: TrainExpected };
     loaded = await loadModelFolder(fixtureDir(family));
     batch = labeledBatch(loaded, spec.input);
-    stepper = new Stepper(loaded.model, { weightDecay: spec.input.weight_decay, maxGradNorm: spec.input.max_grad_norm });
-    const before = predictLogits(loaded.model, batch.tensors);
+    stepper = new Stepper(loaded.model, { weightDecay: spec.input.weight_decay, maxGradNorm: spec.input.max_grad_norm }, activeKernels());
+    const before = predictLogits(loaded.model, batch.tensors, activeKernels());
     expect(maxAbsDiff(before, spec.expected.logits_before.flat())).toBeLessThanOrEqual(1e-4);
     const steps = spec.input.steps ?? 1;
     const lrs = spec.input.lrs ?? [spec.input.lr];
@@ -123,7 +127,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     const norms: number[] = [];
     const tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < steps; i++) {
-      const out = stepper.step([batch], [new ForwardContext(false)], lrs[i]!);
+      const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], lrs[i]!);
       losses.push(out.loss);
       norms.push(out.gradNorm);
       expect(tf.memory().numTensors).toBe(tensorsBefore);
@@ -155,7 +159,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
       }
       expect(beyond / total).toBeLessThanOrEqual(1e-3);
     }
-    const afterLogits = predictLogits(loaded.model, batch.tensors);
+    const afterLogits = predictLogits(loaded.model, batch.tensors, activeKernels());
     expect(maxAbsDiff(afterLogits, spec.expected.logits_after.flat())).toBeLessThanOrEqual(1e-4);
   });
 });

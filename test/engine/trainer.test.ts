@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { tf } from '../../src/main/engine/tf';
 import { Trainer, type TrainJob, type TrainerSink, MODEL_DIR, PREDICTIONS_FILE, epochBatches } from '../../src/main/engine/trainer';
 import { loadModelFolder } from '../../src/main/engine/load';
@@ -13,6 +14,9 @@ import type { TrainStepEvent } from '../../src/shared/types';
 import { fixtureDir } from '../helpers/reference';
 import { agNewsRows, AG_LABELS } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { useHeavyTimeouts } from './timeouts';
+
+useHeavyTimeouts();
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 let tmp: string;
@@ -60,7 +64,7 @@ describe(`trainer (${backend})`, () => {
   it('trains, evaluates each epoch, keeps the best model and its predictions', async () => {
     const rec = recordingSink();
     const j = job('basic');
-    const result = await new Trainer(j, rec.sink, new AbortController().signal).run();
+    const result = await new Trainer(j, rec.sink, new AbortController().signal, activeKernels()).run();
     expect(result.status).toBe('completed');
     expect(rec.steps.length).toBe(12);
     expect(rec.steps.at(-1)!.step).toBe(12);
@@ -86,7 +90,7 @@ describe(`trainer (${backend})`, () => {
     const preds = fs.readFileSync(path.join(tmp, 'basic', PREDICTIONS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const rows = evalRows.slice(0, 8).map((r) => loaded.tokenizer.encode(r.text, 32));
     const b = batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config);
-    const logits = predictLogits(loaded.model, b);
+    const logits = predictLogits(loaded.model, b, activeKernels());
     disposeBatch(b);
     for (let i = 0; i < 8; i++) {
       const row = Array.from(logits.subarray(i * 4, i * 4 + 4));
@@ -114,7 +118,7 @@ describe(`trainer (${backend})`, () => {
     const j = job('memory', { epochs: 1, batchSize: 1, evalBatchSize: 8 });
     j.train = agNewsRows('train_5k.csv', 51);
     const start = tf.memory().numTensors;
-    await new Trainer(j, sink, new AbortController().signal).run();
+    await new Trainer(j, sink, new AbortController().signal, activeKernels()).run();
     expect(counts.length).toBe(50);
     expect(new Set(counts)).toEqual(new Set([before]));
     expect(tf.memory().numTensors).toBe(start);
@@ -124,22 +128,22 @@ describe(`trainer (${backend})`, () => {
     const ac = new AbortController();
     const rec = recordingSink();
     const sink = { ...rec.sink, step: (e: TrainStepEvent) => { rec.steps.push(e); if (e.step === 3) ac.abort(); } };
-    const result = await new Trainer(job('cancel'), sink, ac.signal).run();
+    const result = await new Trainer(job('cancel'), sink, ac.signal, activeKernels()).run();
     expect(result.status).toBe('cancelled');
     expect(rec.steps.length).toBe(3);
   });
 
   it.each(['bert', 'roberta', 'distilbert', 'albert'] as const)('%s: a resumed run continues with the same loss curve as an uninterrupted one', async (family) => {
     const full = recordingSink();
-    await new Trainer(job(`full-${family}`, { epochs: 3 }, family), full.sink, new AbortController().signal).run();
+    await new Trainer(job(`full-${family}`, { epochs: 3 }, family), full.sink, new AbortController().signal, activeKernels()).run();
     // Interrupted: stop right after the first epoch's checkpoint, then resume in a new Trainer.
     const ac = new AbortController();
     const first = recordingSink();
     const j = job(`resumed-${family}`, { epochs: 3 }, family);
-    await new Trainer(j, { ...first.sink, checkpoint: (e) => { first.checkpoints.push(e.step); ac.abort(); } }, ac.signal).run();
+    await new Trainer(j, { ...first.sink, checkpoint: (e) => { first.checkpoints.push(e.step); ac.abort(); } }, ac.signal, activeKernels()).run();
     expect(latestCheckpoint(j.runDir)).toMatch(/checkpoint-6$/);
     const second = recordingSink();
-    const result = await new Trainer({ ...j, resume: true }, second.sink, new AbortController().signal).run();
+    const result = await new Trainer({ ...j, resume: true }, second.sink, new AbortController().signal, activeKernels()).run();
     expect(result.status).toBe('completed');
     expect(second.steps[0]!.step).toBe(7);
     const resumedCurve = [...first.steps.filter((s) => s.step <= 6), ...second.steps].map((s) => s.loss);

@@ -1,4 +1,5 @@
-import { tf, initBackend } from '../../src/main/engine/tf';
+import { initBackend } from '../../src/main/engine/backends/start';
+import { tf } from '../../src/main/engine/tf';
 import type { BackendName } from '../../src/shared/types';
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/main/engine/safetensors';
+import { readSafetensors } from '../../src/main/hf/safetensors';
 import { modelsCommand } from '../../src/main/cli/models';
 import { encoderParameters, listCatalogModels, relativeCost, type Architecture } from '../../src/main/hub/catalog';
 import type { CatalogModel, ImportReport } from '../../src/shared/models';

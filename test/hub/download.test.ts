@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../src/main/engine/tokenizer';
 import { blobPath, findCachedSnapshot, hubCacheDir, listCachedModels, readRef, snapshotDir } from '../../src/main/hub/cache';
 import { downloadModel, hubConnection, type DownloadOptions } from '../../src/main/hub/download';
-import { readModelWeights } from '../../src/main/hub/weights';
+import { readModelWeights } from '../../src/main/hf/weights';
 import { AppError } from '../../src/shared/errors';
 import type { DownloadProgress } from '../../src/shared/models';
 import { fixtureDir } from '../helpers/reference';

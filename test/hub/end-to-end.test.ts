@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
 import { loadModelFolder } from '../../src/main/engine/load';
 import { ForwardContext } from '../../src/main/engine/models/layers';
@@ -16,6 +17,9 @@ import { resolveModel } from '../../src/main/hub/resolve';
 import { loadGolden } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { FakeHub } from './helpers/fake-hub';
+import { useHeavyTimeouts } from '../engine/timeouts';
+
+useHeavyTimeouts();
 
 const HUB_FIXTURES = path.resolve(__dirname, '../fixtures/hub');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hube2e-'));
@@ -55,7 +59,7 @@ it('a pytorch_model.bin + vocab.txt model from the Hub trains-ready in the engin
       return { ids: row.slice(0, len), typeIds: types?.[i]?.slice(0, len) };
     });
     const batch = batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config);
-    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false)).arraySync());
+    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false, 0, activeKernels())).arraySync());
     disposeBatch(batch);
     expect(maxAbsDiff(logits.flat(), c.logits.flat())).toBeLessThanOrEqual(1e-5);
   } finally {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCachedSnapshot, listCachedModels } from '../../src/main/hub/cache';
-import { inspectModelFolder } from '../../src/main/hub/import';
+import { inspectModelFolder } from '../../src/main/hf/inspect';
 import { resolveModel, type ResolveOptions } from '../../src/main/hub/resolve';
 import { AppError } from '../../src/shared/errors';
 import { FAMILIES, fixtureDir } from '../helpers/reference';

@@ -11,6 +11,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { NATIVE_BACKEND, registerNativeBackend } from '../../src/main/engine/native/backend';
 import { nativeInfo } from '../../src/main/engine/native/info';
 import { addon, firstMismatch, gemmPaths, makeCase, referenceGemm, rng, skipReason } from './native-helpers';
+import { useHeavyTimeouts } from '../engine/timeouts';
+
+useHeavyTimeouts();
 
 type Act = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';
 

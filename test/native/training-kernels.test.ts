@@ -11,6 +11,9 @@ import { adamwUpdateJs } from '../../src/main/engine/optimizer';
 import { NATIVE_BACKEND, registerNativeBackend } from '../../src/main/engine/native/backend';
 import { nativeAdamWKernel, nativeSumOfSquares } from '../../src/main/engine/native/optimizer';
 import { addon, randomArray, rng, skipReason } from './native-helpers';
+import { useHeavyTimeouts } from '../engine/timeouts';
+
+useHeavyTimeouts();
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 

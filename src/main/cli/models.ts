@@ -14,7 +14,7 @@ import { downloadModelInputSchema, importModelInputSchema } from '../../shared/m
 import { hubCacheDir, listCachedModels } from '../hub/cache';
 import { listCatalogModels } from '../hub/catalog';
 import { downloadModel, type DownloadResult } from '../hub/download';
-import { inspectModelFolder } from '../hub/import';
+import { inspectModelFolder } from '../hf/inspect';
 
 export interface ModelsCliIo {
   out(line: string): void;

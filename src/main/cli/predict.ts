@@ -7,7 +7,7 @@ import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { App } from '../app';
 import { inspectDataset } from '../data';
-import { initBackend } from '../engine/tf';
+import { initBackend } from '../engine/backends/start';
 import { Predictor } from '../engine/inference';
 import { predictFile } from '../export/predict-file';
 import { readTable } from '../export/predictions';

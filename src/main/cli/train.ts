@@ -12,7 +12,7 @@ import { RECOMMENDED_OPTIONS, type RunConfig, type TrainingOptions } from '../..
 import type { RunSummary } from '../../shared/types';
 import type { App } from '../app';
 import { inspectDataset, prepareDataset, preparedDatasetDir } from '../data';
-import { checkMaxLength, parseModelConfig, withLabels } from '../engine/config';
+import { checkMaxLength, parseModelConfig, withLabels } from '../hf/config';
 import { createModel, initialiseModel } from '../engine/models/index';
 import { saveModelFolder } from '../engine/save';
 import { readTokenizerFiles } from '../engine/tokenizer';

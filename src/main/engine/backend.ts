@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { BackendInfo, BackendName } from '../../shared/types';
+import { readEnvironment } from '../environment';
 import { addonCandidates } from './native/addon';
 
 const resolveRequire = createRequire(import.meta.url);
@@ -51,10 +52,10 @@ export function backendInfo(name: BackendName, detail: string): BackendInfo {
   return { name, label: BACKEND_LABELS[name], detail };
 }
 
-/** A forced backend from FINETUNE_BACKEND, if set and valid. */
+/** A forced backend from FINETUNE_BACKEND, if set and valid (one this build can start). */
 export function forcedBackend(env: NodeJS.ProcessEnv = process.env): BackendName | null {
-  const v = env.FINETUNE_BACKEND?.trim();
-  if (!v) return null;
+  const v = readEnvironment(env).backend;
+  if (v === null) return null;
   if (!(v in BACKEND_LABELS)) {
     throw new Error(`FINETUNE_BACKEND=${v} is not a backend; use one of ${Object.keys(BACKEND_LABELS).join(', ')}`);
   }
@@ -73,7 +74,7 @@ export function probeBackend(env: NodeJS.ProcessEnv = process.env): BackendInfo 
     return backendInfo('tensorflow', `@tensorflow/tfjs-node is installed (${skipped.join('; ')})`);
   }
   skipped.push('tfjs-node is not installed');
-  if (!['off', '0', 'false'].includes((env.FINETUNE_NATIVE ?? '').trim().toLowerCase())) {
+  if (!readEnvironment(env).nativeDisabled) {
     const addon = addonCandidates(env).find((p) => fs.existsSync(p));
     if (addon) return backendInfo('native', `the app's native CPU kernels are built (${skipped.join('; ')})`);
     skipped.push('the native kernels are not built');

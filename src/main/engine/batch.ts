@@ -3,7 +3,8 @@
  * attention mask as an additive [B, 1, 1, T] tensor (float32 min on padded keys).
  */
 import { tf } from './tf';
-import type { ModelConfig } from './config';
+import { FAMILIES } from '../../shared/model-families';
+import type { ModelConfig } from '../hf/config';
 import type { BatchTensors } from './models/layers';
 import { robertaPositionIds } from './models/roberta';
 
@@ -39,7 +40,7 @@ export function padRows(rows: readonly { ids: ArrayLike<number>; typeIds?: Array
 export function batchTensors(host: HostBatch, config: ModelConfig): BatchTensors {
   const { batchSize: b, seqLen: t } = host;
   let positions: Int32Array;
-  if (config.modelType === 'roberta') {
+  if (FAMILIES[config.modelType].positionsAfterPad) {
     positions = robertaPositionIds(host.inputIds, b, t, config.padTokenId);
   } else {
     positions = new Int32Array(b * t);

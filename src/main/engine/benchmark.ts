@@ -4,6 +4,7 @@
  */
 import type { DatasetRow } from '../../shared/run-config';
 import { batchTensors, disposeBatch, padRows } from './batch';
+import type { Kernels } from './kernels';
 import { loadModelFolder } from './load';
 import { ForwardContext } from './models/layers';
 import { mixSeed } from './rng';
@@ -21,11 +22,12 @@ export interface BenchmarkRequest {
 
 export async function benchmarkTraining(
   req: BenchmarkRequest,
+  kernels: Kernels,
   signal?: AbortSignal,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ samplesPerSecond: number; tokensPerSecond: number }> {
   const { model, tokenizer } = await loadModelFolder(req.modelDir, { labels: req.labels });
-  const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1, trainable: req.freezeEncoder ? model.headParams : undefined });
+  const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1, trainable: req.freezeEncoder ? model.headParams : undefined }, kernels);
   try {
     const encoded = req.rows.map((r) => ({ ...tokenizer.encode(r.text, req.maxLength), label: r.label }));
     const total = req.steps + 1;
@@ -39,7 +41,7 @@ export async function benchmarkTraining(
       const t = performance.now();
       try {
         // A tiny learning rate: the weights barely move, the arithmetic is the real one.
-        stepper.step([batch], [new ForwardContext(true, mixSeed(7, s))], 1e-12);
+        stepper.step([batch], [new ForwardContext(true, mixSeed(7, s), kernels)], 1e-12);
       } finally {
         disposeBatch(batch.tensors);
       }

@@ -4,8 +4,10 @@
  * prediction (through the engine worker).
  */
 import type { DatasetRow } from '../../shared/run-config';
+import { activeKernels } from './backends/start';
 import { batchTensors, disposeBatch, padRows } from './batch';
-import { maxSequenceLength } from './config';
+import type { Kernels } from './kernels';
+import { maxSequenceLength } from '../hf/config';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows, type ClassificationReport } from './metrics';
 import { predictLogits } from './step';
@@ -24,10 +26,15 @@ export interface PredictOptions {
 }
 
 export class Predictor {
-  private constructor(readonly loaded: LoadedModel) {}
+  private constructor(
+    readonly loaded: LoadedModel,
+    /** The started backend's kernels (the host forward on native). */
+    readonly kernels: Kernels,
+  ) {}
 
-  static async load(dir: string): Promise<Predictor> {
-    return new Predictor(await loadModelFolder(dir));
+  /** The model folder at dir; kernels default to those of the backend backends/start.ts made current. */
+  static async load(dir: string, kernels: Kernels = activeKernels()): Promise<Predictor> {
+    return new Predictor(await loadModelFolder(dir), kernels);
   }
 
   get labels(): string[] {
@@ -48,7 +55,7 @@ export class Predictor {
       const rows = order.slice(i, i + bs);
       const batch = batchTensors(padRows(rows.map((r) => encoded[r]!), tokenizer.padId), model.config);
       try {
-        const l = predictLogits(model, batch);
+        const l = predictLogits(model, batch, this.kernels);
         rows.forEach((r, j) => out.set(l.subarray(j * k, (j + 1) * k), r * k));
       } finally {
         disposeBatch(batch);

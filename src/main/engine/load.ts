@@ -1,8 +1,8 @@
-/** Loading a model folder: config.json, weights in any format the hub module reads, tokenizer. */
-import { readModelConfig, withLabels, type ModelConfig } from './config';
+/** Loading a model folder: config.json, weights in any format hf/ reads, tokenizer. */
+import { readModelConfig, withLabels, type ModelConfig } from '../hf/config';
 import { createModel, loadWeights, type LoadReport, type SequenceClassifier } from './models/index';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
-import { readModelWeights } from '../hub/weights';
+import { readModelWeights } from '../hf/weights';
 
 export interface LoadedModel {
   model: SequenceClassifier;

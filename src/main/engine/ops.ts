@@ -1,54 +1,49 @@
 /**
- * The few operations that have a fused native kernel (GELU, layer norm, softmax, dropout): on the
- * 'native' backend one kernel forward and one backward each; elsewhere the tfjs op chain that
- * computes the same function. Layers call these, never a backend directly.
+ * The few operations that have a fused native kernel (GELU, layer norm, softmax, dropout): with
+ * the kernels of the 'native' backend (while it is current) one kernel forward and one backward
+ * each; otherwise the tfjs op chain that computes the same function. Layers call these with the
+ * forward context's kernels, never a backend directly.
  */
-import { tf } from './tf';
+import type { Kernels } from './kernels';
 import type { NativeOps } from './native/index';
+import { tf } from './tf';
 
-let native: NativeOps | null | undefined;
-
-/** Set by tf.ts once the native backend is registered. */
-export function setNativeOps(ops: NativeOps | null): void {
-  native = ops;
-}
-
-function fused(): NativeOps | null {
-  return native && tf.getBackend() === 'native' ? native : null;
+function fusedOps(kernels: Kernels): NativeOps | null {
+  return kernels.ops && tf.getBackend() === kernels.backend ? kernels.ops : null;
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)): transformers' "gelu". */
-export function geluErf(x: tf.Tensor): tf.Tensor {
-  const f = fused();
+export function geluErf(x: tf.Tensor, kernels: Kernels): tf.Tensor {
+  const f = fusedOps(kernels);
   if (f) return f.gelu(x, 'erf');
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
 /** The tanh approximation: transformers' "gelu_new" (ALBERT). */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
-  const f = fused();
+export function geluTanh(x: tf.Tensor, kernels: Kernels): tf.Tensor {
+  const f = fusedOps(kernels);
   if (f) return f.gelu(x, 'tanh');
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI))));
 }
 
 /** torch.nn.LayerNorm over the last axis: biased variance, eps inside the square root. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
-  const f = fused();
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, kernels: Kernels): tf.Tensor {
+  const f = fusedOps(kernels);
   if (f) return f.layerNorm(x, gamma, beta, eps);
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
 }
 
-export function softmax(x: tf.Tensor): tf.Tensor {
-  const f = fused();
+export function softmax(x: tf.Tensor, kernels: Kernels): tf.Tensor {
+  const f = fusedOps(kernels);
   return f ? f.softmax(x) : tf.softmax(x, -1);
 }
 
 /** torch.nn.Dropout: zero with probability rate, scale the rest by 1/(1-rate); the mask comes from the seed. */
-export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
-  const f = fused();
+export function dropout(x: tf.Tensor, rate: number, seed: number, kernels: Kernels): tf.Tensor {
+  const f = fusedOps(kernels);
   if (f) return f.dropout(x, rate, seed);
   return tf.tidy(() => {
     const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), rate), 'float32');

@@ -4,6 +4,7 @@
  * schedule with warm-up. On host-memory backends (cpu, native, wasm) the update runs in place
  * over the parameter storage in one pass; on TensorFlow backends (GPU) it runs as tensor ops.
  */
+import type { AdamWKernel, Kernels } from './kernels';
 import { tf, hostMemoryBackend, hostView } from './tf';
 
 export interface AdamWOptions {
@@ -27,14 +28,8 @@ export interface ClipResult {
   clipCoef: number;
 }
 
-/** Fused update kernel: a native implementation can replace it (engine/native). */
-export type AdamWKernel = (
-  p: Float32Array,
-  g: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  args: { lr: number; weightDecay: number; beta1: number; beta2: number; eps: number; step: number; gradScale: number },
-) => void;
+/** Fused update kernel: a backend's kernels can supply a native one (Kernels.adamw). */
+export type { AdamWKernel } from './kernels';
 
 /** The reference in-place AdamW update, as torch.optim.AdamW computes it (in double, stored as float32). */
 export const adamwUpdateJs: AdamWKernel = (p, g, m, v, a) => {
@@ -55,21 +50,11 @@ export const adamwUpdateJs: AdamWKernel = (p, g, m, v, a) => {
   }
 };
 
-let adamwKernel: AdamWKernel = adamwUpdateJs;
-export function setAdamWKernel(kernel: AdamWKernel | null): void {
-  adamwKernel = kernel ?? adamwUpdateJs;
-}
-
 /** Sum of squares in double: a native kernel can replace this loop. */
 export function sumOfSquaresJs(values: Float32Array): number {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i]! * values[i]!;
   return s;
-}
-
-let sumOfSquares: (values: Float32Array) => number = sumOfSquaresJs;
-export function setSumOfSquares(fn: ((values: Float32Array) => number) | null): void {
-  sumOfSquares = fn ?? sumOfSquaresJs;
 }
 
 export class AdamW {
@@ -80,12 +65,18 @@ export class AdamW {
   private readonly mT = new Map<string, tf.Variable>();
   private readonly vT = new Map<string, tf.Variable>();
   private readonly host: boolean;
+  /** The update and the gradient norm: the backend's kernels where it has them, else JavaScript. */
+  private readonly adamwKernel: AdamWKernel;
+  private readonly sumOfSquares: (values: Float32Array) => number;
 
   constructor(
     readonly params: readonly OptimizedParam[],
     readonly options: AdamWOptions,
+    kernels: Kernels,
   ) {
     this.host = hostMemoryBackend();
+    this.adamwKernel = kernels.adamw ?? adamwUpdateJs;
+    this.sumOfSquares = kernels.sumOfSquares ?? sumOfSquaresJs;
     for (const p of params) {
       const size = p.variable.size;
       if (this.host) {
@@ -105,7 +96,7 @@ export class AdamW {
       for (const p of this.params) {
         const g = grads.get(p.name);
         if (!g) continue;
-        sumSq += sumOfSquares(g.dataSync() as Float32Array);
+        sumSq += this.sumOfSquares(g.dataSync() as Float32Array);
       }
     } else {
       const list = this.params.map((p) => grads.get(p.name)).filter((g): g is tf.Tensor => !!g);
@@ -126,7 +117,7 @@ export class AdamW {
       const wd = p.decay ? weightDecay : 0;
       if (this.host) {
         const gv = g.dataSync() as Float32Array;
-        adamwKernel(hostView(p.variable), gv, this.m.get(p.name)!, this.v.get(p.name)!, {
+        this.adamwKernel(hostView(p.variable), gv, this.m.get(p.name)!, this.v.get(p.name)!, {
           lr,
           weightDecay: wd,
           beta1,

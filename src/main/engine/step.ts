@@ -3,6 +3,7 @@
  * weighted), backward over the trainable parameters (gradients summed over accumulation
  * micro-batches, each loss divided by their count), global-norm clipping, AdamW.
  */
+import type { Kernels } from './kernels';
 import { tf } from './tf';
 import type { BatchTensors } from './models/layers';
 import { epilogueActivation, ForwardContext } from './models/layers';
@@ -56,11 +57,13 @@ export class Stepper {
   constructor(
     readonly model: SequenceClassifier,
     readonly options: Omit<StepOptions, 'learningRate'>,
+    /** The started backend's kernels (the optimizer's update and gradient norm). */
+    readonly kernels: Kernels,
   ) {
     const decay = new Set(decayParameterNames(model));
     const names = options.trainable ?? model.store.names();
     this.params = names.map((name) => ({ name, variable: model.store.get(name), decay: decay.has(name) }));
-    this.optimizer = new AdamW(this.params, { ...TRAINER_ADAMW, weightDecay: options.weightDecay });
+    this.optimizer = new AdamW(this.params, { ...TRAINER_ADAMW, weightDecay: options.weightDecay }, kernels);
     this.classWeights = options.classWeights ? tf.tensor1d(Float32Array.from(options.classWeights)) : null;
   }
 
@@ -116,8 +119,8 @@ export class Stepper {
  * Eval-mode forward without gradients: logits as a flat Float32Array [B * numLabels]. On the
  * native backend it runs on host arrays straight into the kernels (models/host.ts).
  */
-export function predictLogits(model: SequenceClassifier, batch: BatchTensors): Float32Array {
-  const rt = hostRuntime();
+export function predictLogits(model: SequenceClassifier, batch: BatchTensors, kernels: Kernels): Float32Array {
+  const rt = hostRuntime(kernels);
   if (rt && epilogueActivation(model.config.hiddenAct)) return model.logitsHost(rt, hostInputs(batch));
-  return Float32Array.from(tf.tidy(() => model.logits(batch, new ForwardContext(false)).dataSync() as Float32Array));
+  return Float32Array.from(tf.tidy(() => model.logits(batch, new ForwardContext(false, 0, kernels)).dataSync() as Float32Array));
 }

@@ -3,36 +3,11 @@
  * transformers truncates: the text is cut, then the special tokens are added, so a truncated
  * row still ends with [SEP] / </s> (transformers.js cuts the finished sequence instead).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { JsonObject } from '../../shared/json';
+import { FAMILIES, isModelFamily } from '../../shared/model-families';
+import { folderModelType, readTokenizerFiles, type TokenizerFiles } from '../hf/tokenizer-files';
 
-/** The model families the engine trains. */
-export const MODEL_TYPES = ['bert', 'roberta', 'distilbert', 'albert'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
-
-const DEFAULT_TOKENIZER_CLASS: Record<string, string> = {
-  bert: 'BertTokenizer',
-  roberta: 'RobertaTokenizer',
-  distilbert: 'DistilBertTokenizer',
-  albert: 'AlbertTokenizer',
-};
-
-/** Special tokens of each tokenizer class, as the Python classes default them. */
-const DEFAULT_SPECIAL_TOKENS: Record<string, JsonObject> = {
-  RobertaTokenizer: {
-    bos_token: '<s>',
-    eos_token: '</s>',
-    sep_token: '</s>',
-    cls_token: '<s>',
-    unk_token: '<unk>',
-    pad_token: '<pad>',
-    mask_token: '<mask>',
-  },
-  AlbertTokenizer: { bos_token: '[CLS]', eos_token: '[SEP]', sep_token: '[SEP]', cls_token: '[CLS]', unk_token: '<unk>', pad_token: '<pad>', mask_token: '[MASK]' },
-  BertTokenizer: { sep_token: '[SEP]', cls_token: '[CLS]', unk_token: '[UNK]', pad_token: '[PAD]', mask_token: '[MASK]' },
-  DistilBertTokenizer: { sep_token: '[SEP]', cls_token: '[CLS]', unk_token: '[UNK]', pad_token: '[PAD]', mask_token: '[MASK]' },
-};
+export { readTokenizerFiles, type TokenizerFiles } from '../hf/tokenizer-files';
 
 export interface Encoded {
   ids: number[];
@@ -55,15 +30,6 @@ interface SpecialLayout {
   /** RoBERTa puts </s></s> between a pair and uses type id 0 throughout. */
   doubleSepBetweenPair: boolean;
   pairTypeIds: boolean;
-}
-
-export interface TokenizerFiles {
-  /** tokenizer.json content. */
-  tokenizer: JsonObject;
-  /** tokenizer_config.json content (filled with the class defaults when the file is missing). */
-  config: JsonObject;
-  /** Where the tokenizer came from: tokenizer.json or a file converted to it. */
-  source: string;
 }
 
 export class TextTokenizer {
@@ -139,10 +105,6 @@ export class TextTokenizer {
   }
 }
 
-function readJson(file: string): JsonObject {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as JsonObject;
-}
-
 /** The special-token layout from tokenizer.json's post_processor. */
 function layoutFrom(tokenizer: JsonObject, tok: JsTokenizer, modelType: string): SpecialLayout {
   const pp = tokenizer.post_processor as JsonObject | null | undefined;
@@ -165,34 +127,12 @@ function layoutFrom(tokenizer: JsonObject, tok: JsTokenizer, modelType: string):
     const pairTypeIds = !!pair?.some((p) => 'Sequence' in p && (p.Sequence as JsonObject).type_id === 1);
     return { cls: special[specials[0]!]!.ids[0]!, sep: special[specials[1]!]!.ids[0]!, doubleSepBetweenPair: false, pairTypeIds };
   }
-  if (modelType === 'roberta') return { cls: idOf('<s>'), sep: idOf('</s>'), doubleSepBetweenPair: true, pairTypeIds: false };
-  return { cls: idOf('[CLS]'), sep: idOf('[SEP]'), doubleSepBetweenPair: false, pairTypeIds: true };
+  // No post_processor: the family's template (BERT's when the family is unknown).
+  const { specialTokens, robertaPairs } = FAMILIES[isModelFamily(modelType) ? modelType : 'bert'].tokenizer;
+  return { cls: idOf(specialTokens.cls_token), sep: idOf(specialTokens.sep_token), doubleSepBetweenPair: robertaPairs, pairTypeIds: !robertaPairs };
 }
 
 type TokenizerClass = new (json: JsonObject, config: JsonObject) => JsTokenizer;
-
-/**
- * Reads the tokenizer files of a model folder. tokenizer.json is used when present; otherwise
- * the converters in hub/ build it from vocab.txt, vocab.json + merges.txt or spiece.model.
- */
-export async function readTokenizerFiles(dir: string, modelType: string): Promise<TokenizerFiles> {
-  const tokenizerFile = path.join(dir, 'tokenizer.json');
-  const configFile = path.join(dir, 'tokenizer_config.json');
-  let tokenizer: JsonObject;
-  let source = 'tokenizer.json';
-  let config: JsonObject = fs.existsSync(configFile) ? readJson(configFile) : {};
-  if (fs.existsSync(tokenizerFile)) {
-    tokenizer = readJson(tokenizerFile);
-  } else {
-    const { convertTokenizer } = await import('../hub/tokenizer-convert');
-    const converted = await convertTokenizer(dir, modelType, config);
-    tokenizer = converted.tokenizer;
-    source = converted.source;
-  }
-  const cls = (config.tokenizer_class as string | undefined) ?? DEFAULT_TOKENIZER_CLASS[modelType] ?? 'PreTrainedTokenizer';
-  config = { ...(DEFAULT_SPECIAL_TOKENS[cls.replace(/Fast$/, '')] ?? {}), tokenizer_class: cls, ...config };
-  return { tokenizer, config, source };
-}
 
 let transformersModule: Promise<Record<string, unknown>> | null = null;
 function transformers(): Promise<Record<string, unknown>> {
@@ -211,7 +151,7 @@ export async function tokenizerFromFiles(files: TokenizerFiles, modelType: strin
   const Cls = (T[name] ?? T.PreTrainedTokenizer) as TokenizerClass;
   const tok = new Cls(files.tokenizer, files.config);
   const layout = layoutFrom(files.tokenizer, tok, modelType);
-  const padToken = (files.config.pad_token as string | undefined) ?? (modelType === 'roberta' ? '<pad>' : '[PAD]');
+  const padToken = (files.config.pad_token as string | undefined) ?? FAMILIES[isModelFamily(modelType) ? modelType : 'bert'].tokenizer.specialTokens.pad_token;
   const padId = tok.pad_token_id ?? tok.convert_tokens_to_ids(typeof padToken === 'string' ? padToken : '[PAD]') ?? 0;
   const vocab = tok.get_vocab?.();
   const vocabSize = vocab instanceof Map ? vocab.size : vocab ? Object.keys(vocab).length : 0;
@@ -220,10 +160,6 @@ export async function tokenizerFromFiles(files: TokenizerFiles, modelType: strin
 
 /** Loads the tokenizer of a model folder (local files only). */
 export async function loadTokenizer(dir: string, modelType?: string): Promise<TextTokenizer> {
-  let type = modelType;
-  if (!type) {
-    const configFile = path.join(dir, 'config.json');
-    type = fs.existsSync(configFile) ? String(readJson(configFile).model_type ?? 'bert') : 'bert';
-  }
+  const type = modelType || folderModelType(dir);
   return tokenizerFromFiles(await readTokenizerFiles(dir, type), type);
 }

@@ -9,12 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig, DatasetRow } from '../../shared/run-config';
 import { isBetter, metricOf } from '../../shared/best-metric';
-import type { EvalMetrics, EvalPrediction, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
-import { writeFileAtomic } from '../fsutil';
+import type { EvalMetrics, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
 import { batchTensors, disposeBatch, padRows } from './batch';
 import { latestCheckpoint, readCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint';
+import { writeEvalPredictions } from './eval-predictions';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from './metrics';
+import type { Kernels } from './kernels';
+import type { SequenceClassifier } from './models/index';
 import { ForwardContext } from './models/layers';
 import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
@@ -116,6 +118,26 @@ export function epochBatches(n: number, batchSize: number, seed: number, epoch: 
   return batches;
 }
 
+/** What the parts of one run share: the model, the plan, the progress and the best model so far. */
+interface RunContext {
+  model: SequenceClassifier;
+  tokenizer: TextTokenizer;
+  stepper: Stepper;
+  state: TrainerState;
+  train: EncodedSet;
+  evalSet: EncodedSet;
+  plan: { accum: number; stepsPerEpoch: number; totalSteps: number; warmup: number; epochsTotal: number };
+  best: EvalMetrics | null;
+  modelDir: string | null;
+  predictionsFile: string | null;
+  lastEvalStep: number;
+  stoppedEarly: boolean;
+  /** Smoothed seconds per optimizer step, for the ETA. */
+  emaStep: number | null;
+  /** Training seconds so far, those of earlier sessions of a resumed run included. */
+  elapsed(): number;
+}
+
 export class Trainer {
   private loaded: LoadedModel | null = null;
 
@@ -123,6 +145,8 @@ export class Trainer {
     private readonly job: TrainJob,
     private readonly sink: TrainerSink,
     private readonly signal: AbortSignal,
+    /** The started backend's kernels (backends/start.ts), for the step, the optimizer and the eval forward. */
+    private readonly kernels: Kernels,
   ) {}
 
   private phase(phase: TrainPhaseEvent['phase'], message: string, done = 0, total: number | null = null, etaSeconds: number | null = null): void {
@@ -148,7 +172,7 @@ export class Trainer {
       const rows = order.slice(i, i + bs);
       const b = this.labeled(set, rows);
       try {
-        const out = predictLogits(model, b.tensors);
+        const out = predictLogits(model, b.tensors, this.kernels);
         rows.forEach((r, j) => logits.set(out.subarray(j * k, (j + 1) * k), r * k));
       } finally {
         disposeBatch(b.tensors);
@@ -162,210 +186,270 @@ export class Trainer {
     return { report, evalLoss: meanCrossEntropy(logits, set.labels, k), probs, predicted };
   }
 
+  /** Loads the model, resumes or starts, trains epoch by epoch, evaluates, keeps the best model. */
   async run(): Promise<TrainResult> {
-    const { job, sink, signal } = this;
-    const { config } = job;
-    const opts = config.options;
+    const { job } = this;
+    const opts = job.config.options;
     fs.mkdirSync(job.runDir, { recursive: true });
-
-    this.phase('loading', `Loading ${config.model.source}`);
-    this.loaded = await loadModelFolder(config.model.path, { labels: config.labels, seed: opts.seed });
-    const { model, tokenizer, report } = this.loaded;
-    if (report.initialised.length) sink.log(`New classification head initialised: ${report.initialised.join(', ')}`);
-    if (report.reinitialised.length) sink.log(`Classification head re-initialised for ${config.labels.length} labels: ${report.reinitialised.join(', ')}`);
-    if (report.ignored.length) sink.log(`Ignored ${report.ignored.length} checkpoint tensor(s) that classification does not use (e.g. ${report.ignored[0]}).`);
-
+    const { model, tokenizer } = await this.loadModel();
     let stepper: Stepper | null = null;
     try {
-      let state: TrainerState = {
-        version: 1,
-        globalStep: 0,
-        epochsCompleted: 0,
-        bestMetric: null,
-        bestStep: null,
-        evalsWithoutImprovement: 0,
-        seed: opts.seed,
-        labels: [...config.labels],
-        trainingSeconds: 0,
-      };
-
-      stepper = new Stepper(model, {
-        weightDecay: opts.weightDecay,
-        maxGradNorm: opts.maxGradNorm,
-        trainable: opts.freezeEncoder ? model.headParams : undefined,
-        classWeights: opts.classWeights,
-      });
-
-      if (job.resume) {
-        const dir = latestCheckpoint(job.runDir);
-        if (dir) {
-          this.phase('loading', `Resuming from ${path.basename(dir)}`);
-          const ckpt = readCheckpoint(dir);
-          for (const name of model.store.names()) {
-            const t = ckpt.weights.get(name);
-            if (!t) throw new Error(`${dir}: the checkpoint lacks ${name}`);
-            model.store.set(name, t.data);
-          }
-          stepper.optimizer.restore(ckpt.state.globalStep, ckpt.moments);
-          state = ckpt.state;
-          sink.log(`Resumed at step ${state.globalStep} (epoch ${state.epochsCompleted}).`);
-        } else {
-          sink.log('No complete checkpoint yet: the run starts again from the beginning.');
-        }
-      }
-
-      const t0 = Date.now();
-      const encProgress = (what: string) => (done: number, total: number) =>
-        this.phase('tokenising', `Tokenising ${what}`, done, total, null);
-      const train = await encodeRows(tokenizer, job.train, opts.maxLength, encProgress('training rows'), signal);
-      const evalSet = await encodeRows(tokenizer, job.eval, opts.maxLength, encProgress('evaluation rows'), signal);
-      const truncated = train.lengths.filter((l) => l >= opts.maxLength).length;
-      sink.log(`Tokenised ${train.labels.length} training and ${evalSet.labels.length} evaluation rows in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${truncated} training rows were truncated to ${opts.maxLength} tokens.`);
-
-      const accum = opts.gradientAccumulationSteps;
-      const microPerEpoch = Math.ceil(train.labels.length / opts.batchSize);
-      const stepsPerEpoch = Math.max(1, Math.ceil(microPerEpoch / accum));
-      const totalSteps = Math.max(1, Math.ceil(opts.epochs * stepsPerEpoch));
-      const warmup = warmupStepsFor(totalSteps, { ratio: opts.warmupRatio, steps: opts.warmupSteps });
-      const epochsTotal = Math.ceil(totalSteps / stepsPerEpoch);
-      sink.log(`${totalSteps} optimizer steps (${stepsPerEpoch} per epoch), ${warmup} warm-up.`);
-
-      let best: EvalMetrics | null = null;
-      let modelDir: string | null = fs.existsSync(path.join(job.runDir, MODEL_DIR)) ? path.join(job.runDir, MODEL_DIR) : null;
-      let predictionsFile: string | null = fs.existsSync(path.join(job.runDir, PREDICTIONS_FILE)) ? path.join(job.runDir, PREDICTIONS_FILE) : null;
-      let lastEvalStep = -1;
-      let stoppedEarly = false;
-      const startSeconds = state.trainingSeconds;
-      const clock0 = performance.now();
-      const elapsed = (): number => startSeconds + (performance.now() - clock0) / 1000;
-      let emaStep: number | null = null;
-
-      const runEval = async (epochFloat: number): Promise<boolean> => {
-        if (evalSet.labels.length === 0) return true;
-        this.phase('evaluating', 'Evaluating', 0, evalSet.labels.length);
-        const r = await this.evaluate(evalSet, (done, total) => this.phase('evaluating', 'Evaluating', done, total));
-        if (!r) return false;
-        const metrics: EvalMetrics = {
-          step: state.globalStep,
-          epoch: epochFloat,
-          evalLoss: r.evalLoss,
-          accuracy: r.report.accuracy,
-          macroF1: r.report.macroF1,
-          perClass: r.report.perClass,
-          confusion: r.report.confusion,
-        };
-        lastEvalStep = state.globalStep;
-        const value = metricOf(metrics, opts.bestMetric);
-        const isBest = isBetter(value, state.bestMetric, opts.bestMetric);
-        if (isBest) {
-          state.bestMetric = value;
-          state.bestStep = state.globalStep;
-          state.evalsWithoutImprovement = 0;
-          best = metrics;
-          this.phase('saving', 'Saving the best model');
-          modelDir = path.join(job.runDir, MODEL_DIR);
-          saveModelFolder(modelDir, model, { sourceDir: config.model.path, tokenizer: tokenizer.files });
-          predictionsFile = path.join(job.runDir, PREDICTIONS_FILE);
-          const lines: string[] = [];
-          for (let i = 0; i < evalSet.labels.length; i++) {
-            const k = model.config.numLabels;
-            const p: EvalPrediction = {
-              index: i,
-              text: job.eval[i]!.text,
-              label: evalSet.labels[i]!,
-              predicted: r.predicted[i]!,
-              probs: Array.from(r.probs.subarray(i * k, (i + 1) * k), (x) => Math.round(x * 1e6) / 1e6),
-            };
-            lines.push(JSON.stringify(p));
-          }
-          writeFileAtomic(predictionsFile, lines.join('\n') + '\n');
-        } else {
-          state.evalsWithoutImprovement++;
-        }
-        sink.evaluation({ metrics, isBest, bestMetric: state.bestMetric!, bestMetricName: opts.bestMetric });
-        if (opts.earlyStoppingPatience !== null && state.evalsWithoutImprovement >= opts.earlyStoppingPatience) {
-          sink.log(`Stopping early: ${state.evalsWithoutImprovement} evaluation(s) without improvement of ${opts.bestMetric}.`);
-          stoppedEarly = true;
-        }
-        return true;
-      };
-
-      const result = (status: TrainResult['status']): TrainResult => ({
-        status,
-        stoppedEarly: status === 'completed' && stoppedEarly,
-        globalStep: state.globalStep,
-        best,
-        bestMetric: state.bestMetric,
-        modelDir,
-        predictionsFile,
-        trainingSeconds: elapsed(),
-      });
-      const cancelled = (): TrainResult => result('cancelled');
-
-      training: for (let epoch = state.epochsCompleted; epoch < epochsTotal; epoch++) {
-        const batches = epochBatches(train.labels.length, opts.batchSize, opts.seed, epoch, train.lengths, opts.groupByLength);
-        const firstStep = state.globalStep - epoch * stepsPerEpoch;
-        for (let s = Math.max(0, firstStep); s < stepsPerEpoch && state.globalStep < totalSteps; s++) {
-          if (signal.aborted) return cancelled();
-          const t = performance.now();
-          const micro = batches.slice(s * accum, (s + 1) * accum).map((rows) => this.labeled(train, rows));
-          const contexts = micro.map((_, i) => new ForwardContext(true, mixSeed(opts.seed, state.globalStep, i)));
-          const lr = linearScheduleLr(opts.learningRate, state.globalStep, totalSteps, warmup);
-          let outcome;
-          try {
-            outcome = stepper!.step(micro, contexts, lr);
-          } finally {
-            for (const b of micro) disposeBatch(b.tensors);
-          }
-          if (!Number.isFinite(outcome.loss)) {
-            throw new Error(`the loss became ${outcome.loss} at step ${state.globalStep + 1}; lower the learning rate (now ${opts.learningRate})`);
-          }
-          state.globalStep++;
-          const seconds = (performance.now() - t) / 1000;
-          emaStep = emaStep === null ? seconds : 0.9 * emaStep + 0.1 * seconds;
-          const rows = micro.reduce((a, b) => a + b.labels.length, 0);
-          let tokens = 0;
-          for (const rowsOf of batches.slice(s * accum, (s + 1) * accum)) for (const i of rowsOf) tokens += train.lengths[i]!;
-          sink.step({
-            step: state.globalStep,
-            totalSteps,
-            epoch: state.globalStep / stepsPerEpoch,
-            loss: outcome.loss,
-            learningRate: lr,
-            gradNorm: outcome.gradNorm,
-            samplesPerSecond: rows / seconds,
-            tokensPerSecond: tokens / seconds,
-            etaSeconds: emaStep * (totalSteps - state.globalStep),
-            elapsedSeconds: elapsed(),
-          });
-          if (opts.evalEverySteps !== null && state.globalStep % opts.evalEverySteps === 0) {
-            if (!(await runEval(state.globalStep / stepsPerEpoch))) return cancelled();
-            if (stoppedEarly) break training;
-          }
-          await new Promise((r) => setImmediate(r));
-        }
+      stepper = new Stepper(
+        model,
+        {
+          weightDecay: opts.weightDecay,
+          maxGradNorm: opts.maxGradNorm,
+          trainable: opts.freezeEncoder ? model.headParams : undefined,
+          classWeights: opts.classWeights,
+        },
+        this.kernels,
+      );
+      const state = this.resumeOrStart(stepper);
+      const { train, evalSet } = await this.encodeSets(tokenizer);
+      const ctx = this.startRun(model, tokenizer, stepper, state, train, evalSet);
+      for (let epoch = state.epochsCompleted; epoch < ctx.plan.epochsTotal; epoch++) {
+        const outcome = await this.trainEpoch(ctx, epoch);
+        if (outcome === 'cancelled') return this.result(ctx, 'cancelled');
+        if (outcome === 'stopped') break;
         state.epochsCompleted = epoch + 1;
-        if (opts.evalEverySteps === null || state.globalStep >= totalSteps) {
-          if (lastEvalStep !== state.globalStep && !(await runEval(state.globalStep / stepsPerEpoch))) return cancelled();
+        if (opts.evalEverySteps === null || state.globalStep >= ctx.plan.totalSteps) {
+          if (ctx.lastEvalStep !== state.globalStep && !(await this.evaluateAndKeepBest(ctx))) return this.result(ctx, 'cancelled');
         }
-        if (state.globalStep < totalSteps && !stoppedEarly) {
-          this.phase('checkpointing', `Writing the checkpoint of epoch ${epoch + 1}`);
-          state.trainingSeconds = elapsed();
-          const dir = writeCheckpoint(job.runDir, {
-            state,
-            weights: modelWeights(model),
-            moments: stepper!.optimizer.moments(),
-            shapes: new Map(model.store.names().map((n) => [n, model.store.get(n).shape.slice()])),
-          });
-          sink.checkpoint({ step: state.globalStep, epoch: state.epochsCompleted, path: dir });
-        }
-        if (stoppedEarly) break;
+        if (state.globalStep < ctx.plan.totalSteps && !ctx.stoppedEarly) this.checkpoint(ctx, epoch);
+        if (ctx.stoppedEarly) break;
       }
-      return result('completed');
+      return this.result(ctx, 'completed');
     } finally {
       stepper?.dispose();
       this.dispose();
     }
+  }
+
+  /** The model folder with the run's labels, and what loading it changed (logged). */
+  private async loadModel(): Promise<LoadedModel> {
+    const { config } = this.job;
+    this.phase('loading', `Loading ${config.model.source}`);
+    this.loaded = await loadModelFolder(config.model.path, { labels: config.labels, seed: config.options.seed });
+    const { report } = this.loaded;
+    if (report.initialised.length) this.sink.log(`New classification head initialised: ${report.initialised.join(', ')}`);
+    if (report.reinitialised.length) this.sink.log(`Classification head re-initialised for ${config.labels.length} labels: ${report.reinitialised.join(', ')}`);
+    if (report.ignored.length) this.sink.log(`Ignored ${report.ignored.length} checkpoint tensor(s) that classification does not use (e.g. ${report.ignored[0]}).`);
+    return this.loaded;
+  }
+
+  /** A fresh trainer state, or the newest checkpoint's (weights and optimizer moments restored). */
+  private resumeOrStart(stepper: Stepper): TrainerState {
+    const { job, sink } = this;
+    const model = this.loaded!.model;
+    const fresh: TrainerState = {
+      version: 1,
+      globalStep: 0,
+      epochsCompleted: 0,
+      bestMetric: null,
+      bestStep: null,
+      evalsWithoutImprovement: 0,
+      seed: job.config.options.seed,
+      labels: [...job.config.labels],
+      trainingSeconds: 0,
+    };
+    if (!job.resume) return fresh;
+    const dir = latestCheckpoint(job.runDir);
+    if (!dir) {
+      sink.log('No complete checkpoint yet: the run starts again from the beginning.');
+      return fresh;
+    }
+    this.phase('loading', `Resuming from ${path.basename(dir)}`);
+    const ckpt = readCheckpoint(dir);
+    for (const name of model.store.names()) {
+      const t = ckpt.weights.get(name);
+      if (!t) throw new Error(`${dir}: the checkpoint lacks ${name}`);
+      model.store.set(name, t.data);
+    }
+    stepper.optimizer.restore(ckpt.state.globalStep, ckpt.moments);
+    sink.log(`Resumed at step ${ckpt.state.globalStep} (epoch ${ckpt.state.epochsCompleted}).`);
+    return ckpt.state;
+  }
+
+  /** The training and evaluation rows, tokenised once. */
+  private async encodeSets(tokenizer: TextTokenizer): Promise<{ train: EncodedSet; evalSet: EncodedSet }> {
+    const { job, signal } = this;
+    const opts = job.config.options;
+    const t0 = Date.now();
+    const encProgress = (what: string) => (done: number, total: number) => this.phase('tokenising', `Tokenising ${what}`, done, total, null);
+    const train = await encodeRows(tokenizer, job.train, opts.maxLength, encProgress('training rows'), signal);
+    const evalSet = await encodeRows(tokenizer, job.eval, opts.maxLength, encProgress('evaluation rows'), signal);
+    const truncated = train.lengths.filter((l) => l >= opts.maxLength).length;
+    this.sink.log(`Tokenised ${train.labels.length} training and ${evalSet.labels.length} evaluation rows in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${truncated} training rows were truncated to ${opts.maxLength} tokens.`);
+    return { train, evalSet };
+  }
+
+  /** The step plan (as the Trainer computes it) and the run's shared progress. */
+  private startRun(model: SequenceClassifier, tokenizer: TextTokenizer, stepper: Stepper, state: TrainerState, train: EncodedSet, evalSet: EncodedSet): RunContext {
+    const { job } = this;
+    const opts = job.config.options;
+    const accum = opts.gradientAccumulationSteps;
+    const microPerEpoch = Math.ceil(train.labels.length / opts.batchSize);
+    const stepsPerEpoch = Math.max(1, Math.ceil(microPerEpoch / accum));
+    const totalSteps = Math.max(1, Math.ceil(opts.epochs * stepsPerEpoch));
+    const warmup = warmupStepsFor(totalSteps, { ratio: opts.warmupRatio, steps: opts.warmupSteps });
+    const epochsTotal = Math.ceil(totalSteps / stepsPerEpoch);
+    this.sink.log(`${totalSteps} optimizer steps (${stepsPerEpoch} per epoch), ${warmup} warm-up.`);
+    const existing = (name: string): string | null => (fs.existsSync(path.join(job.runDir, name)) ? path.join(job.runDir, name) : null);
+    const startSeconds = state.trainingSeconds;
+    const clock0 = performance.now();
+    return {
+      model,
+      tokenizer,
+      stepper,
+      state,
+      train,
+      evalSet,
+      plan: { accum, stepsPerEpoch, totalSteps, warmup, epochsTotal },
+      best: null,
+      modelDir: existing(MODEL_DIR),
+      predictionsFile: existing(PREDICTIONS_FILE),
+      lastEvalStep: -1,
+      stoppedEarly: false,
+      emaStep: null,
+      elapsed: () => startSeconds + (performance.now() - clock0) / 1000,
+    };
+  }
+
+  /**
+   * The optimizer steps of one epoch (from where a resumed run stopped), with the evaluations
+   * every N steps: 'stopped' when early stopping ends the run inside the epoch.
+   */
+  private async trainEpoch(ctx: RunContext, epoch: number): Promise<'finished' | 'stopped' | 'cancelled'> {
+    const opts = this.job.config.options;
+    const { state, plan, train } = ctx;
+    const batches = epochBatches(train.labels.length, opts.batchSize, opts.seed, epoch, train.lengths, opts.groupByLength);
+    const firstStep = state.globalStep - epoch * plan.stepsPerEpoch;
+    for (let s = Math.max(0, firstStep); s < plan.stepsPerEpoch && state.globalStep < plan.totalSteps; s++) {
+      if (this.signal.aborted) return 'cancelled';
+      this.optimizerStep(ctx, batches.slice(s * plan.accum, (s + 1) * plan.accum));
+      if (opts.evalEverySteps !== null && state.globalStep % opts.evalEverySteps === 0) {
+        if (!(await this.evaluateAndKeepBest(ctx))) return 'cancelled';
+        if (ctx.stoppedEarly) return 'stopped';
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    return 'finished';
+  }
+
+  /** One optimizer step over the micro-batches (gradient accumulation), reported to the sink. */
+  private optimizerStep(ctx: RunContext, microRows: readonly number[][]): void {
+    const opts = this.job.config.options;
+    const { state, plan, train } = ctx;
+    const t = performance.now();
+    const micro = microRows.map((rows) => this.labeled(train, rows));
+    const contexts = micro.map((_, i) => new ForwardContext(true, mixSeed(opts.seed, state.globalStep, i), this.kernels));
+    const lr = linearScheduleLr(opts.learningRate, state.globalStep, plan.totalSteps, plan.warmup);
+    let outcome;
+    try {
+      outcome = ctx.stepper.step(micro, contexts, lr);
+    } finally {
+      for (const b of micro) disposeBatch(b.tensors);
+    }
+    if (!Number.isFinite(outcome.loss)) {
+      throw new Error(`the loss became ${outcome.loss} at step ${state.globalStep + 1}; lower the learning rate (now ${opts.learningRate})`);
+    }
+    state.globalStep++;
+    const seconds = (performance.now() - t) / 1000;
+    ctx.emaStep = ctx.emaStep === null ? seconds : 0.9 * ctx.emaStep + 0.1 * seconds;
+    const rows = micro.reduce((a, b) => a + b.labels.length, 0);
+    let tokens = 0;
+    for (const rowsOf of microRows) for (const i of rowsOf) tokens += train.lengths[i]!;
+    this.sink.step({
+      step: state.globalStep,
+      totalSteps: plan.totalSteps,
+      epoch: state.globalStep / plan.stepsPerEpoch,
+      loss: outcome.loss,
+      learningRate: lr,
+      gradNorm: outcome.gradNorm,
+      samplesPerSecond: rows / seconds,
+      tokensPerSecond: tokens / seconds,
+      etaSeconds: ctx.emaStep * (plan.totalSteps - state.globalStep),
+      elapsedSeconds: ctx.elapsed(),
+    });
+  }
+
+  /**
+   * Evaluates at the current step; when the metric is the best so far, saves the model folder and
+   * its evaluation predictions; counts evaluations without improvement for early stopping.
+   * False when cancelled.
+   */
+  private async evaluateAndKeepBest(ctx: RunContext): Promise<boolean> {
+    const { job, sink } = this;
+    const opts = job.config.options;
+    const { state, evalSet } = ctx;
+    if (evalSet.labels.length === 0) return true;
+    this.phase('evaluating', 'Evaluating', 0, evalSet.labels.length);
+    const r = await this.evaluate(evalSet, (done, total) => this.phase('evaluating', 'Evaluating', done, total));
+    if (!r) return false;
+    const metrics: EvalMetrics = {
+      step: state.globalStep,
+      epoch: state.globalStep / ctx.plan.stepsPerEpoch,
+      evalLoss: r.evalLoss,
+      accuracy: r.report.accuracy,
+      macroF1: r.report.macroF1,
+      perClass: r.report.perClass,
+      confusion: r.report.confusion,
+    };
+    ctx.lastEvalStep = state.globalStep;
+    const value = metricOf(metrics, opts.bestMetric);
+    const isBest = isBetter(value, state.bestMetric, opts.bestMetric);
+    if (isBest) {
+      state.bestMetric = value;
+      state.bestStep = state.globalStep;
+      state.evalsWithoutImprovement = 0;
+      ctx.best = metrics;
+      this.phase('saving', 'Saving the best model');
+      ctx.modelDir = path.join(job.runDir, MODEL_DIR);
+      saveModelFolder(ctx.modelDir, ctx.model, { sourceDir: job.config.model.path, tokenizer: ctx.tokenizer.files });
+      ctx.predictionsFile = path.join(job.runDir, PREDICTIONS_FILE);
+      writeEvalPredictions(ctx.predictionsFile, {
+        texts: job.eval.map((row) => row.text),
+        labels: evalSet.labels,
+        predicted: r.predicted,
+        probs: r.probs,
+        numLabels: ctx.model.config.numLabels,
+      });
+    } else {
+      state.evalsWithoutImprovement++;
+    }
+    sink.evaluation({ metrics, isBest, bestMetric: state.bestMetric!, bestMetricName: opts.bestMetric });
+    if (opts.earlyStoppingPatience !== null && state.evalsWithoutImprovement >= opts.earlyStoppingPatience) {
+      sink.log(`Stopping early: ${state.evalsWithoutImprovement} evaluation(s) without improvement of ${opts.bestMetric}.`);
+      ctx.stoppedEarly = true;
+    }
+    return true;
+  }
+
+  /** The checkpoint at the end of an epoch, from which a resumed run continues exactly. */
+  private checkpoint(ctx: RunContext, epoch: number): void {
+    const { state, model } = ctx;
+    this.phase('checkpointing', `Writing the checkpoint of epoch ${epoch + 1}`);
+    state.trainingSeconds = ctx.elapsed();
+    const dir = writeCheckpoint(this.job.runDir, {
+      state,
+      weights: modelWeights(model),
+      moments: ctx.stepper.optimizer.moments(),
+      shapes: new Map(model.store.names().map((n) => [n, model.store.get(n).shape.slice()])),
+    });
+    this.sink.checkpoint({ step: state.globalStep, epoch: state.epochsCompleted, path: dir });
+  }
+
+  private result(ctx: RunContext, status: TrainResult['status']): TrainResult {
+    return {
+      status,
+      stoppedEarly: status === 'completed' && ctx.stoppedEarly,
+      globalStep: ctx.state.globalStep,
+      best: ctx.best,
+      bestMetric: ctx.state.bestMetric,
+      modelDir: ctx.modelDir,
+      predictionsFile: ctx.predictionsFile,
+      trainingSeconds: ctx.elapsed(),
+    };
   }
 
   dispose(): void {

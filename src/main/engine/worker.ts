@@ -4,7 +4,7 @@
  * a forked Node process (process.send). A crash or out-of-memory kills only this process; the
  * parent marks the run failed.
  */
-import { initBackend } from './tf';
+import { startBackend } from './backends/start';
 import { Predictor } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
 import { benchmarkTraining } from './benchmark';
@@ -53,10 +53,10 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'token-counts', counts });
     return;
   }
-  const backend = await initBackend(job.backend ?? null);
+  const { info: backend, kernels } = await startBackend(job.backend ?? null);
   send({ type: 'backend', backend });
   if (job.kind === 'serve') {
-    serving = await Predictor.load(job.modelDir);
+    serving = await Predictor.load(job.modelDir, kernels);
     send({ type: 'serving', labels: serving.labels });
     // Stays alive: requests arrive as messages until the parent stops it.
     await new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -74,12 +74,12 @@ async function run(job: EngineJob): Promise<void> {
     return;
   }
   if (job.kind === 'benchmark') {
-    const r = await benchmarkTraining(job, abort.signal, (done, total) => send({ type: 'progress', done, total }));
+    const r = await benchmarkTraining(job, kernels, abort.signal, (done, total) => send({ type: 'progress', done, total }));
     send({ type: 'benchmark', ...r });
     return;
   }
   if (job.kind === 'predict') {
-    const predictor = await Predictor.load(job.modelDir);
+    const predictor = await Predictor.load(job.modelDir, kernels);
     try {
       const predictions = await predictor.predict(job.texts, {
         maxLength: job.maxLength,
@@ -102,6 +102,7 @@ async function run(job: EngineJob): Promise<void> {
       log: (message) => send({ type: 'log', message }),
     },
     abort.signal,
+    kernels,
   );
   const result = await trainer.run();
   send(result.status === 'cancelled' ? { type: 'cancelled', result } : { type: 'done', result });

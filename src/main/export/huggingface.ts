@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { DataProgress } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
-import { parseSafetensors } from '../engine/safetensors';
+import { parseSafetensors } from '../hf/safetensors';
 import { APP_VERSION } from '../version';
 import type { RunRepository } from '../store/runs';
 import { writeFolder } from './destination';

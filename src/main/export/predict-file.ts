@@ -265,7 +265,8 @@ export async function predictFileWith(classifier: TextClassifier, inputFile: str
 
 /** Batch prediction with the model folder at modelDir, loaded in this process and released at the end. */
 export async function predictFile(modelDir: string, inputFile: string, outputFile: string, options: PredictFileOptions = {}): Promise<PredictFileResult> {
-  const { initBackend, tf } = await import('../engine/tf');
+  const { tf } = await import('../engine/tf');
+  const { initBackend } = await import('../engine/backends/start');
   const { Predictor } = await import('../engine/inference');
   if (!tf.getBackend()) await initBackend(null);
   const predictor = await Predictor.load(modelDir);

@@ -6,7 +6,7 @@ import { AppError } from '../../shared/errors';
 import { runConfigSchema, type RunConfig } from '../../shared/run-config';
 import type { EvalPrediction, RunLogLine, RunSummary } from '../../shared/types';
 import { getPreparedDataset, preparedDatasetDir } from '../data';
-import { checkMaxLength } from '../engine/config';
+import { checkMaxLength } from '../hf/config';
 import { MODEL_DIR, PREDICTIONS_FILE, TRAIN_LOG_FILE } from '../engine/layout';
 import { removeDirSafely } from '../fsutil';
 import { resolveModel } from '../hub/resolve';

@@ -17,8 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { renameWithRetry, writeFileAtomic } from '../fsutil';
-import { detectTokenizerSource } from './tokenizer-convert';
-import { detectWeights } from './weights';
+import { detectTokenizerSource } from '../hf/tokenizer-convert';
+import { detectWeights } from '../hf/weights';
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 

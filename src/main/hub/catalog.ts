@@ -5,25 +5,11 @@
  * the card's URL, and are null ("not reported") where no card states one. Any other Hub id
  * works too; the catalog is only a shortlist.
  */
-import type { CatalogModel, ModelFamily, ReportedAccuracy } from '../../shared/models';
+import { encoderParameters, type Architecture } from '../../shared/model-families';
+import type { CatalogModel, ReportedAccuracy } from '../../shared/models';
 import { findCachedSnapshot, hubCacheDir } from './cache';
 
-/** The architecture numbers that decide size and cost (from the model's config.json). */
-export interface Architecture {
-  family: ModelFamily;
-  layers: number;
-  hidden: number;
-  intermediate: number;
-  heads: number;
-  vocab: number;
-  positions: number;
-  /** Token type (segment) embeddings; 0 for DistilBERT. */
-  typeVocab: number;
-  /** ALBERT: factorised embedding size (projected to `hidden`). */
-  embedding?: number;
-  /** ALBERT: layers share one set of weights. */
-  sharedLayers?: boolean;
-}
+export type { Architecture } from '../../shared/model-families';
 
 interface CatalogSeed {
   id: string;
@@ -103,21 +89,8 @@ const SEEDS: CatalogSeed[] = [
   },
 ];
 
-/**
- * Parameters of the pre-trained encoder as the family's base model defines it (embeddings,
- * transformer layers, and the pooler for BERT and ALBERT; RoBERTa's pooler is counted too, as
- * its checkpoint holds one), without a task head.
- */
-export function encoderParameters(a: Architecture): number {
-  const H = a.hidden;
-  const E = a.embedding ?? H;
-  let total = a.vocab * E + a.positions * E + a.typeVocab * E + 2 * E; // embeddings + LayerNorm
-  if (a.embedding !== undefined && a.embedding !== H) total += E * H + H; // ALBERT projection
-  const layer = 4 * (H * H + H) + 2 * H + (H * a.intermediate + a.intermediate) + (a.intermediate * H + H) + 2 * H;
-  total += (a.sharedLayers ? 1 : a.layers) * layer;
-  if (a.family !== 'distilbert') total += H * H + H; // pooler
-  return total;
-}
+/** Parameters of the pre-trained encoder (the registry's formula, per family). */
+export { encoderParameters } from '../../shared/model-families';
 
 /** Multiply-accumulates per token of one forward pass through the layers (sequence length 128). */
 function macsPerToken(a: Architecture, seqLen = 128): number {

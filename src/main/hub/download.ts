@@ -32,7 +32,7 @@ import { AppError } from '../../shared/errors';
 import type { DownloadProgress, WeightsFormat } from '../../shared/models';
 import { fsyncPath, renameWithRetry } from '../fsutil';
 import { blobPath, COMMIT_HASH, hubCacheDir, linkIntoSnapshot, repoDir, snapshotDir, snapshotFileOk, writeRef } from './cache';
-import { shardNames, WEIGHT_FILES } from './weights';
+import { shardNames, WEIGHT_FILES } from '../hf/weights';
 
 // ---------------------------------------------------------------------------------------------
 // Connection settings: HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE

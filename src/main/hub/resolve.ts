@@ -11,7 +11,7 @@ import type { DownloadProgress, ResolvedModel } from '../../shared/models';
 import { hubIdSchema, looksLikeLocalPath, revisionSchema } from '../../shared/models-schema';
 import { findCachedSnapshot, readRef, snapshotDir } from './cache';
 import { downloadModel, hubConnection, HubUnreachableError, type DownloadOptions } from './download';
-import { assertImportable, inspectModelFolder } from './import';
+import { assertImportable, inspectModelFolder } from '../hf/inspect';
 
 export interface ResolveOptions {
   /** Use only the cache. Default: HF_HUB_OFFLINE (1/true/yes/on). */

@@ -5,7 +5,8 @@
  * dropout (classifier_dropout_prob), classifier.
  */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import { FAMILIES } from '../../../shared/model-families';
+import type { ModelConfig } from '../../hf/config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
 import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
 import type { HostInputs, HostRuntime } from './host';
@@ -13,7 +14,7 @@ import { runLayers, runLayersHost } from './layers';
 
 export class AlbertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
-  readonly basePrefix = 'albert';
+  readonly basePrefix = FAMILIES.albert.basePrefix;
   readonly embeddings: WordPositionTypeEmbeddings;
   readonly mappingIn: Linear;
   /** groups[g][j]: the j-th inner layer of group g. */

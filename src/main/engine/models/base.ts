@@ -1,6 +1,6 @@
 /** The interface every family implements, and the embedding block BERT, RoBERTa and ALBERT share. */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import type { ModelConfig } from '../../hf/config';
 import { type BatchTensors, Embedding, type ForwardContext, type ForwardTrace, LayerNorm, ParamStore } from './layers';
 import type { HostInputs, HostRuntime } from './host';
 
@@ -40,7 +40,7 @@ export class WordPositionTypeEmbeddings {
     let x = this.word.apply(batch.inputIds);
     if (this.tokenType && batch.tokenTypeIds) x = tf.add(x, this.tokenType.apply(batch.tokenTypeIds));
     x = tf.add(x, this.position.apply(batch.positionIds));
-    return ctx.dropout(this.norm.apply(x), dropout) as tf.Tensor2D;
+    return ctx.dropout(this.norm.apply(x, ctx), dropout) as tf.Tensor2D;
   }
 
   /** Host forward into `out` ([B*T, width]). */

@@ -3,7 +3,8 @@
  * pooler tanh(dense(h[CLS])), dropout, classifier. Parameter names as in transformers.
  */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import { FAMILIES } from '../../../shared/model-families';
+import type { ModelConfig } from '../../hf/config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
 import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
 import type { HostInputs, HostRuntime } from './host';
@@ -40,7 +41,7 @@ export function bertLayer(store: ParamStore, prefix: string, config: ModelConfig
 
 export class BertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
-  readonly basePrefix = 'bert';
+  readonly basePrefix = FAMILIES.bert.basePrefix;
   readonly embeddings: WordPositionTypeEmbeddings;
   readonly layers: TransformerLayer[];
   readonly pooler: Linear;

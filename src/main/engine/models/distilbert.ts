@@ -4,7 +4,8 @@
  * (seq_classif_dropout), classifier. LayerNorm eps is always 1e-12.
  */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import { FAMILIES } from '../../../shared/model-families';
+import type { ModelConfig } from '../../hf/config';
 import { type BatchTensors, Embedding, type ForwardContext, type ForwardTrace, LayerNorm, Linear, ParamStore, TransformerLayer } from './layers';
 import { addInto, firstTokens, headHost, type SequenceClassifier } from './base';
 import type { HostInputs, HostRuntime } from './host';
@@ -12,7 +13,7 @@ import { runLayers, runLayersHost } from './layers';
 
 export class DistilBertForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
-  readonly basePrefix = 'distilbert';
+  readonly basePrefix = FAMILIES.distilbert.basePrefix;
   readonly word: Embedding;
   readonly position: Embedding;
   readonly norm: LayerNorm;
@@ -57,7 +58,7 @@ export class DistilBertForSequenceClassification implements SequenceClassifier {
 
   logits(batch: BatchTensors, ctx: ForwardContext, trace?: ForwardTrace): tf.Tensor2D {
     let x = tf.add(this.word.apply(batch.inputIds), this.position.apply(batch.positionIds)) as tf.Tensor2D;
-    x = ctx.dropout(this.norm.apply(x), this.config.hiddenDropout) as tf.Tensor2D;
+    x = ctx.dropout(this.norm.apply(x, ctx), this.config.hiddenDropout) as tf.Tensor2D;
     if (trace) trace.embeddings = tf.keep(x);
     x = runLayers(this.layers, x, batch, ctx, trace);
     const pooled = tf.relu(this.preClassifier.apply(firstTokens(x, batch)));

@@ -5,6 +5,7 @@
  * this pays: no tape, no intermediate tensors, no fresh (page-faulting) output arrays.
  * Training keeps the tfjs path, which gives the gradients.
  */
+import type { Kernels } from '../kernels';
 import type { NativeActivation, NativeAddon } from '../native/index';
 import { hostView, tf } from '../tf';
 import type { BatchTensors } from './layers';
@@ -66,18 +67,17 @@ export class HostRuntime {
   }
 }
 
-let runtime: HostRuntime | null = null;
-let addonRef: NativeAddon | null = null;
+/** One runtime (with its scratch buffers) per addon. */
+const runtimes = new WeakMap<NativeAddon, HostRuntime>();
 
-/** Set by tf.ts when the native backend starts. */
-export function setHostAddon(addon: NativeAddon | null): void {
-  addonRef = addon;
-  runtime = null;
-}
-
-/** The runtime, when the native backend is current. */
-export function hostRuntime(): HostRuntime | null {
-  if (!addonRef || tf.getBackend() !== 'native' || process.env.FINETUNE_HOST_FORWARD === 'off') return null;
-  runtime ??= new HostRuntime(addonRef);
-  return runtime;
+/** The runtime of the kernels' addon, when their backend (native) is current. */
+export function hostRuntime(kernels: Kernels): HostRuntime | null {
+  const addon = kernels.hostAddon;
+  if (!addon || tf.getBackend() !== 'native' || kernels.backend !== 'native') return null;
+  let rt = runtimes.get(addon);
+  if (!rt) {
+    rt = new HostRuntime(addon);
+    runtimes.set(addon, rt);
+  }
+  return rt;
 }

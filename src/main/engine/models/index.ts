@@ -3,44 +3,27 @@
  * (checkpoint name -> HF parameter name, normalised as transformers does), and a load report
  * that fails loudly, naming the weight, on missing, unexpected or mis-shaped tensors.
  */
-import type { ModelConfig } from '../config';
-import type { ModelType } from '../tokenizer';
-import type { WeightMap } from '../safetensors';
+import type { ModelConfig } from '../../hf/config';
+import type { WeightMap } from '../../hf/safetensors';
 import { Rng } from '../rng';
 import type { SequenceClassifier } from './base';
-import { AlbertForSequenceClassification } from './albert';
-import { BertForSequenceClassification } from './bert';
-import { DistilBertForSequenceClassification } from './distilbert';
-import { RobertaForSequenceClassification } from './roberta';
+import { COMMON_IGNORABLE_KEYS, FAMILIES } from '../../../shared/model-families';
+import { ARCHITECTURES, MODEL_CONSTRUCTORS } from './families';
 
 export type { SequenceClassifier } from './base';
 
-export const ARCHITECTURES: Record<ModelType, string> = {
-  bert: 'BertForSequenceClassification',
-  roberta: 'RobertaForSequenceClassification',
-  distilbert: 'DistilBertForSequenceClassification',
-  albert: 'AlbertForSequenceClassification',
-};
+export { ARCHITECTURES } from './families';
 
 export function createModel(config: ModelConfig): SequenceClassifier {
-  switch (config.modelType) {
-    case 'bert':
-      return new BertForSequenceClassification(config);
-    case 'roberta':
-      return new RobertaForSequenceClassification(config);
-    case 'distilbert':
-      return new DistilBertForSequenceClassification(config);
-    case 'albert':
-      return new AlbertForSequenceClassification(config);
-  }
+  return new MODEL_CONSTRUCTORS[config.modelType](config);
 }
 
 /**
  * Checkpoint entries that transformers also ignores for *ForSequenceClassification: buffers,
- * pre-training heads (MLM, NSP, SOP), other task heads, RoBERTa's unused pooler.
+ * pre-training heads (MLM, NSP, SOP), other task heads, RoBERTa's unused pooler. The union over
+ * the families' records (a checkpoint of one family never holds another's keys).
  */
-const IGNORABLE =
-  /(^|\.)position_ids$|(^|\.)token_type_ids$|^cls\.|^lm_head\.|^predictions\.|^sop_classifier\.|^vocab_(transform|layer_norm|projector)\.|^qa_outputs\.|^roberta\.pooler\.|^distilbert\.pooler\./;
+const IGNORABLE = new RegExp([...COMMON_IGNORABLE_KEYS, ...Object.values(FAMILIES).flatMap((f) => f.ignorableKeys)].join('|'));
 
 export interface LoadReport {
   /** Parameters read from the checkpoint. */

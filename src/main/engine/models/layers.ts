@@ -4,8 +4,9 @@
  * Activations are 2-D [tokens, features]; attention reshapes to [batch, heads, time, head_dim].
  */
 import { tf } from '../tf';
-import type { Activation } from '../config';
+import type { Activation } from '../../hf/config';
 import * as ops from '../ops';
+import type { Kernels } from '../kernels';
 import type { HostInputs, HostRuntime } from './host';
 import type { NativeActivation } from '../native/index';
 import { mixSeed, Rng } from '../rng';
@@ -85,18 +86,19 @@ export class ParamStore {
   }
 }
 
-/** Per-forward state: training flag and the dropout seed stream. */
+/** Per-forward state: training flag, the dropout seed stream, and the backend's kernels the layers use. */
 export class ForwardContext {
   private counter = 0;
   constructor(
     readonly training: boolean,
-    private readonly seed = 0,
+    private readonly seed: number,
+    readonly kernels: Kernels,
   ) {}
 
   /** Dropout as torch.nn.Dropout: zero with probability rate, scale the rest by 1/(1-rate). */
   dropout(x: tf.Tensor, rate: number): tf.Tensor {
     if (!this.training || rate <= 0) return x;
-    return ops.dropout(x, rate, mixSeed(this.seed, this.counter++));
+    return ops.dropout(x, rate, mixSeed(this.seed, this.counter++), this.kernels);
   }
 }
 
@@ -142,8 +144,8 @@ export class LayerNorm {
   }
 
   /** torch.nn.LayerNorm over the last axis: biased variance, eps inside the square root. */
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    return ops.layerNorm(x, this.store.get(this.weight), this.store.get(this.bias), this.eps) as tf.Tensor2D;
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    return ops.layerNorm(x, this.store.get(this.weight), this.store.get(this.bias), this.eps, ctx.kernels) as tf.Tensor2D;
   }
 
   applyHost(rt: HostRuntime, x: Float32Array, rows: number, out: Float32Array): void {
@@ -175,15 +177,15 @@ export class Embedding {
 }
 
 /** The activations of transformers/activations.py that these families use. */
-export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
+export function activate(x: tf.Tensor, act: Activation, kernels: Kernels): tf.Tensor {
   switch (act) {
     case 'gelu':
     case 'gelu_python':
       // Exact erf GELU (torch.nn.functional.gelu).
-      return ops.geluErf(x);
+      return ops.geluErf(x, kernels);
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      return ops.geluTanh(x);
+      return ops.geluTanh(x, kernels);
     case 'gelu_fast':
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.mul(x, 0.7978845608), tf.add(1, tf.mul(tf.mul(x, x), 0.044715))))));
     case 'quick_gelu':
@@ -275,7 +277,7 @@ export class SelfAttention {
     const v = split(this.v.apply(x));
     let scores = tf.mul(tf.matMul(q, k, false, true), d ** -0.5);
     scores = tf.add(tf.reshape(scores, [b, this.heads, t, t]), batch.additiveMask);
-    let probs = ops.softmax(scores);
+    let probs = ops.softmax(scores, ctx.kernels);
     probs = ctx.dropout(probs, this.probsDropout);
     const context = tf.matMul(tf.reshape(probs, [b * this.heads, t, t]) as tf.Tensor3D, v);
     const merged = tf.reshape(tf.transpose(tf.reshape(context, [b, this.heads, t, d]), [0, 2, 1, 3]), [b * t, this.hidden]);
@@ -362,10 +364,10 @@ export class TransformerLayer {
   apply(x: tf.Tensor2D, batch: BatchTensors, ctx: ForwardContext): tf.Tensor2D {
     let attn = this.attention.apply(x, batch, ctx);
     if (this.opts.dropoutAfterAttention) attn = ctx.dropout(attn, this.opts.hiddenDropout) as tf.Tensor2D;
-    const a = this.attentionNorm.apply(tf.add(x, attn));
-    let f = this.ffnOut.apply(activate(this.ffnIn.apply(a), this.opts.act) as tf.Tensor2D);
+    const a = this.attentionNorm.apply(tf.add(x, attn), ctx);
+    let f = this.ffnOut.apply(activate(this.ffnIn.apply(a), this.opts.act, ctx.kernels) as tf.Tensor2D);
     if (this.opts.dropoutAfterFfn) f = ctx.dropout(f, this.opts.hiddenDropout) as tf.Tensor2D;
-    return this.outputNorm.apply(tf.add(f, a));
+    return this.outputNorm.apply(tf.add(f, a), ctx);
   }
 
   /** Host forward (eval mode: no dropout); x and out must be different buffers. */

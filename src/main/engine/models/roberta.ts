@@ -4,7 +4,8 @@
  * dropout, out_proj on the <s> token.
  */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import { FAMILIES } from '../../../shared/model-families';
+import type { ModelConfig } from '../../hf/config';
 import { type BatchTensors, type ForwardContext, type ForwardTrace, Linear, ParamStore, TransformerLayer } from './layers';
 import { firstTokens, headHost, type SequenceClassifier, WordPositionTypeEmbeddings } from './base';
 import type { HostInputs, HostRuntime } from './host';
@@ -31,7 +32,7 @@ export function robertaPositionIds(ids: Int32Array, batchSize: number, seqLen: n
 
 export class RobertaForSequenceClassification implements SequenceClassifier {
   readonly store = new ParamStore();
-  readonly basePrefix = 'roberta';
+  readonly basePrefix = FAMILIES.roberta.basePrefix;
   readonly embeddings: WordPositionTypeEmbeddings;
   readonly layers: TransformerLayer[];
   readonly dense: Linear;

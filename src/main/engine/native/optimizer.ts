@@ -1,13 +1,10 @@
 /**
  * Native kernels for the optimizer, usable on every host-memory backend (cpu, wasm, native): they
- * work on the Float32Arrays the engine already holds. The AdamW kernel plugs into the engine's
- * hook and is bit-identical to its JavaScript reference:
- *
- *   import { setAdamWKernel } from '../optimizer';
- *   const k = nativeAdamWKernel();
- *   if (k) setAdamWKernel(k);
+ * work on the Float32Arrays the engine already holds. backends/start.ts puts them in the native
+ * backend's Kernels (adamw, sumOfSquares), which the optimizer receives; the AdamW kernel is
+ * bit-identical to its JavaScript reference (adamwUpdateJs).
  */
-import type { AdamWKernel } from '../optimizer';
+import type { AdamWKernel } from '../kernels';
 import { loadNativeAddon } from './addon';
 
 /** The native AdamW update, or null when the addon is unavailable. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { WeightsFormat } from '../../shared/models';
-import { readSafetensors, readShardedSafetensors, SafetensorsError, type WeightMap } from '../engine/safetensors';
+import { readSafetensors, readShardedSafetensors, SafetensorsError, type WeightMap } from './safetensors';
 import { readPytorchBin, readShardedPytorchBin } from './pytorch-bin';
 
 export type { WeightsFormat } from '../../shared/models';

@@ -1,20 +1,20 @@
 /**
- * config.json, read and normalised across the four families (DistilBERT names its fields
- * dim / n_layers / n_heads / hidden_dim / activation). The raw object is kept so that saving
+ * config.json, read and normalised across the families (each family's record in
+ * shared/model-families.ts reads its own field names: DistilBERT's dim / n_layers / n_heads...). The raw object is kept so that saving
  * writes back every field the user's checkpoint had.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
-import { MODEL_TYPES, type ModelType } from './tokenizer';
+import { FAMILIES, isModelFamily, MODEL_FAMILIES, type ConfigFieldReader, type ModelFamily } from '../../shared/model-families';
 
 export const ACTIVATIONS = ['gelu', 'gelu_python', 'gelu_new', 'gelu_fast', 'gelu_pytorch_tanh', 'quick_gelu', 'relu', 'silu', 'swish', 'tanh', 'sigmoid', 'linear'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 export interface ModelConfig {
   raw: JsonObject;
-  modelType: ModelType;
+  modelType: ModelFamily;
   vocabSize: number;
   hiddenSize: number;
   numHiddenLayers: number;
@@ -58,21 +58,20 @@ function num(raw: JsonObject, key: string, file: string, fallback?: number): num
 
 /** The longest input the position table allows (RoBERTa positions start at pad_id + 1). */
 export function maxSequenceLength(c: ModelConfig): number {
-  return c.modelType === 'roberta' ? c.maxPositionEmbeddings - c.padTokenId - 1 : c.maxPositionEmbeddings;
+  return FAMILIES[c.modelType].positionsAfterPad ? c.maxPositionEmbeddings - c.padTokenId - 1 : c.maxPositionEmbeddings;
 }
 
 export function parseModelConfig(raw: JsonObject, file = 'config.json'): ModelConfig {
   const mt = raw.model_type;
-  if (typeof mt !== 'string' || !(MODEL_TYPES as readonly string[]).includes(mt)) {
-    throw new ConfigError(file, `model_type ${JSON.stringify(mt)} is not supported; this app trains ${MODEL_TYPES.join(', ')}`);
+  if (!isModelFamily(mt)) {
+    throw new ConfigError(file, `model_type ${JSON.stringify(mt)} is not supported; this app trains ${MODEL_FAMILIES.join(', ')}`);
   }
-  const modelType = mt as ModelType;
-  const distil = modelType === 'distilbert';
-  const hiddenSize = num(raw, distil ? 'dim' : 'hidden_size', file);
-  const numHiddenLayers = num(raw, distil ? 'n_layers' : 'num_hidden_layers', file);
-  const numAttentionHeads = num(raw, distil ? 'n_heads' : 'num_attention_heads', file);
-  const intermediateSize = num(raw, distil ? 'hidden_dim' : 'intermediate_size', file);
-  const act = String(raw[distil ? 'activation' : 'hidden_act'] ?? (modelType === 'albert' ? 'gelu_new' : 'gelu'));
+  const modelType = mt;
+  const family = FAMILIES[modelType];
+  const reader: ConfigFieldReader = { num: (key, fallback) => num(raw, key, file, fallback), raw: (key) => raw[key] };
+  const fields = family.readConfig(reader);
+  const { hiddenSize, numAttentionHeads } = fields;
+  const act = fields.activation;
   if (!(ACTIVATIONS as readonly string[]).includes(act)) {
     throw new ConfigError(file, `activation "${act}" is not supported; known: ${ACTIVATIONS.join(', ')}`);
   }
@@ -84,14 +83,7 @@ export function parseModelConfig(raw: JsonObject, file = 'config.json'): ModelCo
   if (hiddenSize % numAttentionHeads !== 0) {
     throw new ConfigError(file, `hidden size ${hiddenSize} is not a multiple of ${numAttentionHeads} attention heads`);
   }
-  const padDefault = modelType === 'roberta' ? 1 : 0;
-  const padTokenId = raw.pad_token_id === null || raw.pad_token_id === undefined ? padDefault : num(raw, 'pad_token_id', file);
-  const hiddenDropout = distil ? num(raw, 'dropout', file, 0.1) : num(raw, 'hidden_dropout_prob', file, 0.1);
-  const attentionDropout = distil ? num(raw, 'attention_dropout', file, 0.1) : num(raw, 'attention_probs_dropout_prob', file, 0.1);
-  let classifierDropout: number;
-  if (distil) classifierDropout = num(raw, 'seq_classif_dropout', file, 0.2);
-  else if (modelType === 'albert') classifierDropout = num(raw, 'classifier_dropout_prob', file, 0.1);
-  else classifierDropout = typeof raw.classifier_dropout === 'number' ? raw.classifier_dropout : hiddenDropout;
+  const padTokenId = raw.pad_token_id === null || raw.pad_token_id === undefined ? family.defaultPadTokenId : num(raw, 'pad_token_id', file);
 
   let id2label: string[];
   const rawMap = raw.id2label;
@@ -110,20 +102,20 @@ export function parseModelConfig(raw: JsonObject, file = 'config.json'): ModelCo
     modelType,
     vocabSize: num(raw, 'vocab_size', file),
     hiddenSize,
-    numHiddenLayers,
+    numHiddenLayers: fields.numHiddenLayers,
     numAttentionHeads,
-    intermediateSize,
+    intermediateSize: fields.intermediateSize,
     hiddenAct: act as Activation,
-    hiddenDropout,
-    attentionDropout,
-    classifierDropout,
+    hiddenDropout: fields.hiddenDropout,
+    attentionDropout: fields.attentionDropout,
+    classifierDropout: fields.classifierDropout,
     maxPositionEmbeddings: num(raw, 'max_position_embeddings', file, 512),
-    typeVocabSize: distil ? 0 : num(raw, 'type_vocab_size', file, 2),
-    layerNormEps: distil ? 1e-12 : num(raw, 'layer_norm_eps', file, 1e-12),
+    typeVocabSize: fields.typeVocabSize,
+    layerNormEps: fields.layerNormEps,
     padTokenId,
-    embeddingSize: modelType === 'albert' ? num(raw, 'embedding_size', file, 128) : hiddenSize,
-    numHiddenGroups: modelType === 'albert' ? num(raw, 'num_hidden_groups', file, 1) : 1,
-    innerGroupNum: modelType === 'albert' ? num(raw, 'inner_group_num', file, 1) : 1,
+    embeddingSize: fields.embeddingSize,
+    numHiddenGroups: fields.numHiddenGroups,
+    innerGroupNum: fields.innerGroupNum,
     numLabels: id2label.length,
     id2label,
     problemType: typeof raw.problem_type === 'string' ? raw.problem_type : null,

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../../shared/json';
 import { AppError } from '../../shared/errors';
-import { MODEL_FAMILIES, type ImportReport, type ModelFamily } from '../../shared/models';
-import { ConfigError, parseModelConfig } from '../engine/config';
+import { isModelFamily } from '../../shared/model-families';
+import type { ImportReport, ModelFamily } from '../../shared/models';
+import { ConfigError, parseModelConfig } from './config';
 import { listPytorchBinTensors } from './pytorch-bin';
 import { convertTokenizer, detectTokenizerSource } from './tokenizer-convert';
 import { detectWeights, OTHER_WEIGHT_FILES, type DetectedWeights } from './weights';
@@ -132,7 +133,7 @@ export async function inspectModelFolder(folder: string): Promise<ImportReport> 
     if (typeof raw === 'string') report.missing.push(raw);
     else {
       const mt = raw.model_type;
-      if (typeof mt === 'string' && (MODEL_FAMILIES as readonly string[]).includes(mt)) family = mt as ModelFamily;
+      if (isModelFamily(mt)) family = mt;
       try {
         const config = parseModelConfig(raw, 'config.json');
         vocabSize = config.vocabSize;

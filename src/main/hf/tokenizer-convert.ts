@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { JsonObject, JsonValue } from '../../shared/json';
+import { FAMILIES, isModelFamily } from '../../shared/model-families';
 import type { TokenizerSource } from '../../shared/models';
 import { parseSentencePieceModel, PIECE_TYPES, ProtobufError, SPM_MODEL_TYPES, type SentencePieceModel } from './sentencepiece';
 
@@ -33,9 +34,8 @@ export interface DetectedTokenizer {
 export function detectTokenizerSource(dir: string, modelType?: string): DetectedTokenizer | null {
   const has = (f: string): boolean => fs.existsSync(path.join(dir, f));
   if (has('tokenizer.json')) return { source: 'tokenizer.json', missing: [] };
-  const byFamily: Record<string, TokenizerSource> = { bert: 'vocab.txt', distilbert: 'vocab.txt', roberta: 'vocab.json+merges.txt', albert: 'spiece.model' };
   const order: TokenizerSource[] = ['vocab.txt', 'vocab.json+merges.txt', 'spiece.model'];
-  const preferred = modelType ? byFamily[modelType] : undefined;
+  const preferred = isModelFamily(modelType) ? FAMILIES[modelType].tokenizer.source : undefined;
   const candidates = preferred ? [preferred, ...order.filter((s) => s !== preferred)] : order;
   for (const source of candidates) {
     if (source === 'vocab.txt' && has('vocab.txt')) return { source, missing: [] };
@@ -440,9 +440,9 @@ export async function convertTokenizer(dir: string, modelType: string, config: J
       converted = albertTokenizerJson(dir, config);
       break;
   }
-  const expected: Record<string, TokenizerSource> = { bert: 'vocab.txt', distilbert: 'vocab.txt', roberta: 'vocab.json+merges.txt', albert: 'spiece.model' };
-  if (expected[modelType] && expected[modelType] !== detected.source) {
-    converted.warnings.push(`a ${modelType} model usually ships ${expected[modelType]}; this folder has ${detected.source}, which was used`);
+  const expected = isModelFamily(modelType) ? FAMILIES[modelType].tokenizer.source : undefined;
+  if (expected && expected !== detected.source) {
+    converted.warnings.push(`a ${modelType} model usually ships ${expected}; this folder has ${detected.source}, which was used`);
   }
   return converted;
 }
