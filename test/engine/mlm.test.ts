@@ -322,7 +322,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const model = loaded.model;
     expect([...loaded.report.initialised].sort()).toEqual([...model.headParams].sort());
     expect(loaded.report.ignored.length).toBeGreaterThan(0);
-    const dense = model.store.get(model.transform.weight).dataSync();
+    const dense = Array.from(model.store.get(model.transform.weight).dataSync() as Float32Array);
     const mean = dense.reduce((s, x) => s + x, 0) / dense.length;
     const std = Math.sqrt(dense.reduce((s, x) => s + (x - mean) ** 2, 0) / dense.length);
     expect(Math.abs(std - model.config.initializerRange)).toBeLessThan(0.003);

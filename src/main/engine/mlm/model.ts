@@ -116,8 +116,8 @@ export function mlmHeadSpec(config: ModelConfig): MlmHeadSpec {
 export function lookupWithPaddingIdx(table: tf.Variable, ids: tf.Tensor1D, padId: number | undefined): tf.Tensor2D {
   if (padId === undefined) return tf.gather(table, ids) as tf.Tensor2D;
   const rows = table.shape[0]!;
-  const op = tf.customGrad((t: tf.Tensor) => ({
-    value: tf.gather(t, ids) as tf.Tensor2D,
+  const op = tf.customGrad((...inputs) => ({
+    value: tf.gather(inputs[0] as tf.Tensor, ids) as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor) => {
       const keep = tf.expandDims(tf.cast(tf.notEqual(ids, padId), 'float32'), 1);
       return tf.unsortedSegmentSum(tf.mul(dy, keep), ids, rows);
