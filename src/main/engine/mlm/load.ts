@@ -1,0 +1,97 @@
+/**
+ * Loading a masked LM from any checkpoint of its family: a *ForMaskedLM or *ForPreTraining
+ * checkpoint (the head is read), a base model or a sequence classifier (the head is created like
+ * transformers: normal(initializer_range) weights, zero biases, LayerNorm ones / zeros).
+ * Tied decoder keys are accepted in place of their source; a pair whose two keys differ is
+ * refused (transformers 5 would untie it, which this engine does not model).
+ */
+import type { ModelConfig } from '../config';
+import { readModelConfig } from '../config';
+import { loadWeights, normaliseCheckpoint, WeightLoadError, type LoadReport } from '../models/index';
+import type { WeightMap } from '../safetensors';
+import { loadTokenizer, type TextTokenizer } from '../tokenizer';
+import { readModelWeights } from '../../hub/weights';
+import { createMaskedLm, type MaskedLanguageModel } from './model';
+
+/** Entries a *ForMaskedLM ignores: pooler (add_pooling_layer=False), NSP / SOP heads, task heads, buffers. */
+const IGNORED_FOR_MLM =
+  /(^|\.)position_ids$|(^|\.)token_type_ids$|^((bert|albert|roberta|distilbert)\.)?pooler\.|^cls\.seq_relationship\.|^sop_classifier\.|^classifier\.|^pre_classifier\.|^qa_outputs\./;
+
+export interface MlmLoadReport extends LoadReport {
+  /** Tied decoder keys read in place of their source parameter. */
+  tiedAliasesUsed: string[];
+}
+
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export interface MlmLoadOptions {
+  /** Seed for the head parameters the checkpoint lacks. */
+  seed: number;
+  source: string;
+}
+
+/**
+ * Maps a checkpoint onto the masked LM (tied aliases resolved, ignorable entries dropped) and
+ * loads it; the head is initialised when the checkpoint has none.
+ */
+export function loadMaskedLmWeights(model: MaskedLanguageModel, weights: WeightMap, options: MlmLoadOptions): MlmLoadReport {
+  if (model.config.raw.tie_word_embeddings === false) {
+    throw new WeightLoadError(`${options.source}: tie_word_embeddings is false (an untied decoder); masked-LM training here needs the decoder tied to the word embeddings.`);
+  }
+  const { map } = normaliseCheckpoint(weights, model);
+  const out: WeightMap = new Map();
+  const ignored: string[] = [];
+  for (const [k, t] of map) {
+    if (IGNORED_FOR_MLM.test(k) && !model.store.specs.has(k)) ignored.push(k);
+    else out.set(k, t);
+  }
+  const tiedAliasesUsed: string[] = [];
+  for (const [alias, source] of Object.entries(model.head.tied)) {
+    const t = out.get(alias);
+    if (!t) continue;
+    out.delete(alias);
+    const own = out.get(source);
+    if (!own) {
+      out.set(source, t);
+      tiedAliasesUsed.push(alias);
+    } else if (!sameValues(own.data, t.data)) {
+      throw new WeightLoadError(
+        `${options.source}: ${alias} differs from ${source}, to which the decoder is tied; the checkpoint has an untied decoder, which masked-LM training here does not support.`,
+      );
+    } else {
+      ignored.push(alias);
+    }
+  }
+  const report = loadWeights(model, out, { seed: options.seed, reinitialiseMismatchedHead: false, source: options.source });
+  return { ...report, ignored: [...ignored, ...report.ignored], tiedAliasesUsed };
+}
+
+export interface LoadedMaskedLm {
+  model: MaskedLanguageModel;
+  tokenizer: TextTokenizer;
+  report: MlmLoadReport;
+  weightsFormat: string;
+}
+
+/** Reads a model folder (any checkpoint of the four families) as a masked LM. */
+export async function loadMaskedLmFolder(dir: string, options: { seed?: number } = {}): Promise<LoadedMaskedLm> {
+  const config: ModelConfig = readModelConfig(dir);
+  const { weights, format } = readModelWeights(dir);
+  const model = createMaskedLm(config);
+  let report: MlmLoadReport;
+  try {
+    report = loadMaskedLmWeights(model, weights, { seed: options.seed ?? 42, source: dir });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const tokenizer = await loadTokenizer(dir, config.modelType);
+  return { model, tokenizer, report, weightsFormat: format };
+}
+
+/** A masked LM with every parameter initialised like transformers (training from scratch). */
+export { initialiseModel as initialiseMaskedLm } from '../models/index';
