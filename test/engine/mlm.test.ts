@@ -13,7 +13,8 @@ import { batchTensors, disposeBatch } from '../../src/main/engine/batch';
 import { ForwardContext, type ForwardTrace } from '../../src/main/engine/models/layers';
 import { decayParameterNames } from '../../src/main/engine/models/index';
 import { AdamW, TRAINER_ADAMW } from '../../src/main/engine/optimizer';
-import { readSafetensors } from '../../src/main/engine/safetensors';
+import { readSafetensors } from '../../src/main/hf/safetensors';
+import { activeKernels } from '../../src/main/engine/backends/start';
 import { loadModelFolder } from '../../src/main/engine/load';
 import { Rng } from '../../src/main/engine/rng';
 import { loadMaskedLmFolder, type LoadedMaskedLm } from '../../src/main/engine/mlm/load';
@@ -117,13 +118,13 @@ function mlmBatch(loaded: LoadedMaskedLm, input: MlmInput): MlmLabeledBatch {
 
 /** Logit of the label at each target, from the [n, vocab] target logits. */
 function labelLogits(loaded: LoadedMaskedLm, batch: MlmLabeledBatch): number[] {
-  const logits = tf.tidy(() => loaded.model.logits(batch.tensors, new ForwardContext(false)).arraySync() as number[][]);
+  const logits = tf.tidy(() => loaded.model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels())).arraySync() as number[][]);
   return Array.from(batch.labels, (l, i) => logits[i]![l]!);
 }
 
 function evalLoss(loaded: LoadedMaskedLm, batch: MlmLabeledBatch): number {
   return tf.tidy(() => {
-    const logits = loaded.model.logits(batch.tensors, new ForwardContext(false));
+    const logits = loaded.model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels()));
     const logp = tf.logSoftmax(logits, -1);
     return -tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), logits.shape[1]), logp), -1)).dataSync()[0]!;
   });
@@ -169,7 +170,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const plain = batchTensors(hostBatch(c, loaded.tokenizer.padId), loaded.model.config);
     const trace: ForwardTrace = { layers: [] };
     const [all, head] = tf.tidy(() => {
-      const logits = loaded!.model.logits(plain, new ForwardContext(false), trace);
+      const logits = loaded!.model.logits(plain, new ForwardContext(false, 0, activeKernels()), trace);
       return [logits.arraySync() as number[][], trace.pooled!.arraySync() as number[][]];
     });
     tf.dispose([trace.embeddings, trace.embeddingsProjected, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor2D => !!t));
@@ -194,8 +195,8 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const ts = golden.train_step;
     loaded = await loadMaskedLmFolder(mlmDir(family));
     batch = mlmBatch(loaded, ts.input);
-    stepper = new MlmStepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm });
-    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false)]);
+    stepper = new MlmStepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm }, activeKernels());
+    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ts.expected.loss)).toBeLessThanOrEqual(1e-5);
     const { gradNorm, clipCoef } = stepper.optimizer.clip(grads, ts.input.max_grad_norm);
     expect(Math.abs(gradNorm - ts.expected.grad_norm) / ts.expected.grad_norm).toBeLessThanOrEqual(1e-4);
@@ -225,6 +226,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const opt = new AdamW(
       model.store.names().map((name) => ({ name, variable: model.store.get(name), decay: decay.has(name) })),
       { ...TRAINER_ADAMW, weightDecay: ts.input.weight_decay },
+      activeKernels(),
     );
     const grads = new Map([...ref].map(([k, t]) => [k, tf.tensor(t.data, t.shape)] as const));
     const { clipCoef } = opt.clip(grads, ts.input.max_grad_norm);
@@ -244,13 +246,13 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const model = loaded.model;
     batch = mlmBatch(loaded, spec.input);
     if (spec.expected.label_logits_before) expect(maxAbsDiff(labelLogits(loaded, batch), spec.expected.label_logits_before)).toBeLessThanOrEqual(1e-4);
-    stepper = new MlmStepper(model, { weightDecay: spec.input.weight_decay, maxGradNorm: spec.input.max_grad_norm });
+    stepper = new MlmStepper(model, { weightDecay: spec.input.weight_decay, maxGradNorm: spec.input.max_grad_norm }, activeKernels());
     const lrs = spec.input.lrs ?? [spec.input.lr];
     const losses: number[] = [];
     const norms: number[] = [];
     const tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < (spec.input.steps ?? 1); i++) {
-      const out = stepper.step([batch], [new ForwardContext(false)], lrs[i]!);
+      const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], lrs[i]!);
       losses.push(out.loss);
       norms.push(out.gradNorm);
       expect(out.targets).toBe(batch.tensors.targets);
@@ -383,14 +385,14 @@ describe(`masked-LM details (${backend})`, () => {
     // Row: [CLS] a b [PAD-as-token] c [SEP]; targets at 1 and 4 (the pad-id token itself is not a target).
     const host: HostBatch = { batchSize: 1, seqLen: 6, inputIds: Int32Array.from([101, 457, 190, pad, 223, 102]), attentionMask: new Int32Array(6).fill(1), tokenTypeIds: new Int32Array(6) };
     const batch = mlmBatchTensors(host, [-100, 457, -100, -100, 223, -100], model.config);
-    const stepper = new MlmStepper(model, { weightDecay: 0, maxGradNorm: null });
-    const { grads } = stepper.gradients([batch], [new ForwardContext(false)]);
+    const stepper = new MlmStepper(model, { weightDecay: 0, maxGradNorm: null }, activeKernels());
+    const { grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
     const h = model.config.hiddenSize;
     const padGrad = grads.get(model.wordEmbedding)!.dataSync().slice(pad * h, (pad + 1) * h);
     // Decoder part only: d loss / d E[pad] = mean over targets of (softmax(logits)[pad] - [label == pad]) * head_transform.
     const expected = tf.tidy(() => {
       const trace: ForwardTrace = { layers: [] };
-      const logits = model.logits(batch.tensors, new ForwardContext(false), trace);
+      const logits = model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels()), trace);
       const p = tf.softmax(logits, -1).arraySync() as number[][];
       const hh = trace.pooled!.arraySync() as number[][];
       tf.dispose([trace.embeddings, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor2D => !!t));
@@ -413,11 +415,11 @@ describe(`masked-LM details (${backend})`, () => {
     const model = loaded.model;
     const host: HostBatch = { batchSize: 1, seqLen: 4, inputIds: Int32Array.from([101, 457, 190, 102]), attentionMask: new Int32Array(4).fill(1), tokenTypeIds: new Int32Array(4) };
     const batch = mlmBatchTensors(host, [-100, -100, -100, -100], model.config);
-    const stepper = new MlmStepper(model, { weightDecay: 0.1, maxGradNorm: 1 });
+    const stepper = new MlmStepper(model, { weightDecay: 0.1, maxGradNorm: 1 }, activeKernels());
     const word = model.wordEmbedding;
     const before = model.store.get(word).dataSync().slice();
     const tensors = tf.memory().numTensors;
-    const out = stepper.step([batch], [new ForwardContext(false)], 0.01);
+    const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], 0.01);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(out.targets).toBe(0);
     expect(Number.isNaN(out.loss)).toBe(true);

@@ -5,12 +5,12 @@
  * Tied decoder keys are accepted in place of their source; a pair whose two keys differ is
  * refused (transformers 5 would untie it, which this engine does not model).
  */
-import type { ModelConfig } from '../config';
-import { readModelConfig } from '../config';
+import type { ModelConfig } from '../../hf/config';
+import { readModelConfig } from '../../hf/config';
 import { loadWeights, normaliseCheckpoint, WeightLoadError, type LoadReport } from '../models/index';
-import type { WeightMap } from '../safetensors';
+import type { WeightMap } from '../../hf/safetensors';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
-import { readModelWeights } from '../../hub/weights';
+import { readModelWeights } from '../../hf/weights';
 import { createMaskedLm, type MaskedLanguageModel } from './model';
 
 /** Entries a *ForMaskedLM ignores: pooler (add_pooling_layer=False), NSP / SOP heads, task heads, buffers. */

@@ -14,8 +14,8 @@
  * (cls.predictions.decoder.weight ...) are aliases, never parameters.
  */
 import { tf } from '../tf';
-import type { Activation, ModelConfig } from '../config';
-import type { ModelType } from '../tokenizer';
+import type { Activation, ModelConfig } from '../../hf/config';
+import type { ModelFamily as ModelType } from '../../../shared/model-families';
 import { activate, type BatchTensors, type ForwardContext, type ForwardTrace, LayerNorm, Linear, runLayers } from '../models/layers';
 import { createModel, type SequenceClassifier } from '../models/index';
 import type { BertForSequenceClassification } from '../models/bert';
@@ -178,7 +178,7 @@ export class MaskedLanguageModel implements SequenceClassifier {
       case 'distilbert': {
         const m = this.base as DistilBertForSequenceClassification;
         let x = tf.add(word, m.position.apply(batch.positionIds)) as tf.Tensor2D;
-        x = ctx.dropout(m.norm.apply(x), c.hiddenDropout) as tf.Tensor2D;
+        x = ctx.dropout(m.norm.apply(x, ctx), c.hiddenDropout) as tf.Tensor2D;
         if (trace) trace.embeddings = tf.keep(x);
         return runLayers(m.layers, x, batch, ctx, trace);
       }
@@ -203,12 +203,12 @@ export class MaskedLanguageModel implements SequenceClassifier {
     let x: tf.Tensor2D = word;
     if (e.tokenType && batch.tokenTypeIds) x = tf.add(x, e.tokenType.apply(batch.tokenTypeIds));
     x = tf.add(x, e.position.apply(batch.positionIds));
-    return ctx.dropout(e.norm.apply(x), this.config.hiddenDropout) as tf.Tensor2D;
+    return ctx.dropout(e.norm.apply(x, ctx), this.config.hiddenDropout) as tf.Tensor2D;
   }
 
   /** The head transform: LayerNorm(act(dense(x))), [N, width]. */
-  headTransform(x: tf.Tensor2D): tf.Tensor2D {
-    return this.norm.apply(activate(this.transform.apply(x), this.head.act) as tf.Tensor2D);
+  headTransform(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    return this.norm.apply(activate(this.transform.apply(x), this.head.act, ctx.kernels) as tf.Tensor2D, ctx);
   }
 
   /** The tied decoder: h E^T + b, [N, vocab]. */
@@ -223,7 +223,7 @@ export class MaskedLanguageModel implements SequenceClassifier {
   logits(batch: BatchTensors, ctx: ForwardContext, trace?: ForwardTrace): tf.Tensor2D {
     let x = this.encode(batch, ctx, trace);
     if (isMlmBatch(batch)) x = tf.gather(x, batch.targetIndex) as tf.Tensor2D;
-    const h = this.headTransform(x);
+    const h = this.headTransform(x, ctx);
     if (trace) trace.pooled = tf.keep(h);
     return this.decode(h);
   }

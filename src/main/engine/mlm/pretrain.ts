@@ -9,7 +9,9 @@ import { ForwardContext } from '../models/layers';
 import { type AdamW, linearScheduleLr, warmupStepsFor } from '../optimizer';
 import { mixSeed, Rng } from '../rng';
 import type { TextTokenizer } from '../tokenizer';
-import { maxSequenceLength } from '../config';
+import { maxSequenceLength } from '../../hf/config';
+import type { Kernels } from '../kernels';
+import { activeKernels } from '../backends/start';
 import { collateMlm, DEFAULT_MASKING, encodeForMlm, type MaskingProbabilities, type MlmRow, mlmVocabulary } from './collator';
 import type { MaskedLanguageModel } from './model';
 import { disposeMlmBatch, mlmBatchTensors, MlmLossMeter, MlmStepper } from './step';
@@ -75,6 +77,8 @@ export function pretrainMaskedLm(
   /** After every optimizer step (progress, live loss chart; the optimizer for checkpoints). */
   onStep?: (p: PretrainProgress, optimizer: AdamW) => void,
   signal?: AbortSignal,
+  /** The started backend's kernels (backends/start.ts); the current backend's by default. */
+  kernels: Kernels = activeKernels(),
 ): PretrainResult {
   const maxLength = Math.min(options.maxLength, maxSequenceLength(model.config));
   const rows = tokenizeForPretraining(tokenizer, texts, maxLength);
@@ -83,7 +87,7 @@ export function pretrainMaskedLm(
   const perEpoch = Math.ceil(rows.length / options.batchSize);
   const totalSteps = perEpoch * options.epochs;
   const warmup = warmupStepsFor(totalSteps, { ratio: options.warmupRatio ?? 0 });
-  const stepper = new MlmStepper(model, { weightDecay: options.weightDecay, maxGradNorm: options.maxGradNorm });
+  const stepper = new MlmStepper(model, { weightDecay: options.weightDecay, maxGradNorm: options.maxGradNorm }, kernels);
   if (options.optimizerState) stepper.optimizer.restore(options.optimizerState.step, options.optimizerState.moments);
   const epochLosses: number[] = [];
   const meter = new MlmLossMeter();
@@ -102,7 +106,7 @@ export function pretrainMaskedLm(
         const batch = mlmBatchTensors(collated.host, collated.labels, model.config);
         const lr = linearScheduleLr(options.learningRate, step, totalSteps, warmup);
         try {
-          const out = stepper.step([batch], [new ForwardContext(true, seeds.dropout)], lr);
+          const out = stepper.step([batch], [new ForwardContext(true, seeds.dropout, kernels)], lr);
           const loss = meter.add(out.loss);
           sum += loss;
           count++;

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../../../shared/json';
 import { fsyncTree, removeDirSafely, renameWithRetry, writeFileSynced } from '../../fsutil';
-import { serializeSafetensors } from '../safetensors';
+import { serializeSafetensors } from '../../hf/safetensors';
 import type { TokenizerFiles } from '../tokenizer';
 import { MLM_ARCHITECTURES, type MaskedLanguageModel } from './model';
 

@@ -10,7 +10,8 @@
  * applies AdamW's momentum and weight decay, as torch does.
  */
 import { tf } from '../tf';
-import type { ModelConfig } from '../config';
+import type { ModelConfig } from '../../hf/config';
+import type { Kernels } from '../kernels';
 import { batchTensors, disposeBatch, type HostBatch } from '../batch';
 import { ForwardContext } from '../models/layers';
 import { Stepper, type LabeledBatch, type StepOptions, type StepOutcome } from '../step';
@@ -57,8 +58,9 @@ export class MlmStepper {
   constructor(
     readonly model: MaskedLanguageModel,
     options: Omit<StepOptions, 'learningRate' | 'classWeights'>,
+    kernels: Kernels,
   ) {
-    this.stepper = new Stepper(model, { ...options, classWeights: null });
+    this.stepper = new Stepper(model, { ...options, classWeights: null }, kernels);
   }
 
   get optimizer() {
@@ -104,10 +106,10 @@ export class MlmStepper {
 }
 
 /** Eval-mode masked-LM loss of one batch (NaN without targets). */
-export function mlmLoss(model: MaskedLanguageModel, batch: MlmLabeledBatch): number {
+export function mlmLoss(model: MaskedLanguageModel, batch: MlmLabeledBatch, kernels: Kernels): number {
   if (batch.tensors.targets === 0) return Number.NaN;
   return tf.tidy(() => {
-    const logits = model.logits(batch.tensors, new ForwardContext(false));
+    const logits = model.logits(batch.tensors, new ForwardContext(false, 0, kernels));
     const logp = tf.logSoftmax(logits, -1);
     const picked = tf.sum(tf.mul(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), logits.shape[1]), logp), -1);
     return tf.neg(tf.mean(picked)).dataSync()[0]!;
