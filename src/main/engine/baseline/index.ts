@@ -36,6 +36,8 @@ export interface BaselineTrainOptions {
   maxIterations?: number;
   /** Converged when every partial derivative of the summed objective is at most this (sklearn's tol). */
   gradientTolerance?: number;
+  /** Also converged when the objective falls by no more than this (relatively) per iteration, over five iterations. */
+  relativeTolerance?: number;
   /** Upper bound for L-BFGS's kept pairs (2 vectors of the parameter count each): 3 to 10 pairs fit in it. */
   historyBytes?: number;
 }
@@ -160,6 +162,7 @@ export async function trainBaseline(data: BaselineTrainingData, options: Baselin
       {
         maxIterations,
         gradientTolerance: options.gradientTolerance ?? 1e-5,
+        relativeTolerance: options.relativeTolerance ?? 1e-10,
         history,
         signal,
         what,
