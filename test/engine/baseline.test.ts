@@ -10,6 +10,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import {
   evaluateBaseline,
+  historyFor,
   loadBaseline,
   predictBaseline,
   serialiseBaseline,
@@ -221,6 +222,14 @@ describe('logistic regression', () => {
     const report = await evaluateBaseline(model, ['red apple', 'green pear'], [0, 1]);
     expect(report.accuracy).toBe(1);
     expect(report.perClass.map((c) => c.label)).toEqual(['red', 'green', 'blue']);
+  });
+
+  it('keeps L-BFGS history within its memory bound', () => {
+    // AG News train_5k: 130,150 features x 4 classes -> 10 pairs (scipy's default) in 512 MB.
+    expect(historyFor(parameterCount(130150, 4))).toBe(10);
+    // 5 million features x 20 classes: 3 pairs, the fewest kept.
+    expect(historyFor(parameterCount(5_000_000, 20))).toBe(3);
+    expect(historyFor(1_000_000, 2 * 1_000_000 * 8 * 6)).toBe(6);
   });
 
   it('refuses labels that do not match the texts', async () => {
