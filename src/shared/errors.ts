@@ -63,6 +63,12 @@ export function isAppErrorData(value: unknown): value is AppErrorData {
 export function appErrorFromErrno(errno: string | undefined, filePath?: string | null, what?: string): AppError | null {
   const where = filePath ? ` (${filePath})` : '';
   const doing = what ? `${what}: ` : '';
+  // SQLite's own codes for the same causes (the run database on a full or read-only disk).
+  if (errno === 'SQLITE_FULL') errno = 'ENOSPC';
+  else if (errno?.startsWith('SQLITE_READONLY')) errno = 'EROFS';
+  else if (errno === 'SQLITE_CORRUPT' || errno === 'SQLITE_NOTADB') {
+    return new AppError('io', `${doing}the run database is damaged. Restart Finetune Studio: it keeps the damaged file aside and rebuilds the history from the run folders.`);
+  }
   switch (errno) {
     case 'ENOSPC':
     case 'EDQUOT':
