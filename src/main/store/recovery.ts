@@ -47,9 +47,19 @@ export function databaseDamage(file: string, dataDir: string, nativeBinding?: st
       ? 'the file is empty (0 bytes) while run folders exist'
       : null;
   }
+  // The header is checked by hand: opening a file SQLite does not recognise can remove its -wal.
+  const header = Buffer.alloc(16);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, header, 0, 16, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (header.toString('latin1') !== 'SQLite format 3\0') return 'file is not a database (its header is damaged)';
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, nativeBinding ? { nativeBinding } : {});
+    // Read-only: the check must not checkpoint a WAL into a damaged file.
+    db = new Database(file, { readonly: true, ...(nativeBinding ? { nativeBinding } : {}) });
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
     return problems.length ? `quick_check found: ${problems.slice(0, 3).join('; ')}` : null;
