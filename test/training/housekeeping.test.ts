@@ -53,7 +53,7 @@ describe('the model swap', () => {
       }),
     ).toThrow(Killed);
     // The moment of the kill: some complete model exists under a known name.
-    const complete = ['model', 'model.new', 'model.old'].filter((n) => fs.existsSync(path.join(run, n, 'config.json')));
+    const complete = ['model', '.model.new', '.model.old'].filter((n) => fs.existsSync(path.join(run, n, 'config.json')));
     expect(complete.length).toBeGreaterThan(0);
     settleModelSwap(model);
     // The newest complete folder wins; nothing else is left.
@@ -61,9 +61,9 @@ describe('the model swap', () => {
     expect(fs.readdirSync(run).sort()).toEqual(['model']);
   });
 
-  it('restores model.old when a kill left no model/ and no model.new (the old scheme cut between its renames)', () => {
+  it('restores .model.old when a kill left no model/ and no .model.new', () => {
     const run = tempDir();
-    modelFolder(path.join(run, 'model.old'), 'old');
+    modelFolder(path.join(run, '.model.old'), 'old');
     expect(settleModelSwap(path.join(run, 'model'))).toBe('restored-old');
     expect(versionAt(path.join(run, 'model'))).toBe('old');
   });
@@ -113,7 +113,7 @@ describe('stale temp files', () => {
     const run = runDir(dataDir, '20260101-000000-abcdef');
     fs.mkdirSync(run, { recursive: true });
     modelFolder(path.join(run, `.model.tmp-${dead}-1700000000000`), 'half');
-    modelFolder(path.join(run, 'model.old'), 'best'); // killed between model -> model.old and model.new -> model
+    modelFolder(path.join(run, '.model.old'), 'best'); // killed between model -> .model.old and .model.new -> model
     const app = createApp({ dataDir, host: 'cli', launcher: fakeLauncher().launcher, workerEntry: 'unused.js' });
     try {
       expect(fs.readdirSync(run).sort()).toEqual(['model']);
@@ -123,6 +123,18 @@ describe('stale temp files', () => {
     } finally {
       app.close();
     }
+  });
+});
+
+describe('the previous swap scheme', () => {
+  it('a kill between its renames left only .model.old-<pid>-<ts>: it is put back at model/, not swept', async () => {
+    const run = tempDir();
+    const dead = await deadPid();
+    modelFolder(path.join(run, `.model.old-${dead}-1700000000000`), 'best');
+    const r = sweepRunFolder(run);
+    expect(r.model).toBe('restored-old');
+    expect(versionAt(path.join(run, 'model'))).toBe('best');
+    expect(fs.readdirSync(run)).toEqual(['model']);
   });
 });
 

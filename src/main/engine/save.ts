@@ -69,21 +69,21 @@ export function writeModelFiles(dir: string, model: SequenceClassifier, options:
   for (const [name, content] of Object.entries(options.extraFiles ?? {})) writeFileSynced(path.join(dir, name), content);
 }
 
-/** The complete new folder, renamed from its temp folder, waiting to replace `dir`. */
+/** The complete new folder, renamed from its temp folder, waiting to replace `dir` (hidden: .model.new). */
 export function pendingModelDir(dir: string): string {
-  return `${dir}.new`;
+  return path.join(path.dirname(dir), `.${path.basename(dir)}.new`);
 }
 
-/** The folder being replaced, kept until the new one is in place. */
+/** The folder being replaced, kept until the new one is in place (hidden: .model.old). */
 export function previousModelDir(dir: string): string {
-  return `${dir}.old`;
+  return path.join(path.dirname(dir), `.${path.basename(dir)}.old`);
 }
 
 /**
  * Finishes or undoes a swap that a kill interrupted, so that `dir` exists whenever any complete
- * model does. The swap is: temp folder (written, fsynced) -> dir.new; dir -> dir.old;
- * dir.new -> dir; delete dir.old. dir.new is only ever a complete folder, so it wins; dir.old is
- * restored only when nothing newer exists. Returns what it did.
+ * model does. The swap is: temp folder (written, fsynced) -> .dir.new; dir -> .dir.old;
+ * .dir.new -> dir; delete .dir.old. .dir.new is only ever a complete folder, so it wins; .dir.old
+ * is restored only when nothing newer exists. Returns what it did.
  */
 export function settleModelSwap(dir: string): 'none' | 'promoted-new' | 'restored-old' {
   const next = pendingModelDir(dir);
@@ -109,8 +109,8 @@ export type SwapStep = 'written' | 'pending' | 'moved-aside' | 'replaced';
 
 /**
  * Saves atomically: at every instant either the previous complete folder or the new complete
- * folder is at `dir`, or (between two renames) at dir.old / dir.new, where settleModelSwap (run
- * before each save and at app start) finds it.
+ * folder is at `dir`, or (between two renames) at .dir.old / .dir.new, where settleModelSwap (run
+ * before each save, and by the app at start and resume) finds it.
  */
 export function saveModelFolder(dir: string, model: SequenceClassifier, options: SaveOptions & { onSwapStep?: (step: SwapStep) => void }): void {
   const parent = path.dirname(dir);
@@ -129,7 +129,7 @@ export function saveModelFolder(dir: string, model: SequenceClassifier, options:
   replaceFolder(tmp, dir, options.onSwapStep);
 }
 
-/** The swap itself: tmp (complete) -> dir.new -> dir, keeping the old folder at dir.old meanwhile. */
+/** The swap itself: tmp (complete) -> .dir.new -> dir, keeping the old folder at .dir.old meanwhile. */
 export function replaceFolder(tmp: string, dir: string, onStep?: (step: SwapStep) => void): void {
   const next = pendingModelDir(dir);
   const old = previousModelDir(dir);

@@ -73,10 +73,24 @@ function sweepFolder(dir: string, result: SweepResult, isDead: (pid: number) => 
 export function sweepRunFolder(dir: string, isDead: (pid: number) => boolean = (pid) => !pidExists(pid)): SweepResult & { model: ReturnType<typeof settleModelSwap> } {
   const result: SweepResult = { removed: [], bytes: 0 };
   if (!fs.existsSync(dir)) return { ...result, model: 'none' };
+  // The previous swap scheme renamed model/ to .model.old-<pid>-<ts> before moving the new one
+  // in: a kill between the two left only that folder. Put it back before sweeping temp names.
+  const modelDir = path.join(dir, MODEL_DIR);
+  let legacyRestored = false;
+  if (!fs.existsSync(modelDir)) {
+    const legacy = fs
+      .readdirSync(dir)
+      .filter((n) => /^\.model\.old-\d+-\d+$/.test(n) && isDead(tempOwnerPid(n)!))
+      .sort((a, b) => Number(b.split('-').pop()) - Number(a.split('-').pop()))[0];
+    if (legacy && fs.existsSync(path.join(dir, legacy, 'config.json'))) {
+      fs.renameSync(path.join(dir, legacy), modelDir);
+      legacyRestored = true;
+    }
+  }
   sweepFolder(dir, result, isDead);
   sweepFolder(checkpointsDir(dir), result, isDead);
-  const model = settleModelSwap(path.join(dir, MODEL_DIR));
-  return { ...result, model };
+  const model = settleModelSwap(modelDir);
+  return { ...result, model: model === 'none' && legacyRestored ? 'restored-old' : model };
 }
 
 /** sweepRunFolder for every run folder whose id `skip` does not name (runs a live process trains). */
