@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { AppApi } from '../shared/api';
-import type { SystemInfo } from '../shared/types';
+import type { StartupNotice, SystemInfo } from '../shared/types';
+import { formatBytes, plural } from '../shared/format';
 import { loadPreparedDataset } from './data';
 import { AppEventBus } from './events';
 import type { AppContext, HostCapabilities } from './features/context';
@@ -15,8 +16,10 @@ import { datasetsApi } from './features/datasets';
 import { modelsApi } from './features/models';
 import { runsApi } from './features/runs';
 import { systemApi } from './features/system';
-import { databasePath, openDatabase } from './store/database';
+import { newInstanceId, ownerAlive, registerInstance, unregisterInstance } from './store/ownership';
+import { openRunDatabase } from './store/recovery';
 import { RunRepository } from './store/runs';
+import { sweepRunFolders } from './training/housekeeping';
 import { TaskRegistry } from './tasks';
 import { ModelServer } from './training/jobs';
 import { defaultWorkerEntry, forkLauncher, type WorkerLauncher } from './training/launcher';
@@ -44,25 +47,49 @@ export interface App {
   tasks: TaskRegistry;
   db: Database.Database;
   dataDir: string;
-  /** How many runs were found `running` at start and marked interrupted. */
+  /** How many runs were found `running` at start, with their owner gone, and marked interrupted. */
   recoveredRuns: number;
+  /** What was repaired or cleaned at start (also in systemInfo().startupNotices). */
+  startupNotices: StartupNotice[];
   close(): void;
 }
 
 export function createApp(options: AppOptions): App {
   const { dataDir } = options;
   fs.mkdirSync(dataDir, { recursive: true });
-  const db = openDatabase(databasePath(dataDir), { nativeBinding: options.sqliteBinding });
-  const runs = new RunRepository(db);
+  // A damaged database is kept aside and the history rebuilt from the run folders.
+  const { db, notices: startupNotices } = openRunDatabase(dataDir, { nativeBinding: options.sqliteBinding });
+  const instance = newInstanceId();
+  registerInstance(instance);
+  const runs = new RunRepository(db, { instance });
   const events = new AppEventBus();
   const tasks = new TaskRegistry(events);
-  const recoveredRuns = runs.recoverInterrupted();
+  // Only runs whose owning process is gone: another live process may be training the others.
+  const recovered = runs.recoverOrphans(ownerAlive);
+  const recoveredRuns = recovered.length;
+  if (recoveredRuns > 0) {
+    startupNotices.push({
+      kind: 'runs-recovered',
+      message: `${plural(recoveredRuns, 'run')} left running when the app or the command stopped ${recoveredRuns === 1 ? 'is' : 'are'} now marked interrupted; resume to continue from the last checkpoint.`,
+    });
+  }
+  // Temp folders of killed trainers and model swaps cut between two renames, in runs no live
+  // process trains.
+  const busy = new Set(runs.list().filter((r) => r.owner !== null).map((r) => r.id));
+  const swept = sweepRunFolders(dataDir, (id) => busy.has(id));
+  if (swept.removed.length > 0) {
+    startupNotices.push({ kind: 'temp-files-removed', message: `Removed ${plural(swept.removed.length, 'temporary file')} left by stopped trainers (${formatBytes(swept.bytes)}).` });
+  }
+  for (const id of swept.restoredModels) {
+    startupNotices.push({ kind: 'model-restored', message: `Run ${id}: its best model was being replaced when the trainer stopped; the complete model was put back in place.` });
+  }
   const workers = { launcher: options.launcher ?? forkLauncher, workerEntry: options.workerEntry ?? defaultWorkerEntry() };
   const training = new TrainingService({
     dataDir,
     runs,
     events,
     ...workers,
+    host: options.host,
     loadRows: async (config) => {
       const loaded = await loadPreparedDataset(dataDir, config.dataset.fingerprint);
       return { train: loaded.train, eval: loaded.eval };
@@ -80,6 +107,7 @@ export function createApp(options: AppOptions): App {
     workers,
     modelServer,
     capabilities: options.capabilities ?? {},
+    startupNotices,
   };
 
   const api: AppApi = {
@@ -98,10 +126,12 @@ export function createApp(options: AppOptions): App {
     db,
     dataDir,
     recoveredRuns,
+    startupNotices,
     close() {
       tasks.cancelAll();
       modelServer.stop();
       training.shutdown();
+      unregisterInstance(instance);
       if (db.open) db.close();
     },
   };

@@ -19,6 +19,7 @@ import type {
 import type { CatalogModel, DownloadProgress, ImportReport } from './models';
 import type { TrainingOptions } from './run-config';
 import type {
+  CsvExportOptions,
   EvalMetrics,
   EvalPrediction,
   RunDetail,
@@ -128,9 +129,9 @@ export interface AppApi {
   /** Class probabilities of texts with the run's best model (the try-it box). */
   predictTexts(id: string, texts: string[]): Promise<TextPrediction[]>;
   /** Batch prediction of a file with the run's model: a CSV beside the run; returns its path. */
-  predictFile(id: string, inputFile: string, taskId?: string): Promise<ExportResult>;
+  predictFile(id: string, inputFile: string, taskId?: string, options?: CsvExportOptions): Promise<ExportResult>;
   /** Hugging Face folder, predictions CSV or training recipe; outDir defaults to the run's exports folder. */
-  exportRun(id: string, format: ExportFormat, outDir?: string, taskId?: string): Promise<ExportResult>;
+  exportRun(id: string, format: ExportFormat, outDir?: string, taskId?: string, options?: CsvExportOptions): Promise<ExportResult>;
 }
 
 export type ApiMethod = keyof AppApi;

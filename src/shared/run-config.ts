@@ -45,9 +45,23 @@ export const trainingOptionsSchema = z.object({
   /** Batches of similar lengths (less padding, faster), shuffled in mega-batches as the Trainer's group_by_length. */
   groupByLength: z.boolean(),
   evalBatchSize: positiveInt('the evaluation batch size', 4096),
-});
+})
+  // An unknown key is refused (a typo such as "learningrate" must not be silently ignored).
+  .strict();
 
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
+
+/**
+ * Why the class weights do not fit the labels (one positive weight per label), or null. Used by
+ * the run settings' schema and by every call that takes options with a dataset (estimateTraining).
+ */
+export function classWeightsProblem(classWeights: readonly number[] | null, labelCount: number): string | null {
+  if (classWeights === null) return null;
+  if (classWeights.length !== labelCount) {
+    return `options.classWeights has ${classWeights.length} weight${classWeights.length === 1 ? '' : 's'}; give one class weight per label (${labelCount})`;
+  }
+  return null;
+}
 
 /** The Hugging Face recipe the app reproduces: lr 2e-5, batch 16, 3 epochs, weight decay 0.01, length 128. */
 export const RECOMMENDED_OPTIONS: TrainingOptions = {
@@ -113,9 +127,8 @@ export const runConfigSchema = z
     options: trainingOptionsSchema,
   })
   .superRefine((c, ctx) => {
-    if (c.options.classWeights && c.options.classWeights.length !== c.labels.length) {
-      ctx.addIssue({ code: 'custom', path: ['options', 'classWeights'], message: `give one class weight per label (${c.labels.length})` });
-    }
+    const problem = classWeightsProblem(c.options.classWeights, c.labels.length);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['options', 'classWeights'], message: problem });
   });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -10,6 +10,9 @@ import { AppError } from './errors';
 import { hubIdSchema, modelRefSchema, revisionSchema } from './models-schema';
 import { trainingOptionsSchema } from './run-config';
 
+/** Predictions CSV options: csvInjectionSafe false writes formula-like cells verbatim. */
+export const csvExportOptionsSchema = z.object({ csvInjectionSafe: z.boolean().optional() }).strict();
+
 export const runIdSchema = z
   .string()
   .min(1, 'a run id is required')
@@ -98,8 +101,8 @@ export const apiArgs = {
     ['id', 'texts'],
     z.tuple([runIdSchema, z.array(z.string().max(100_000, 'a text is at most 100,000 characters')).min(1, 'give at least one text').max(1000, 'at most 1,000 texts at once')]),
   ),
-  predictFile: spec(['id', 'inputFile', 'taskId'], z.tuple([runIdSchema, filePathSchema, taskIdSchema.optional()])),
-  exportRun: spec(['id', 'format', 'outDir', 'taskId'], z.tuple([runIdSchema, z.enum(EXPORT_FORMATS), pathSchema.optional(), taskIdSchema.optional()])),
+  predictFile: spec(['id', 'inputFile', 'taskId', 'options'], z.tuple([runIdSchema, filePathSchema, taskIdSchema.optional(), csvExportOptionsSchema.optional()])),
+  exportRun: spec(['id', 'format', 'outDir', 'taskId', 'options'], z.tuple([runIdSchema, z.enum(EXPORT_FORMATS), pathSchema.optional(), taskIdSchema.optional(), csvExportOptionsSchema.optional()])),
 } satisfies { [K in ApiMethod]: { names: string[]; schema: z.ZodType } };
 
 export const API_METHODS = Object.keys(apiArgs) as ApiMethod[];

@@ -31,6 +31,12 @@ export interface SystemInfo {
   arch: string;
   nodeVersion: string;
   electronVersion: string | null;
+  /** What happens when two runs train at once (see RunConcurrency). */
+  runConcurrency: RunConcurrency;
+  /** Runs training now in this data folder, in any process. */
+  activeRunIds: string[];
+  /** What the app repaired or cleaned at start (damaged database, interrupted runs...). */
+  startupNotices: StartupNotice[];
 }
 
 export interface RunSummary {
@@ -51,6 +57,44 @@ export interface RunSummary {
   /** Accuracy at the best evaluation (the Runs table shows it whatever picks the best). */
   bestAccuracy: number | null;
   error: string | null;
+  /** The process training this run (set while it is running or queued), or null. */
+  owner: RunOwner | null;
+  /** True when this app instance trains it (it can cancel it); false when another process does. */
+  ownedHere: boolean;
+}
+
+/** Options of a predictions CSV (predictFile, exportRun 'predictions'). */
+export interface CsvExportOptions {
+  /**
+   * Default true: cells a spreadsheet would run as a formula (starting with = + - @, tab or
+   * carriage return) are written as '<cell>, quoted. false writes them verbatim (raw data).
+   */
+  csvInjectionSafe?: boolean;
+}
+
+/** Who trains a run: `finetune train`, a web host or the desktop app, by pid, since startedAt. */
+export interface RunOwner {
+  pid: number;
+  host: 'cli' | 'web' | 'electron';
+  /** Epoch milliseconds when this process took the run. */
+  startedAt: number;
+}
+
+/**
+ * Two runs at once: allowed ('parallel'); each gets its own trainer process and they share the
+ * CPU/GPU and memory, so each one is slower. The UI shows `note` when more than one run trains.
+ */
+export interface RunConcurrency {
+  mode: 'parallel';
+  note: string;
+}
+
+/** Something the app did at start that the user should know (shown once, e.g. as a banner). */
+export interface StartupNotice {
+  kind: 'database-rebuilt' | 'runs-recovered' | 'model-restored' | 'temp-files-removed';
+  message: string;
+  /** For database-rebuilt: where the damaged file was kept. */
+  path?: string;
 }
 
 export interface StepMetric {

@@ -28,6 +28,8 @@ function run(id: string, over: Partial<RunDetail>): RunDetail {
     bestMetricName: 'accuracy',
     bestAccuracy: null,
     error: null,
+    owner: null,
+    ownedHere: false,
     config: {},
     steps: [],
     evals: [],

@@ -23,6 +23,8 @@ function detail(steps: StepMetric[], evals: EvalMetrics[] = [], status: RunDetai
     bestMetricName: 'accuracy',
     bestAccuracy: null,
     error: null,
+    owner: null,
+    ownedHere: false,
     config: {
       name: 'run',
       model: { source: 'bert', path: '/m' },

@@ -17,6 +17,8 @@ const run = (id: string, over: Partial<RunSummary> = {}): RunSummary => ({
   bestMetricName: null,
   bestAccuracy: null,
   error: null,
+  owner: null,
+  ownedHere: false,
   ...over,
 });
 

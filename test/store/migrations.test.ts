@@ -95,3 +95,19 @@ describe('migrations', () => {
     db.close();
   });
 });
+
+describe('migration 2: run owners', () => {
+  it('adds the owner columns to a version-1 database; its running runs have no owner (recovered at start as before)', () => {
+    const file = path.join(dir, 'v1.db');
+    const v1 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 1) });
+    v1.prepare("INSERT INTO runs (id, name, created_at, status, config) VALUES ('old', 'old', 1, 'running', '{}')").run();
+    v1.close();
+    const db = openDatabase(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').all('runs') as { name: string }[]).map((c) => c.name);
+    expect(columns).toEqual(expect.arrayContaining(['owner_pid', 'owner_process_start', 'owner_host', 'owner_instance', 'owner_since']));
+    expect(db.prepare("SELECT owner_pid, owner_host FROM runs WHERE id = 'old'").get()).toEqual({ owner_pid: null, owner_host: null });
+    expect(() => db.prepare("UPDATE runs SET owner_host = 'robot' WHERE id = 'old'").run()).toThrow(/CHECK/);
+    db.close();
+  });
+});

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataset, preparedDatasetDir } from '../../src/main/data';
 import { RECOMMENDED_OPTIONS, type RunConfig } from '../../src/shared/run-config';
 import type { PreparedDataset } from '../../src/shared/dataset';
+import type { RunSummary } from '../../src/shared/types';
 import { latestCheckpoint } from '../../src/main/engine/checkpoint';
 import { runDir } from '../../src/main/paths';
 import { fixtureDir } from '../helpers/reference';
@@ -36,32 +37,50 @@ function losses(id: string): number[] {
   return t.app.runs.steps(id).map((s) => s.loss);
 }
 
-describe('training service (forked worker)', () => {
-  let reference: number[] = [];
+/**
+ * The loss curve of an uninterrupted run, trained once per file by whichever test needs it first
+ * (so each test also runs alone, e.g. with -t).
+ */
+let referenceRun: Promise<{ id: string; started: RunSummary; losses: number[] }> | null = null;
+function uninterruptedRun(): Promise<{ id: string; started: RunSummary; losses: number[] }> {
+  referenceRun ??= (async () => {
+    const started = await t.app.training.start(config('reference'));
+    await t.app.training.wait(started.id);
+    return { id: started.id, started, losses: losses(started.id) };
+  })();
+  return referenceRun;
+}
 
+/** Whole training runs in a forked worker: room for a busy machine (the verdict never depends on speed). */
+const HEAVY_TIMEOUT_MS = 180_000;
+
+describe('training service (forked worker)', () => {
   it('records an uninterrupted run: steps, evaluations, best model, artifacts', async () => {
-    const run = await t.app.training.start(config('reference'));
+    const { started: run } = await uninterruptedRun();
     expect(run.status).toBe('running');
+    // While it trains, this process owns it (issue 12.1); the owner is cleared when it ends.
+    expect(run).toMatchObject({ ownedHere: true, owner: { pid: process.pid, host: 'cli' } });
     const end = await t.app.training.wait(run.id);
     expect(end.status).toBe('completed');
+    expect(end.owner).toBeNull();
     expect(end.backend).toBe('cpu');
     const detail = t.app.runs.get(run.id)!;
     expect(detail.steps.length).toBe(18);
     expect(detail.evals.length).toBe(3);
     expect(detail.bestAccuracy).not.toBeNull();
     expect(detail.artifacts.map((a) => a.kind).sort()).toEqual(['checkpoint', 'log', 'model', 'predictions']);
-    reference = losses(run.id);
     const log = (await t.app.api.getRun(run.id)).log!;
     expect(log.some((l) => l.message.startsWith('backend: CPU (JavaScript)'))).toBe(true);
     expect(log.some((l) => /^eval at step 6: accuracy/.test(l.message))).toBe(true);
     expect(log.at(-1)!.message).toBe('completed');
     expect(log.every((l) => l.at > 0)).toBe(true);
-  });
+  }, HEAVY_TIMEOUT_MS);
 
   it.each([
     ['in the middle of an epoch', 'step'],
     ['while a checkpoint is being written', 'checkpointing'],
   ] as const)('SIGKILL %s: the run fails, resumes from a complete checkpoint, and its loss curve equals the uninterrupted one', async (_label, when) => {
+    const reference = (await uninterruptedRun()).losses;
     const run = await t.app.training.start(config(`killed-${when}`));
     const worker = t.workers.at(-1)!;
     const off = when === 'step'
@@ -85,7 +104,7 @@ describe('training service (forked worker)', () => {
     expect(curve.length).toBe(reference.length);
     curve.forEach((l, i) => expect(Math.abs(l - reference[i]!), `step ${i + 1}`).toBeLessThan(1e-6));
     expect(t.app.db.pragma('integrity_check', { simple: true })).toBe('ok');
-  });
+  }, HEAVY_TIMEOUT_MS * 2); // the uninterrupted reference run too, when this test runs alone
 
   it('cancels a run within a step and marks it cancelled', async () => {
     const run = await t.app.training.start(config('cancelled'));

@@ -40,6 +40,8 @@ export interface PredictFileJobMessage {
   runId: string;
   input: string;
   out: string;
+  /** false: predictions CSV cells verbatim (default: formulas neutralised). */
+  csvInjectionSafe?: boolean;
 }
 
 export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage | PredictFileJobMessage) & {
@@ -63,7 +65,8 @@ export type WorkerMessage =
   | { type: 'done'; result: TrainResult }
   | { type: 'predictions'; predictions: Prediction[] }
   | { type: 'cancelled'; result: TrainResult | null }
-  | { type: 'failed'; error: string }
+  /** errno: the Node error code (ENOSPC, EACCES...) when a file operation failed; code: an AppError's code. */
+  | { type: 'failed'; error: string; errno?: string; code?: string }
   | { type: 'serving'; labels: string[] }
   | { type: 'response'; id: number; predictions: Prediction[] }
   | { type: 'response-error'; id: number; error: string }

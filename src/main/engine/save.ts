@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../../shared/json';
-import { fsyncTree, removeDirSafely, renameWithRetry, writeFileSynced } from '../fsutil';
+import { fsyncPath, fsyncTree, renameWithRetry, writeFileSynced } from '../fsutil';
 import { ARCHITECTURES, type SequenceClassifier } from './models/index';
 import { serializeSafetensors } from './safetensors';
 import type { TokenizerFiles } from './tokenizer';
@@ -69,25 +69,81 @@ export function writeModelFiles(dir: string, model: SequenceClassifier, options:
   for (const [name, content] of Object.entries(options.extraFiles ?? {})) writeFileSynced(path.join(dir, name), content);
 }
 
-/** Saves atomically: an existing folder is replaced only once the new one is complete. */
-export function saveModelFolder(dir: string, model: SequenceClassifier, options: SaveOptions): void {
+/** The complete new folder, renamed from its temp folder, waiting to replace `dir` (hidden: .model.new). */
+export function pendingModelDir(dir: string): string {
+  return path.join(path.dirname(dir), `.${path.basename(dir)}.new`);
+}
+
+/** The folder being replaced, kept until the new one is in place (hidden: .model.old). */
+export function previousModelDir(dir: string): string {
+  return path.join(path.dirname(dir), `.${path.basename(dir)}.old`);
+}
+
+/**
+ * Finishes or undoes a swap that a kill interrupted, so that `dir` exists whenever any complete
+ * model does. The swap is: temp folder (written, fsynced) -> .dir.new; dir -> .dir.old;
+ * .dir.new -> dir; delete .dir.old. .dir.new is only ever a complete folder, so it wins; .dir.old
+ * is restored only when nothing newer exists. Returns what it did.
+ */
+export function settleModelSwap(dir: string): 'none' | 'promoted-new' | 'restored-old' {
+  const next = pendingModelDir(dir);
+  const old = previousModelDir(dir);
+  let did: 'none' | 'promoted-new' | 'restored-old' = 'none';
+  if (fs.existsSync(next)) {
+    if (fs.existsSync(dir)) {
+      if (fs.existsSync(old)) fs.rmSync(old, { recursive: true, force: true });
+      renameWithRetry(dir, old, 10);
+    }
+    renameWithRetry(next, dir, 10);
+    did = 'promoted-new';
+  } else if (!fs.existsSync(dir) && fs.existsSync(old)) {
+    renameWithRetry(old, dir, 10);
+    did = 'restored-old';
+  }
+  if (fs.existsSync(old) && fs.existsSync(dir)) fs.rmSync(old, { recursive: true, force: true });
+  return did;
+}
+
+/** Test hook: called between the steps of the swap (a test throws or kills there). */
+export type SwapStep = 'written' | 'pending' | 'moved-aside' | 'replaced';
+
+/**
+ * Saves atomically: at every instant either the previous complete folder or the new complete
+ * folder is at `dir`, or (between two renames) at .dir.old / .dir.new, where settleModelSwap (run
+ * before each save, and by the app at start and resume) finds it.
+ */
+export function saveModelFolder(dir: string, model: SequenceClassifier, options: SaveOptions & { onSwapStep?: (step: SwapStep) => void }): void {
   const parent = path.dirname(dir);
   fs.mkdirSync(parent, { recursive: true });
+  settleModelSwap(dir);
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   fs.mkdirSync(tmp);
   try {
     writeModelFiles(tmp, model, options);
     fsyncTree(tmp);
-    if (fs.existsSync(dir)) {
-      const old = path.join(parent, `.${path.basename(dir)}.old-${process.pid}-${Date.now()}`);
-      renameWithRetry(dir, old, 10);
-      renameWithRetry(tmp, dir, 10);
-      removeDirSafely(old);
-    } else {
-      renameWithRetry(tmp, dir, 10);
-    }
+    options.onSwapStep?.('written');
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+  replaceFolder(tmp, dir, options.onSwapStep);
+}
+
+/** The swap itself: tmp (complete) -> .dir.new -> dir, keeping the old folder at .dir.old meanwhile. */
+export function replaceFolder(tmp: string, dir: string, onStep?: (step: SwapStep) => void): void {
+  const next = pendingModelDir(dir);
+  const old = previousModelDir(dir);
+  if (fs.existsSync(next)) fs.rmSync(next, { recursive: true, force: true });
+  renameWithRetry(tmp, next, 10);
+  fsyncPath(path.dirname(dir));
+  onStep?.('pending');
+  if (fs.existsSync(dir)) {
+    if (fs.existsSync(old)) fs.rmSync(old, { recursive: true, force: true });
+    renameWithRetry(dir, old, 10);
+    onStep?.('moved-aside');
+  }
+  renameWithRetry(next, dir, 10);
+  fsyncPath(path.dirname(dir));
+  onStep?.('replaced');
+  fs.rmSync(old, { recursive: true, force: true });
 }

@@ -32,6 +32,13 @@ const abort = new AbortController();
 let started = false;
 let serving: Predictor | null = null;
 
+/** The typed codes of an error, so the parent never reads them out of the message. */
+function errorCodes(err: unknown): { errno?: string; code?: string } {
+  const e = err as { code?: unknown; name?: unknown } | null;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return {};
+  return e.name === 'AppError' ? { code: e.code } : { errno: e.code };
+}
+
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
@@ -67,6 +74,7 @@ async function run(job: EngineJob): Promise<void> {
     const { exportPredictions } = await import('../export/index');
     const r = await exportPredictions(job.dataDir, job.runId, job.out, {
       input: job.input,
+      csvInjectionSafe: job.csvInjectionSafe,
       signal: abort.signal,
       onProgress: (p) => send({ type: 'data-progress', phase: p.phase, done: p.done, total: p.total, etaSeconds: p.etaSeconds }),
     });
@@ -144,7 +152,7 @@ onMessage((message) => {
           finish(0);
           return;
         }
-        send({ type: 'failed', error: describe(err) });
+        send({ type: 'failed', error: describe(err), ...errorCodes(err) });
         finish(1);
       },
     );
@@ -152,7 +160,7 @@ onMessage((message) => {
 });
 
 process.on('uncaughtException', (err) => {
-  send({ type: 'failed', error: `the trainer crashed: ${describe(err)}` });
+  send({ type: 'failed', error: `the trainer crashed: ${describe(err)}`, ...errorCodes(err) });
   finish(1);
 });
 

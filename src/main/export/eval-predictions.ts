@@ -19,6 +19,8 @@ export { evalPredictionsReport, forEachEvalPrediction, type EvalPredictionRow } 
 export interface EvalCsvOptions {
   signal?: AbortSignal;
   onProgress?: (p: DataProgress) => void;
+  /** false: cells verbatim; default: formulas neutralised (export/predictions.ts csvCell). */
+  csvInjectionSafe?: boolean;
 }
 
 /**
@@ -36,14 +38,15 @@ export async function writeEvalPredictionsCsv(predictionsFile: string, labels: r
     throw new AppError('io', `Cannot write ${out}: ${(err as Error).message}`, 'out');
   }
   try {
-    writer.write(csvLine(predictionColumns(['text', 'label'], labels)));
+    const csv = { csvInjectionSafe: options.csvInjectionSafe };
+    writer.write(csvLine(predictionColumns(['text', 'label'], labels), csv));
     let bytes = 0;
     const progress = new ProgressReporter('writing', total, 'bytes', options.onProgress);
     const rows = await forEachEvalPrediction(predictionsFile, labels.length, (r, lineBytes) => {
       const scores: Record<string, number> = {};
       labels.forEach((l, j) => (scores[l] = r.probs[j]!));
       const prediction = { label: labels[r.predicted]!, score: r.probs[r.predicted]!, scores };
-      writer.write(csvLine([r.text, labels[r.label]!, ...predictionCells(prediction, labels)]));
+      writer.write(csvLine([r.text, labels[r.label]!, ...predictionCells(prediction, labels)], csv));
       bytes += lineBytes;
       progress.update(Math.min(bytes, total));
     }, options.signal);

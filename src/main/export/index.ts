@@ -28,7 +28,7 @@ export { modelCard } from './model-card';
 export const EXPORT_FORMATS = ['hf', 'predictions', 'recipe'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export interface PredictionsExportOptions extends ExportOptions, Pick<PredictFileOptions, 'textColumns' | 'parse' | 'batchSize' | 'chunkRows'> {
+export interface PredictionsExportOptions extends ExportOptions, Pick<PredictFileOptions, 'textColumns' | 'parse' | 'batchSize' | 'chunkRows' | 'csvInjectionSafe'> {
   /** A file to predict; without it, the run's evaluation predictions are written. */
   input?: string;
 }
@@ -64,7 +64,7 @@ export interface PredictionsExportPlan {
   /** The file to predict, or null for the run's evaluation predictions. */
   input: string | null;
   /** For predictFile/predictFileWith: the run's max length, evaluation batch size and text separator. */
-  predict: Pick<PredictFileOptions, 'textColumns' | 'textSeparator' | 'parse' | 'maxLength' | 'batchSize' | 'chunkRows' | 'overwrite'>;
+  predict: Pick<PredictFileOptions, 'textColumns' | 'textSeparator' | 'parse' | 'maxLength' | 'batchSize' | 'chunkRows' | 'overwrite' | 'csvInjectionSafe'>;
   evalPredictionsFile: string | null;
   labels: string[];
 }
@@ -89,6 +89,7 @@ export function planPredictionsExport(dataDir: string, runId: string, out: strin
       batchSize: options.batchSize ?? source.config.options.evalBatchSize,
       chunkRows: options.chunkRows,
       overwrite: true, // checked above, with the run's guard
+      csvInjectionSafe: options.csvInjectionSafe,
     },
     evalPredictionsFile: source.predictionsFile,
     labels: source.config.labels,
@@ -109,7 +110,11 @@ export async function exportPredictions(dataDir: string, runId: string, out: str
     prediction = await predictFile(plan.modelDir, plan.input, plan.output, { ...plan.predict, onProgress: options.onProgress, signal: options.signal });
     rows = prediction.rows;
   } else {
-    rows = await writeEvalPredictionsCsv(plan.evalPredictionsFile!, plan.labels, plan.output, { signal: options.signal, onProgress: options.onProgress });
+    rows = await writeEvalPredictionsCsv(plan.evalPredictionsFile!, plan.labels, plan.output, {
+      signal: options.signal,
+      onProgress: options.onProgress,
+      csvInjectionSafe: plan.predict.csvInjectionSafe,
+    });
   }
   options.runs?.addArtifact(runId, 'predictions', plan.output);
   return { format: 'predictions', path: plan.output, files: [path.basename(plan.output)], bytes: fs.statSync(plan.output).size, rows, prediction };

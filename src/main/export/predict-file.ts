@@ -49,6 +49,8 @@ export interface PredictFileOptions {
   chunkRows?: number;
   /** Replace an existing output file that is not an earlier predictions CSV. */
   overwrite?: boolean;
+  /** false: write cells verbatim, formulas included (default: neutralised, see export/predictions.ts). */
+  csvInjectionSafe?: boolean;
   onProgress?: (p: DataProgress) => void;
   signal?: AbortSignal;
 }
@@ -186,7 +188,8 @@ export async function predictFileWith(classifier: TextClassifier, inputFile: str
 
     // 2. Read back in chunks, predict, append.
     writer = new BufferedFileWriter(tmp);
-    writer.write(csvLine(predictionColumns(columns, labels)));
+    const csv = { csvInjectionSafe: options.csvInjectionSafe };
+    writer.write(csvLine(predictionColumns(columns, labels), csv));
     const progress = new ProgressReporter('predicting', total, 'rows', options.onProgress);
     progress.update(0, true);
     const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
@@ -211,7 +214,7 @@ export async function predictFileWith(classifier: TextClassifier, inputFile: str
       const byRow = new Array<Prediction | null>(texts.length).fill(null);
       wanted.forEach((row, j) => (byRow[row] = predictions[j]!));
       chunk.forEach((fields, i) => {
-        writer!.write(csvLine([...columns.map((_, c) => fields[c] ?? ''), ...predictionCells(byRow[i]!, labels)]));
+        writer!.write(csvLine([...columns.map((_, c) => fields[c] ?? ''), ...predictionCells(byRow[i]!, labels)], csv));
       });
       done += chunk.length;
       chunk = [];

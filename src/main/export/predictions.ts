@@ -34,6 +34,30 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+export interface CsvWriteOptions {
+  /**
+   * Neutralise spreadsheet formulas (default true): a cell starting with = + - @, a tab or a
+   * carriage return is written as '<cell>, quoted (OWASP's rule for CSV injection), so Excel,
+   * LibreOffice and Sheets show it as text. Plain numbers ("-1.5") are left as they are. false
+   * writes every cell verbatim (for tools that read the CSV as data, not a spreadsheet).
+   */
+  csvInjectionSafe?: boolean;
+}
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** True when a spreadsheet could read the cell as a formula. */
+export function looksLikeFormula(value: string): boolean {
+  return FORMULA_START.test(value) && !PLAIN_NUMBER.test(value);
+}
+
+/** One cell: quoted as RFC 4180 says and, unless raw, with a formula neutralised ('=1+1 -> "'=1+1"). */
+export function csvCell(value: string, options: CsvWriteOptions = {}): string {
+  if (options.csvInjectionSafe !== false && looksLikeFormula(value)) return `"'${value.replace(/"/g, '""')}"`;
+  return csvField(value);
+}
+
 export function predictionColumns(inputColumns: readonly string[], labels: readonly string[]): string[] {
   const taken = new Set(inputColumns);
   const unique = (name: string): string => {
@@ -51,7 +75,7 @@ export function predictionCells(p: Prediction | null, labels: readonly string[])
   return [p.label, p.score.toFixed(6), ...labels.map((l) => (p.scores[l] ?? 0).toFixed(6))];
 }
 
-/** One CSV record, CRLF-terminated (RFC 4180). */
-export function csvLine(cells: readonly string[]): string {
-  return cells.map(csvField).join(',') + '\r\n';
+/** One CSV record, CRLF-terminated (RFC 4180); formulas neutralised unless options.csvInjectionSafe is false. */
+export function csvLine(cells: readonly string[], options: CsvWriteOptions = {}): string {
+  return cells.map((c) => csvCell(c, options)).join(',') + '\r\n';
 }

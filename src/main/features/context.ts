@@ -4,7 +4,7 @@ import type { AppEventBus } from '../events';
 import type { TaskRegistry } from '../tasks';
 import type { TrainingService } from '../training/service';
 import type { ModelServer, WorkerContext } from '../training/jobs';
-import type { SystemInfo } from '../../shared/types';
+import type { StartupNotice, SystemInfo } from '../../shared/types';
 
 /** What only some hosts can do (Electron's dialogs and shell); absent ones answer 'unsupported'. */
 export interface HostCapabilities {
@@ -24,4 +24,6 @@ export interface AppContext {
   workers: WorkerContext;
   modelServer: ModelServer;
   capabilities: HostCapabilities;
+  /** What the app repaired or cleaned at start (shown by systemInfo). */
+  startupNotices: StartupNotice[];
 }

@@ -2,6 +2,7 @@
 import type { AppApi, StartRunRequest, TrainingEstimate } from '../../shared/api';
 import type { DownloadProgress } from '../../shared/models';
 import { AppError } from '../../shared/errors';
+import { classWeightsProblem } from '../../shared/run-config';
 import { getPreparedDataset, loadPreparedDataset } from '../data';
 import { listCatalogModels } from '../hub/catalog';
 import { downloadModel } from '../hub/download';
@@ -36,6 +37,8 @@ export function modelsApi(ctx: AppContext): Pick<AppApi, 'listModels' | 'downloa
     estimateTraining: (request: StartRunRequest, taskId) =>
       ctx.tasks.run(taskId, async (task): Promise<TrainingEstimate> => {
         const meta = getPreparedDataset(ctx.dataDir, request.datasetId);
+        const weights = classWeightsProblem(request.options.classWeights, meta.labels.length);
+        if (weights) throw new AppError('invalid_input', `The training options are not valid: ${weights}.`, 'options.classWeights');
         const model = await resolveModel(request.model, { offline: true, signal: task.signal }).catch(() => {
           throw new AppError('not_found', `${request.model} is not on this machine yet: download it first, then the estimate can be measured.`);
         });

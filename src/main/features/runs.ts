@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AppApi, StartRunRequest } from '../../shared/api';
-import { AppError } from '../../shared/errors';
+import { AppError, appErrorFromErrno } from '../../shared/errors';
 import { runConfigSchema, type RunConfig } from '../../shared/run-config';
 import type { EvalPrediction, RunLogLine, RunSummary } from '../../shared/types';
 import { getPreparedDataset, preparedDatasetDir } from '../data';
@@ -14,6 +14,8 @@ import { defaultExportPath, exportRun } from '../export/index';
 import { forEachEvalPrediction } from '../export/eval-predictions';
 import { runWorkerJob } from '../training/jobs';
 import { runDir } from '../paths';
+import { ownerAlive } from '../store/ownership';
+import { RUN_CONCURRENCY } from './system';
 import type { AppContext } from './context';
 import { dataProgress } from './datasets';
 
@@ -31,6 +33,17 @@ export function readRunLog(file: string, max = 300): RunLogLine[] {
     const at = Date.parse(line.slice(0, space));
     return Number.isNaN(at) ? { at: 0, message: line } : { at, message: line.slice(space + 1) };
   });
+}
+
+/** The file to predict must be a readable file: a folder or a missing path is named, with what to do. */
+function checkInputFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    throw appErrorFromErrno((err as NodeJS.ErrnoException).code, file, 'The file to predict') ?? err;
+  }
+  if (st.isDirectory()) throw new AppError('is_directory', `${file} is a folder, not a file. Choose a CSV, TSV or JSON lines file inside it.`, 'inputFile');
 }
 
 function notFound(id: string): AppError {
@@ -83,6 +96,9 @@ export function runsApi(ctx: AppContext): Pick<
 
   return {
     async listRuns() {
+      // A process that trained a run may have died since: its runs become interrupted (resumable).
+      const recovered = runs.recoverOrphans(ownerAlive);
+      for (const runId of recovered) events.emit('runs-changed', { reason: 'status', runId });
       return runs.list();
     },
     async getRun(id) {
@@ -97,6 +113,9 @@ export function runsApi(ctx: AppContext): Pick<
       return run;
     },
     async deleteRun(id) {
+      requireRun(id);
+      // Another live process's run is refused by name; a dead owner's run becomes interrupted.
+      training.assertNotOwnedElsewhere(id, 'deleted');
       const run = requireRun(id);
       if (run.status === 'running' || run.status === 'queued' || training.isActive(id)) {
         throw new AppError('conflict', `Run "${run.name}" is ${run.status}. Cancel it first, then delete it.`);
@@ -104,13 +123,20 @@ export function runsApi(ctx: AppContext): Pick<
       try {
         removeDirSafely(runDir(ctx.dataDir, id));
       } catch (err) {
+        const resource = appErrorFromErrno((err as NodeJS.ErrnoException).code, (err as NodeJS.ErrnoException).path, `Could not delete the files of run "${run.name}"`);
+        if (resource) throw resource;
         throw new AppError('io', `Could not delete the files of run "${run.name}" (${(err as Error).message}). Close any program using them and try again; nothing was deleted.`);
       }
       runs.delete(id);
       events.emit('runs-changed', { reason: 'deleted', runId: id });
     },
     async startRun(request) {
-      return training.start(await configFor(request));
+      const others = runs.list().filter((r) => r.status === 'running' || r.status === 'queued');
+      const run = await training.start(await configFor(request));
+      if (others.length > 0) {
+        events.emit('run-log', { runId: run.id, message: `${others.length === 1 ? 'Another run is' : `${others.length} other runs are`} training at the same time. ${RUN_CONCURRENCY.note}` });
+      }
+      return run;
     },
     async cancelRun(id) {
       requireRun(id);
@@ -145,12 +171,13 @@ export function runsApi(ctx: AppContext): Pick<
     async predictTexts(id, texts) {
       return ctx.modelServer.predict(bestModelDir(id), texts);
     },
-    predictFile: (id, inputFile, taskId) =>
+    predictFile: (id, inputFile, taskId, options) =>
       ctx.tasks.run(taskId, async (task) => {
         bestModelDir(id);
+        checkInputFile(inputFile);
         const out = defaultExportPath(ctx.dataDir, id, 'predictions', inputFile);
         // The engine runs in a worker: a large file must not stall the app's process.
-        const r = await runWorkerJob(ctx.workers, { kind: 'predict-file', dataDir: ctx.dataDir, runId: id, input: inputFile, out }, (m) => (m.type === 'exported' ? m : undefined), {
+        const r = await runWorkerJob(ctx.workers, { kind: 'predict-file', dataDir: ctx.dataDir, runId: id, input: inputFile, out, csvInjectionSafe: options?.csvInjectionSafe }, (m) => (m.type === 'exported' ? m : undefined), {
           signal: task.signal,
           what: 'Batch prediction',
           onProgress: (done, total) => task.progress({ phase: 'Predicting', done, total, unit: 'rows', etaSeconds: null }),
@@ -161,7 +188,7 @@ export function runsApi(ctx: AppContext): Pick<
         runs.addArtifact(id, 'predictions', r.path);
         return { format: 'predictions' as const, path: r.path, files: r.files };
       }),
-    exportRun: (id, format, outDir, taskId) =>
+    exportRun: (id, format, outDir, taskId, options) =>
       ctx.tasks.run(taskId, async (task) => {
         requireRun(id);
         if (training.isActive(id) && format !== 'predictions') {
@@ -171,6 +198,7 @@ export function runsApi(ctx: AppContext): Pick<
           runs,
           signal: task.signal,
           onProgress: dataProgress(task),
+          csvInjectionSafe: options?.csvInjectionSafe,
         });
         return { format, path: r.path, files: r.files };
       }),

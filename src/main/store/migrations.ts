@@ -63,6 +63,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX artifacts_run ON artifacts (run_id);
     `);
   },
+  // 2: who trains a running run (see store/ownership.ts): the owning process's pid, its start
+  // time (Linux clock ticks; NULL elsewhere), its host kind, its app instance and since when.
+  (db) => {
+    db.exec(`
+      ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+      ALTER TABLE runs ADD COLUMN owner_process_start TEXT;
+      ALTER TABLE runs ADD COLUMN owner_host TEXT CHECK (owner_host IN ('cli','web','electron'));
+      ALTER TABLE runs ADD COLUMN owner_instance TEXT;
+      ALTER TABLE runs ADD COLUMN owner_since INTEGER;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

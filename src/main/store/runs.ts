@@ -1,12 +1,14 @@
 /** The typed repository over the runs, metrics and artifacts tables. Only the parent process writes. */
 import type Database from 'better-sqlite3';
 import type { JsonObject } from '../../shared/json';
+import { newInstanceId, type OwnerRecord } from './ownership';
 import type {
   Artifact,
   ArtifactKind,
   ClassMetrics,
   EvalMetrics,
   RunDetail,
+  RunOwner,
   RunStatus,
   RunSummary,
   StepMetric,
@@ -28,6 +30,11 @@ interface RunRow {
   best_metric_name: string | null;
   best_accuracy: number | null;
   error: string | null;
+  owner_pid: number | null;
+  owner_process_start: string | null;
+  owner_host: RunOwner['host'] | null;
+  owner_instance: string | null;
+  owner_since: number | null;
 }
 
 interface EvalRow {
@@ -59,7 +66,19 @@ export interface StatusUpdate {
 
 const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
 
-function toSummary(row: RunRow): RunSummary {
+function ownerOfRow(row: RunRow): OwnerRecord | null {
+  if (row.owner_pid === null || row.owner_host === null || row.owner_instance === null) return null;
+  return {
+    pid: row.owner_pid,
+    host: row.owner_host,
+    startedAt: row.owner_since ?? row.started_at ?? row.created_at,
+    processStart: row.owner_process_start,
+    instance: row.owner_instance,
+  };
+}
+
+function toSummary(row: RunRow, instance: string): RunSummary {
+  const owner = ownerOfRow(row);
   return {
     id: row.id,
     name: row.name,
@@ -75,13 +94,21 @@ function toSummary(row: RunRow): RunSummary {
     bestMetricName: row.best_metric_name,
     bestAccuracy: row.best_accuracy,
     error: row.error,
+    owner: owner ? { pid: owner.pid, host: owner.host, startedAt: owner.startedAt } : null,
+    ownedHere: owner !== null && owner.pid === process.pid && owner.instance === instance,
   };
 }
 
 export class RunRepository {
   private readonly stmts;
+  /** This app instance (see store/ownership.ts): RunSummary.ownedHere compares owners with it. */
+  readonly instance: string;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    options: { instance?: string } = {},
+  ) {
+    this.instance = options.instance ?? newInstanceId();
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO runs (id, name, created_at, status, config, model_id, dataset_fingerprint, dataset_name)
@@ -112,11 +139,27 @@ export class RunRepository {
       addArtifact: db.prepare(
         'INSERT OR IGNORE INTO artifacts (run_id, kind, path, created_at) VALUES (?, ?, ?, ?)',
       ),
+      artifactByPath: db.prepare('SELECT 1 FROM artifacts WHERE path = ? LIMIT 1'),
       removeArtifacts: db.prepare('DELETE FROM artifacts WHERE run_id = ? AND kind = ?'),
-      recover: db.prepare(
-        `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?),
-           error = COALESCE(error, 'The app stopped while this run was in progress.')
-         WHERE status IN ('running', 'queued')`,
+      unfinished: db.prepare(`SELECT * FROM runs WHERE status IN ('running', 'queued')`),
+      recoverOne: db.prepare(
+        `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, @at),
+           error = COALESCE(error, 'The app stopped while this run was in progress.'),
+           owner_pid = NULL, owner_process_start = NULL, owner_host = NULL, owner_instance = NULL, owner_since = NULL
+         WHERE id = @id AND status IN ('running', 'queued')
+           AND owner_pid IS @pid AND owner_instance IS @instance`,
+      ),
+      tryClaim: db.prepare(
+        `UPDATE runs SET owner_pid = @pid, owner_process_start = @processStart, owner_host = @host,
+           owner_instance = @instance, owner_since = @startedAt
+         WHERE id = @id AND (owner_pid IS NULL OR (owner_pid = @pid AND owner_instance = @instance))`,
+      ),
+      release: db.prepare(
+        `UPDATE runs SET owner_pid = NULL, owner_process_start = NULL, owner_host = NULL, owner_instance = NULL, owner_since = NULL WHERE id = ?`,
+      ),
+      claim: db.prepare(
+        `UPDATE runs SET owner_pid = @pid, owner_process_start = @processStart, owner_host = @host,
+           owner_instance = @instance, owner_since = @startedAt WHERE id = @id`,
       ),
       truncateSteps: db.prepare('DELETE FROM step_metrics WHERE run_id = ? AND step > ?'),
       truncateEvals: db.prepare('DELETE FROM epoch_metrics WHERE run_id = ? AND step > ?'),
@@ -139,14 +182,35 @@ export class RunRepository {
 
   summary(id: string): RunSummary | null {
     const row = this.stmts.get.get(id) as RunRow | undefined;
-    return row ? toSummary(row) : null;
+    return row ? toSummary(row, this.instance) : null;
+  }
+
+  /** The process recorded as training the run (null when none is, or the run does not exist). */
+  owner(id: string): OwnerRecord | null {
+    const row = this.stmts.get.get(id) as RunRow | undefined;
+    return row ? ownerOfRow(row) : null;
+  }
+
+  /** Claims the run for `owner` only if no other owner holds it (one statement: two processes cannot both win). */
+  tryClaim(id: string, owner: OwnerRecord): boolean {
+    return this.stmts.tryClaim.run({ id, ...owner }).changes > 0;
+  }
+
+  /** Clears the run's owner (a claim that did not lead to training, or an owner that is gone). */
+  release(id: string): void {
+    this.stmts.release.run(id);
+  }
+
+  /** Records `owner` as the process training the run (cleared when the run reaches a terminal status). */
+  claim(id: string, owner: OwnerRecord): void {
+    this.stmts.claim.run({ id, ...owner });
   }
 
   get(id: string): RunDetail | null {
     const row = this.stmts.get.get(id) as RunRow | undefined;
     if (!row) return null;
     return {
-      ...toSummary(row),
+      ...toSummary(row, this.instance),
       config: JSON.parse(row.config) as JsonObject,
       steps: this.steps(id),
       evals: this.evals(id),
@@ -160,7 +224,7 @@ export class RunRepository {
   }
 
   list(): RunSummary[] {
-    return (this.stmts.list.all() as RunRow[]).map(toSummary);
+    return (this.stmts.list.all() as RunRow[]).map((r) => toSummary(r, this.instance));
   }
 
   rename(id: string, name: string): RunSummary | null {
@@ -178,7 +242,10 @@ export class RunRepository {
     const sets = ['status = @status'];
     const params: Record<string, unknown> = { id, status, at };
     if (status === 'running') sets.push('started_at = COALESCE(started_at, @at)', 'finished_at = NULL', 'error = NULL');
-    if (TERMINAL.has(status)) sets.push('finished_at = @at');
+    if (TERMINAL.has(status)) {
+      sets.push('finished_at = @at');
+      sets.push('owner_pid = NULL', 'owner_process_start = NULL', 'owner_host = NULL', 'owner_instance = NULL', 'owner_since = NULL');
+    }
     if (update.error !== undefined) {
       sets.push('error = @error');
       params.error = update.error;
@@ -191,9 +258,25 @@ export class RunRepository {
     return info.changes ? this.summary(id) : null;
   }
 
-  /** Runs left running or queued by a crash become interrupted. Returns how many. */
+  /**
+   * Runs left running or queued by a process that is gone become interrupted; runs whose owner
+   * `isAlive` says is still running are left alone. Returns the ids recovered. Each update checks
+   * the owner it read, so a run another process claims meanwhile is not touched.
+   */
+  recoverOrphans(isAlive: (owner: OwnerRecord) => boolean, at = Date.now()): string[] {
+    const recovered: string[] = [];
+    for (const row of this.stmts.unfinished.all() as RunRow[]) {
+      const owner = ownerOfRow(row);
+      if (owner && isAlive(owner)) continue;
+      const info = this.stmts.recoverOne.run({ id: row.id, at, pid: row.owner_pid, instance: row.owner_instance });
+      if (info.changes) recovered.push(row.id);
+    }
+    return recovered;
+  }
+
+  /** Runs left running or queued by a crash become interrupted, whoever owned them. Returns how many. */
   recoverInterrupted(at = Date.now()): number {
-    return this.stmts.recover.run(at).changes;
+    return this.recoverOrphans(() => false, at).length;
   }
 
   addSteps(id: string, steps: readonly StepMetric[]): void {
@@ -275,6 +358,11 @@ export class RunRepository {
       this.stmts.removeArtifacts.run(id, kind);
       for (const p of paths) this.stmts.addArtifact.run(id, kind, p, at);
     })();
+  }
+
+  /** True when `p` is a path the app recorded as written (an artifact of any run). */
+  isArtifactPath(p: string): boolean {
+    return this.stmts.artifactByPath.get(p) !== undefined;
   }
 
   artifacts(id: string): Artifact[] {

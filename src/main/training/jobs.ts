@@ -3,7 +3,7 @@
  * long-lived worker that keeps a model loaded for the try-it box. Nothing here runs the engine
  * in the app's own process.
  */
-import { AppError } from '../../shared/errors';
+import { AppError, APP_ERROR_CODES, appErrorFromErrno, type AppErrorCode } from '../../shared/errors';
 import type { Prediction } from '../engine/inference';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
 import type { WorkerHandle, WorkerLauncher } from './launcher';
@@ -12,6 +12,14 @@ export interface WorkerContext {
   launcher: WorkerLauncher;
   workerEntry: string;
   env?: NodeJS.ProcessEnv;
+}
+
+/** A job's failure as the AppError the worker threw (by code), a resource error, or 'internal'. */
+function workerFailure(what: string, m: { error: string; errno?: string; code?: string }): AppError {
+  if (m.code && (APP_ERROR_CODES as readonly string[]).includes(m.code)) return new AppError(m.code as AppErrorCode, m.error);
+  const resource = appErrorFromErrno(m.errno, null, what);
+  if (resource) return new AppError(resource.code, `${resource.message} (${m.error})`);
+  return new AppError('internal', `${what} failed: ${m.error}`);
 }
 
 /**
@@ -47,7 +55,7 @@ export function runWorkerJob<T>(
       }
       if (m.type === 'progress') opts.onProgress?.(m.done, m.total);
       opts.onMessage?.(m);
-      if (m.type === 'failed') settle(() => reject(new AppError('internal', `${opts.what} failed: ${m.error}`)));
+      if (m.type === 'failed') settle(() => reject(workerFailure(opts.what, m)));
       if (m.type === 'cancelled') settle(() => reject(new AppError('cancelled', `${opts.what} was cancelled.`)));
       const value = result(m);
       if (value !== undefined) settle(() => resolve(value));

@@ -7,10 +7,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../shared/errors';
+import { AppError, runResourceAdvice } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
 import { runConfigSchema, type DatasetRow, type RunConfig } from '../../shared/run-config';
-import type { RunStatus, RunSummary } from '../../shared/types';
+import type { RunOwner, RunStatus, RunSummary } from '../../shared/types';
 import { bestEvaluation, metricOf } from '../../shared/best-metric';
 import { latestCheckpoint } from '../engine/checkpoint';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
@@ -18,7 +18,10 @@ import { MODEL_DIR, PREDICTIONS_FILE, RUN_CONFIG_FILE, TRAIN_LOG_FILE } from '..
 import type { AppEventBus } from '../events';
 import { writeFileAtomic } from '../fsutil';
 import { runDir } from '../paths';
+import { METRICS_FILE, type MetricsLine } from '../store/recovery';
+import { currentOwner, describeOwner, ownerAlive } from '../store/ownership';
 import type { RunRepository } from '../store/runs';
+import { sweepRunFolder } from './housekeeping';
 import type { WorkerHandle, WorkerLauncher } from './launcher';
 
 export interface TrainingServiceOptions {
@@ -31,6 +34,8 @@ export interface TrainingServiceOptions {
   loadRows(config: RunConfig): Promise<{ train: DatasetRow[]; eval: DatasetRow[] }>;
   /** Extra environment for workers (FINETUNE_BACKEND...). */
   env?: NodeJS.ProcessEnv;
+  /** The kind of host this process is: recorded as the owner of the runs it trains. */
+  host: RunOwner['host'];
 }
 
 interface ActiveRun {
@@ -60,6 +65,26 @@ export class TrainingService {
     return this.active.has(id);
   }
 
+  /**
+   * Throws owned_elsewhere when another live process (or app instance) trains the run; a run
+   * whose owner is gone is marked interrupted first, so it can be resumed or deleted.
+   */
+  assertNotOwnedElsewhere(id: string, action: string): void {
+    if (this.active.has(id)) return;
+    const owner = this.o.runs.owner(id);
+    if (!owner) return;
+    const run = this.o.runs.summary(id)!;
+    if (ownerAlive(owner)) {
+      throw new AppError(
+        'owned_elsewhere',
+        `Run ${id} ("${run.name}") is being trained by ${describeOwner(owner)}, so it cannot be ${action} from here. ` +
+          'Stop it in that window or terminal, or wait for it to finish.',
+      );
+    }
+    if (run.status === 'running' || run.status === 'queued') this.o.runs.recoverOrphans((o) => ownerAlive(o));
+    else this.o.runs.release(id);
+  }
+
   activeIds(): string[] {
     return [...this.active.keys()];
   }
@@ -84,6 +109,8 @@ export class TrainingService {
       datasetFingerprint: config.dataset.fingerprint,
       datasetName: config.dataset.name,
     });
+    // Owned from its first instant: another process must not take a queued run for an orphan.
+    this.o.runs.claim(id, currentOwner(this.o.host, this.o.runs.instance));
     this.o.events.emit('runs-changed', { reason: 'created', runId: id });
     await this.launch(id, config, false);
     return this.o.runs.summary(id)!;
@@ -94,18 +121,34 @@ export class TrainingService {
     const run = this.o.runs.summary(id);
     if (!run) throw new AppError('not_found', `There is no run "${id}".`);
     if (this.active.has(id)) throw new AppError('conflict', `Run "${run.name}" is already running.`);
+    this.assertNotOwnedElsewhere(id, 'resumed');
     if (run.status === 'completed') throw new AppError('conflict', `Run "${run.name}" has completed; use "Run again" to train a new run with its settings.`);
     const raw = this.o.runs.config(id);
     const parsed = runConfigSchema.safeParse(raw);
     if (!parsed.success) throw new AppError('unsupported', `Run "${run.name}" was recorded in a format this version cannot resume.`);
-    const dir = runDir(this.o.dataDir, id);
-    const ckpt = latestCheckpoint(dir);
-    let step = 0;
-    if (ckpt) step = (JSON.parse(fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8')) as { globalStep: number }).globalStep;
-    // Steps and evaluations after the checkpoint are replayed by the resumed worker.
-    this.o.runs.truncateAfter(id, step);
-    this.recomputeBest(id, parsed.data);
-    await this.launch(id, parsed.data, true);
+    // One statement decides between two processes resuming the same run at once.
+    const me = currentOwner(this.o.host, this.o.runs.instance);
+    if (!this.o.runs.tryClaim(id, me)) {
+      this.assertNotOwnedElsewhere(id, 'resumed');
+      if (!this.o.runs.tryClaim(id, me)) {
+        throw new AppError('owned_elsewhere', `Run ${id} ("${run.name}") was just taken by another process; refresh the Runs page.`);
+      }
+    }
+    try {
+      const dir = runDir(this.o.dataDir, id);
+      // What a killed trainer left: its temp folders, a model swap cut between two renames.
+      sweepRunFolder(dir);
+      const ckpt = latestCheckpoint(dir);
+      let step = 0;
+      if (ckpt) step = (JSON.parse(fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8')) as { globalStep: number }).globalStep;
+      // Steps and evaluations after the checkpoint are replayed by the resumed worker.
+      this.o.runs.truncateAfter(id, step);
+      this.recomputeBest(id, parsed.data);
+      await this.launch(id, parsed.data, true);
+    } catch (err) {
+      if (!this.active.has(id)) this.o.runs.release(id);
+      throw err;
+    }
     return this.o.runs.summary(id)!;
   }
 
@@ -114,7 +157,9 @@ export class TrainingService {
     if (!a) {
       const run = this.o.runs.summary(id);
       if (!run) throw new AppError('not_found', `There is no run "${id}".`);
-      if (run.status === 'queued' || run.status === 'running') this.finish(id, 'cancelled', null);
+      this.assertNotOwnedElsewhere(id, 'cancelled');
+      const now = this.o.runs.summary(id)!;
+      if (now.status === 'queued' || now.status === 'running') this.finish(id, 'cancelled', null);
       return;
     }
     a.cancelRequested = true;
@@ -164,7 +209,19 @@ export class TrainingService {
     }
     const dir = runDir(this.o.dataDir, id);
     const logFile = path.join(dir, TRAIN_LOG_FILE);
-    const log = (line: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    // Best effort: a full disk must not keep the run from being recorded as failed.
+    const appendQuietly = (file: string, text: string): void => {
+      try {
+        fs.appendFileSync(file, text);
+      } catch {
+        // The database still records the run.
+      }
+    };
+    const log = (line: string) => appendQuietly(logFile, `${new Date().toISOString()} ${line}\n`);
+    // The database's record of steps and evaluations, also kept beside the run: a damaged
+    // database is rebuilt from it (store/recovery.ts).
+    const metricsFile = path.join(dir, METRICS_FILE);
+    const metric = (line: MetricsLine) => appendQuietly(metricsFile, JSON.stringify(line) + '\n');
     this.o.runs.addArtifact(id, 'log', logFile);
     const worker = this.o.launcher(this.o.workerEntry, { ...process.env, ...this.o.env });
     let resolveDone!: (r: RunSummary) => void;
@@ -182,6 +239,8 @@ export class TrainingService {
       },
     };
     this.active.set(id, active);
+    // Claimed before it reads 'running', so no other process sees it running without an owner.
+    this.o.runs.claim(id, currentOwner(this.o.host, this.o.runs.instance));
     this.o.runs.setStatus(id, 'running', { error: null });
     this.o.events.emit('run-status', { runId: id, status: 'running', error: null });
     log(resume ? 'resuming' : 'starting');
@@ -193,7 +252,7 @@ export class TrainingService {
       // After shutdown the database is closed; a late message has nowhere to go.
       if (this.closed || active.terminal) return;
       try {
-        this.handle(id, m, worker, job, log, end);
+        this.handle(id, m, worker, job, log, metric, end);
       } catch (err) {
         console.error(`run ${id}: could not record a worker message:`, err);
       }
@@ -202,9 +261,11 @@ export class TrainingService {
       if (this.closed || active.terminal) return;
       if (active.cancelRequested) return end('cancelled', null);
       const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
-      const hint = signal === 'SIGKILL' || code === 134 || code === 137
-        ? ' It may have run out of memory: try a smaller batch size or max length, or a smaller model.'
-        : '';
+      const hint = signal === 'SIGKILL' || code === 137
+        ? ' It was stopped by the system or a person (running out of memory is a common cause: if so, try a smaller batch size or max length, or a smaller model).'
+        : code === 134
+          ? ' It aborted (running out of memory is a common cause: try a smaller batch size or max length, or a smaller model).'
+          : '';
       end('failed', `The training process ${how} before finishing.${hint} Resume the run to continue from its last checkpoint.`);
     });
   }
@@ -215,6 +276,7 @@ export class TrainingService {
     worker: WorkerHandle,
     job: EngineJob,
     log: (line: string) => void,
+    metric: (line: MetricsLine) => void,
     end: (status: RunStatus, error: string | null) => void,
   ): void {
     const { runs, events } = this.o;
@@ -231,14 +293,16 @@ export class TrainingService {
       case 'phase':
         events.emit('run-phase', { runId: id, ...m.event });
         break;
-      case 'step':
-        runs.addSteps(id, [
-          { step: m.event.step, epoch: m.event.epoch, loss: m.event.loss, learningRate: m.event.learningRate, samplesPerSecond: m.event.samplesPerSecond },
-        ]);
+      case 'step': {
+        const step = { step: m.event.step, epoch: m.event.epoch, loss: m.event.loss, learningRate: m.event.learningRate, samplesPerSecond: m.event.samplesPerSecond };
+        runs.addSteps(id, [step]);
+        metric({ type: 'step', metric: step });
         events.emit('run-step', { runId: id, ...m.event });
         break;
+      }
       case 'eval':
         runs.addEval(id, m.event.metrics, m.event.isBest ? { metricName: m.event.bestMetricName, value: m.event.bestMetric } : undefined);
+        metric({ type: 'eval', metrics: m.event.metrics });
         if (m.event.isBest) {
           // The same paths each time (rewritten in place): recorded once, beside any exports.
           runs.addArtifact(id, 'model', path.join(runDir(this.o.dataDir, id), MODEL_DIR));
@@ -261,9 +325,12 @@ export class TrainingService {
       case 'cancelled':
         end('cancelled', null);
         break;
-      case 'failed':
-        end('failed', m.error);
+      case 'failed': {
+        // A full disk or a permission problem is the user's to fix; the run keeps its checkpoints.
+        const advice = runResourceAdvice(m.errno);
+        end('failed', advice ? `${m.error} ${advice}` : m.error);
         break;
+      }
       case 'progress':
       case 'predictions':
         break;
