@@ -19,6 +19,7 @@ import type {
 import type { CatalogModel, DownloadProgress, ImportReport } from './models';
 import type { TrainingOptions } from './run-config';
 import type {
+  BackendName,
   EvalMetrics,
   EvalPrediction,
   RunDetail,
@@ -38,6 +39,8 @@ export interface StartRunRequest {
   /** A prepared dataset (its fingerprint). */
   datasetId: string;
   options: TrainingOptions;
+  /** Train on this backend instead of the best available (the CLI's --backend); not recorded in the run's config. */
+  backend?: BackendName;
 }
 
 export interface TextPrediction {

@@ -9,6 +9,7 @@ import { datasetIdSchema, doctorSourceSchema, filePathSchema, inspectOverridesSc
 import { AppError } from './errors';
 import { hubIdSchema, modelRefSchema, revisionSchema } from './models-schema';
 import { trainingOptionsSchema } from './run-config';
+import { BACKEND_NAMES } from './types';
 
 export const runIdSchema = z
   .string()
@@ -41,6 +42,7 @@ export const startRunRequestSchema = z
     model: modelRefSchema,
     datasetId: datasetIdSchema,
     options: trainingOptionsSchema,
+    backend: z.enum(BACKEND_NAMES).optional(),
   })
   .strict();
 

@@ -110,7 +110,7 @@ export function runsApi(ctx: AppContext): Pick<
       events.emit('runs-changed', { reason: 'deleted', runId: id });
     },
     async startRun(request) {
-      return training.start(await configFor(request));
+      return training.start(await configFor(request), { backend: request.backend });
     },
     async cancelRun(id) {
       requireRun(id);
