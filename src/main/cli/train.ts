@@ -253,6 +253,7 @@ function report(app: App, run: RunDetail, io: CliIo, json: boolean, out: string 
         run_id: run.id,
         status: run.status,
         error: run.error,
+        backend: run.backend,
         best_metric: run.bestMetric,
         best_metric_name: run.bestMetricName,
         accuracy: best?.accuracy ?? null,
