@@ -6,9 +6,13 @@ import type { CliIo } from './io';
 
 /** One progress line of a long call (reading, preparing, predicting), for a TTY ("\r..."). */
 export function taskProgressLine(p: TaskProgressEvent | DataProgress): string {
-  const amount = (n: number): string => (p.unit === 'bytes' ? formatBytes(n) : formatCount(n));
-  const total = p.total ? ` of ${amount(p.total)}${p.unit === 'bytes' ? '' : ` ${p.unit}`} (${formatPercent(p.done / p.total, 0)})` : p.unit === 'bytes' ? '' : ` ${p.unit}`;
-  return `\r${p.phase}: ${amount(p.done)}${total} ETA ${formatEta(p.etaSeconds)}\x1b[K`;
+  const what = p.phase.charAt(0).toUpperCase() + p.phase.slice(1);
+  const amount =
+    p.unit === 'bytes'
+      ? `${formatBytes(p.done)}${p.total ? ` of ${formatBytes(p.total)}` : ''}`
+      : `${formatCount(p.done)}${p.total !== null ? `/${formatCount(p.total)}` : ''} ${p.unit}`;
+  const pct = p.total ? ` ${Math.floor((p.done / p.total) * 100)} %` : '';
+  return `\r${what} ${amount}${pct} ETA ${formatEta(p.etaSeconds)}\x1b[K`;
 }
 
 export interface RunPrinter {
