@@ -196,7 +196,7 @@ export function helpLines(spec: CommandSpec): string[] {
   const synopsis = [`finetune ${spec.path}`, spec.args, ...required.map(([n, d]) => `--${n} ${(d as FlagBase).value ?? 'X'}`), '[options]'].filter(Boolean).join(' ');
   const rows = Object.entries(spec.flags).map(([n, d]) => {
     const left = d.kind === 'switch' ? `--${n}` : `--${n} ${d.value ?? (d.kind === 'number' ? 'N' : 'X')}${d.repeat ? '...' : ''}`;
-    const choices = d.kind === 'string' && d.choices ? ` (${d.choices.join(', ')})` : '';
+    const choices = d.kind === 'string' && d.choices ? `; one of ${d.choices.join(', ')}` : '';
     return [left, `${d.help}${choices}${d.kind !== 'switch' && d.required ? ' [required]' : ''}`] as const;
   });
   const width = Math.min(30, Math.max(...rows.map(([l]) => l.length)));

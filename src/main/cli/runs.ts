@@ -2,6 +2,7 @@
 import { formatPercent, shortHash } from '../../shared/format';
 import type { App } from '../app';
 import { JSON_FLAG, parseArgs, UsageError, type CommandSpec } from './args';
+import { apiClient } from './client';
 import type { CliIo } from './io';
 import { learningSummary } from './train';
 
@@ -25,7 +26,7 @@ export async function runsCommand(getApp: () => App, argv: string[], io: CliIo, 
   const json = args.has('json');
   const app = getApp();
   if (sub === 'list') {
-    const runs = await app.api.listRuns();
+    const runs = await apiClient(app.api).listRuns();
     if (json) {
       io.out(JSON.stringify(runs));
       return 0;
@@ -37,7 +38,7 @@ export async function runsCommand(getApp: () => App, argv: string[], io: CliIo, 
     for (const r of runs) io.out(`${r.id}  ${r.status.padEnd(11)} ${(r.bestAccuracy === null ? '-' : formatPercent(r.bestAccuracy)).padStart(7)}  ${r.name}`);
     return 0;
   }
-  const run = await app.api.getRun(args.positional[0]!);
+  const run = await apiClient(app.api).getRun(args.positional[0]!);
   if (json) {
     io.out(JSON.stringify(run));
     return 0;

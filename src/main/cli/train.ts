@@ -22,9 +22,13 @@ import { fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
 import { runDir } from '../paths';
 import { JSON_FLAG, parseArgs, UsageError, type Args, type CommandSpec } from './args';
 import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides } from './dataset-flags';
+import { apiClient } from './client';
 import type { CliIo } from './io';
 import { downloadProgressLine, modelRef } from './model-arg';
 import { runPrinter, taskProgressLine } from './progress';
+
+/** The app's API through the transports' one entry (validated like IPC and HTTP calls). */
+const api = (app: App) => apiClient(app.api);
 
 /** Each training option and the flag that sets it (also maps the app's field errors back to flags). */
 export const OPTION_FLAGS: Record<keyof TrainingOptions, string> = {
@@ -136,8 +140,11 @@ export function optionsFromArgs(args: Args): TrainingOptions {
 
 /** An invalid option the app refused becomes a usage error naming the flag. */
 function asFlagError(err: unknown): unknown {
-  if (err instanceof AppError && err.code === 'invalid_input' && err.field?.startsWith('options.')) {
-    const flag = OPTION_FLAGS[err.field.slice('options.'.length).split('.')[0] as keyof TrainingOptions];
+  if (!(err instanceof AppError) || err.code !== 'invalid_input') return err;
+  // Fields as the app names them: "options.maxLength", or "request.options.x" from the schema.
+  const field = err.field?.replace(/^request\./, '');
+  if (field?.startsWith('options.')) {
+    const flag = OPTION_FLAGS[field.slice('options.'.length).split('.')[0] as keyof TrainingOptions];
     if (flag) return new UsageError(`--${flag}: ${err.message}`);
   }
   return err;
@@ -173,7 +180,7 @@ async function startAndFollow(app: App, start: () => Promise<{ id: string; statu
     }),
   ];
   const onAbort = (): void => {
-    if (runId) void app.api.cancelRun(runId).catch(() => undefined);
+    if (runId) void api(app).cancelRun(runId).catch(() => undefined);
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -184,7 +191,7 @@ async function startAndFollow(app: App, start: () => Promise<{ id: string; statu
     if (ended.has(run.id) || TERMINAL.has(run.status)) resolveEnd();
     if (io.signal?.aborted) onAbort();
     await end;
-    return await app.api.getRun(run.id);
+    return await api(app).getRun(run.id);
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     offs.forEach((off) => off());
@@ -299,7 +306,7 @@ async function task<T>(app: App, io: CliIo, show: boolean, call: (taskId: string
     io.write(taskProgressLine(p));
     shown = true;
   });
-  const onAbort = (): void => void app.api.cancelTask(taskId).catch(() => undefined);
+  const onAbort = (): void => void api(app).cancelTask(taskId).catch(() => undefined);
   io.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await call(taskId);
@@ -326,11 +333,11 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
   const out = args.string('out') ?? null;
   const app = getApp();
 
-  const inspection = await task(app, io, !json, (t) => app.api.inspectDataset(file, overrides, t));
+  const inspection = await task(app, io, !json, (t) => api(app).inspectDataset(file, overrides, t));
   const mapping = mappingFromArgs(args, inspection);
   const split: SplitSpec = evalFile !== undefined ? { kind: 'file', evalFile: path.resolve(evalFile) } : { kind: 'ratio', evalRatio: valSplit ?? 0.1, seed: options.seed };
   if (!json) io.out(`Preparing ${inspection.fileName} (${plural(inspection.rowCount, 'row')})...`);
-  const prepared: PreparedDataset = await task(app, io, !json, (t) => app.api.prepareDataset({ file, mapping, split, cleaning }, t));
+  const prepared: PreparedDataset = await task(app, io, !json, (t) => api(app).prepareDataset({ file, mapping, split, cleaning }, t));
   if (!json) for (const w of prepared.warnings) io.out(`note: ${w}`);
   if (args.string('class-weights') === 'auto') {
     const n = prepared.trainCount;
@@ -347,7 +354,7 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
   };
   let run: RunDetail;
   try {
-    run = await startAndFollow(app, () => app.api.startRun(request), io, json, (id) => {
+    run = await startAndFollow(app, () => api(app).startRun(request), io, json, (id) => {
       const dir = runDir(app.dataDir, id);
       if (json) {
         io.out(JSON.stringify({ event: 'start', run_id: id, run_dir: dir, output_dir: out ? path.resolve(out) : path.join(dir, MODEL_DIR), dataset_id: prepared.id, train_rows: prepared.trainCount, eval_rows: prepared.evalCount, labels: prepared.labels }));
@@ -366,7 +373,7 @@ export async function resumeCommand(getApp: () => App, argv: string[], io: CliIo
   if (!args) return 0;
   const json = args.has('json');
   const app = getApp();
-  const run = await startAndFollow(app, () => app.api.resumeRun(args.positional[0]!), io, json, (id) => {
+  const run = await startAndFollow(app, () => api(app).resumeRun(args.positional[0]!), io, json, (id) => {
     if (json) io.out(JSON.stringify({ event: 'start', run_id: id, run_dir: runDir(app.dataDir, id), resumed: true }));
     else io.out(`Resuming run ${id}.`);
   });
