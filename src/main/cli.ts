@@ -1,12 +1,15 @@
 /**
- * The `finetune` command: the same engine, store and data code as the app, headless.
+ * The `finetune` command: a transport over the same AppApi as the Electron IPC and the web host
+ * (createApp()), headless. Commands that need no run records (data, models, eval, predict, init)
+ * never open the database.
  *   finetune train | resume | runs | init | eval | predict | data | models | export
- * Exit codes: 0 ok, 1 failed, 2 usage. Errors are one line naming the file, row or option.
+ * One parser (cli/args.ts), one error line (`finetune <command>: <message>` on stderr), exit codes
+ * 0 ok, 1 failed, 2 usage.
  */
-import { AppError } from '../shared/errors';
 import { createApp, type App } from './app';
-import { UsageError } from './cli/args';
-import type { CliIoWithWrite } from './cli/train';
+import { environment } from './environment';
+import { guarded, helpLines, nearest, UsageError, type CommandSpec } from './cli/args';
+import type { CliIo } from './cli/io';
 import { resolveDataDir } from './paths';
 import { APP_VERSION } from './version';
 import { isMainModule } from './web';
@@ -23,31 +26,67 @@ const USAGE = [
   '  init      --config FILE --tokenizer DIR --out DIR a randomly initialised model folder',
   '  data      inspect FILE | doctor FILE              check a dataset before training',
   '  models    list | download REPO | import DIR       models and the Hugging Face cache',
-  '  export    RUN_ID --format hf|predictions|recipe --out DIR',
+  '  export    RUN_ID --format hf|predictions|recipe [--out PATH]',
   '',
-  'Add --json for machine-readable output. Data lives in FINETUNE_HOME (default ~/.finetune-studio).',
+  'Every command takes --help, and --json for machine-readable output.',
+  'Data lives in FINETUNE_HOME (default ~/.finetune-studio).',
 ];
 
-type Command = (argv: string[], io: CliIoWithWrite, app: () => App) => Promise<number>;
+interface CommandContext {
+  io: CliIo;
+  /** The app (and its database), opened on first use. */
+  app: () => App;
+  /** Names the subcommand in error lines once it is known ("runs show"). */
+  setWhere(where: string): void;
+}
+
+type Command = (argv: string[], ctx: CommandContext) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   // Each command loads its code on demand: `runs list` need not load TensorFlow.js.
-  train: async (argv, io, app) => (await import('./cli/train')).trainCommand(app(), argv, io),
-  resume: async (argv, io, app) => (await import('./cli/train')).resumeCommand(app(), argv, io),
-  runs: async (argv, io, app) => (await import('./cli/runs')).runsCommand(app(), argv, io),
-  init: async (argv, io) => (await import('./cli/train')).initCommand(argv, io),
-  data: async (argv, io) => (await import('./cli/data')).dataCommand(argv, io),
-  eval: async (argv, io, app) => (await import('./cli/predict')).evalCommand(app(), argv, io),
-  predict: async (argv, io, app) => (await import('./cli/predict')).predictCommand(app(), argv, io),
-  models: async (argv, io) => (await import('./cli/models')).modelsCommand(argv, io),
-  export: async (argv, io, app) => (await import('./cli/export')).exportCommand(app(), argv, io),
+  train: async (argv, c) => (await import('./cli/train')).trainCommand(c.app, argv, c.io),
+  resume: async (argv, c) => (await import('./cli/train')).resumeCommand(c.app, argv, c.io),
+  runs: async (argv, c) => (await import('./cli/runs')).runsCommand(c.app, argv, c.io, c.setWhere),
+  init: async (argv, c) => (await import('./cli/init')).initCommand(argv, c.io),
+  eval: async (argv, c) => (await import('./cli/predict')).evalCommand(argv, c.io),
+  predict: async (argv, c) => (await import('./cli/predict')).predictCommand(argv, c.io),
+  // data, models and export print their own error lines (their tests call them directly).
+  data: async (argv, c) => (await import('./cli/data')).dataCommand(argv, c.io),
+  models: async (argv, c) => (await import('./cli/models')).modelsCommand(argv, c.io),
+  export: async (argv, c) => (await import('./cli/export')).exportCommand(c.app(), argv, c.io),
 };
 
-export async function runCli(argv: string[], io: CliIoWithWrite): Promise<number> {
+/** The spec of a command for `finetune help COMMAND`. */
+async function specOf(name: string): Promise<CommandSpec | null> {
+  switch (name) {
+    case 'train':
+      return (await import('./cli/train')).TRAIN_SPEC;
+    case 'resume':
+      return (await import('./cli/train')).RESUME_SPEC;
+    case 'eval':
+      return (await import('./cli/predict')).EVAL_SPEC;
+    case 'predict':
+      return (await import('./cli/predict')).PREDICT_SPEC;
+    case 'init':
+      return (await import('./cli/init')).INIT_SPEC;
+    case 'export':
+      return (await import('./cli/export')).EXPORT_SPEC;
+    default:
+      return null;
+  }
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    USAGE.forEach((l) => io.out(l));
+  if (!name || name === '--help' || name === '-h') {
+    USAGE.forEach((l) => (name ? io.out(l) : io.err(l)));
     return name ? 0 : 2;
+  }
+  if (name === 'help') {
+    const spec = rest[0] ? await specOf(rest[0]) : null;
+    if (rest[0] && !spec && COMMANDS[rest[0]]) return COMMANDS[rest[0]]!(['--help'], { io, app: () => { throw new UsageError('no app for help'); }, setWhere: () => undefined });
+    (spec ? helpLines(spec) : USAGE).forEach((l) => io.out(l));
+    return 0;
   }
   if (name === '--version' || name === '-v') {
     io.out(APP_VERSION);
@@ -55,30 +94,37 @@ export async function runCli(argv: string[], io: CliIoWithWrite): Promise<number
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`finetune: unknown command "${name}". Run finetune --help for the list.`);
+    const near = nearest(name, Object.keys(COMMANDS));
+    io.err(`finetune: unknown command "${name}"${near ? `; did you mean ${near}?` : ''} (finetune --help lists them)`);
     return 2;
   }
   let app: App | null = null;
-  const getApp = (): App => (app ??= createApp({ dataDir: resolveDataDir(), host: 'cli' }));
+  let where = name;
+  const ctx: CommandContext = {
+    io,
+    app: () => (app ??= createApp({ dataDir: resolveDataDir(), host: 'cli' })),
+    setWhere: (w) => (where = w),
+  };
   try {
-    return await command(rest, io, getApp);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`finetune ${name}: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof AppError) {
-      io.err(`finetune ${name}: ${err.message}`);
-      return err.code === 'invalid_input' ? 2 : 1;
-    }
-    io.err(`finetune ${name}: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return await guarded(io, () => where, () => command(rest, ctx));
   } finally {
     (app as App | null)?.close();
   }
 }
 
-if (isMainModule(import.meta.url) || process.env.FINETUNE_CLI_ENTRY === '1') {
+/** FINETUNE_CLI_ENTRY (the bin shim), read through the one environment reader. */
+function calledAsCli(): boolean {
+  if (isMainModule(import.meta.url)) return true;
+  try {
+    return environment().cliEntry;
+  } catch (err) {
+    process.stderr.write(`finetune: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return false;
+  }
+}
+
+if (calledAsCli()) {
   // `finetune runs list | head`: a closed pipe ends the command quietly, as Unix tools do.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -94,7 +140,7 @@ if (isMainModule(import.meta.url) || process.env.FINETUNE_CLI_ENTRY === '1') {
     process.stderr.write('\nCancelling... (Ctrl-C again to quit at once)\n');
     controller.abort();
   });
-  const io: CliIoWithWrite = {
+  const io: CliIo = {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
     write: (s) => process.stdout.write(s),

@@ -20,6 +20,7 @@ import type { CatalogModel, DownloadProgress, ImportReport } from './models';
 import type { TrainingOptions } from './run-config';
 import type {
   CsvExportOptions,
+  BackendName,
   EvalMetrics,
   EvalPrediction,
   RunDetail,
@@ -39,6 +40,8 @@ export interface StartRunRequest {
   /** A prepared dataset (its fingerprint). */
   datasetId: string;
   options: TrainingOptions;
+  /** Train on this backend instead of the best available (the CLI's --backend); not recorded in the run's config. */
+  backend?: BackendName;
 }
 
 export interface TextPrediction {

@@ -9,6 +9,7 @@ import { datasetIdSchema, doctorSourceSchema, filePathSchema, inspectOverridesSc
 import { AppError } from './errors';
 import { hubIdSchema, modelRefSchema, revisionSchema } from './models-schema';
 import { trainingOptionsSchema } from './run-config';
+import { BACKEND_NAMES } from './types';
 
 /** Predictions CSV options: csvInjectionSafe false writes formula-like cells verbatim. */
 export const csvExportOptionsSchema = z.object({ csvInjectionSafe: z.boolean().optional() }).strict();
@@ -44,6 +45,7 @@ export const startRunRequestSchema = z
     model: modelRefSchema,
     datasetId: datasetIdSchema,
     options: trainingOptionsSchema,
+    backend: z.enum(BACKEND_NAMES).optional(),
   })
   .strict();
 

@@ -76,7 +76,7 @@ describe('finetune data', () => {
   it('doctor exits 1 with one line when the data cannot be trained on', async () => {
     const r = await run('doctor', path.join(FIXTURES, 'one-class.csv'));
     expect(r.code).toBe(1);
-    expect(r.err).toEqual(['error: only one label; this data cannot be trained on as it is']);
+    expect(r.err).toEqual(['finetune data doctor: only one label; this data cannot be trained on as it is']);
     expect(r.out.join('\n')).toMatch(/BLOCKING\s+Only one label/);
   });
 
@@ -84,10 +84,10 @@ describe('finetune data', () => {
     const missing = await run('inspect', path.join(work, 'nope.csv'));
     expect(missing.code).toBe(1);
     expect(missing.err).toHaveLength(1);
-    expect(missing.err[0]).toMatch(/^error: .*nope\.csv does not exist/);
+    expect(missing.err[0]).toMatch(/^finetune data inspect: .*nope\.csv does not exist/);
     const empty = await run('doctor', path.join(FIXTURES, 'empty.csv'));
     expect(empty.code).toBe(1);
-    expect(empty.err).toEqual(['error: empty.csv is empty (0 bytes). Choose a file with a text column and a label column.']);
+    expect(empty.err).toEqual(['finetune data doctor: empty.csv is empty (0 bytes). Choose a file with a text column and a label column.']);
     const badModel = await run('doctor', path.join(FIXTURES, 'basic.csv'), '--model', path.join(work, 'no-model'));
     expect(badModel.code).toBe(1);
     expect(badModel.err[0]).toContain('model folder');
@@ -108,7 +108,7 @@ describe('finetune data', () => {
       const r = await run(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err, argv.join(' ')).toHaveLength(1);
-      expect(r.err[0]).toMatch(/^error: /);
+      expect(r.err[0]).toMatch(/^finetune data( inspect| doctor)?: /);
     }
     const badColumn = await run('doctor', path.join(FIXTURES, 'basic.csv'), '--text-column', 'nosuch');
     expect(badColumn.code).toBe(2);

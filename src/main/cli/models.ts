@@ -8,23 +8,30 @@
  * Downloads honour HF_ENDPOINT, HF_TOKEN (or the token file of `huggingface-cli login`) and
  * HF_HUB_CACHE / HF_HOME. Exit codes: 0 done, 1 failed, 2 usage.
  */
-import { AppError } from '../../shared/errors';
 import type { CatalogModel, DownloadProgress, ImportReport } from '../../shared/models';
+import { formatBytes, formatEta } from '../../shared/format';
 import { downloadModelInputSchema, importModelInputSchema } from '../../shared/models-schema';
 import { hubCacheDir, listCachedModels } from '../hub/cache';
 import { listCatalogModels } from '../hub/catalog';
 import { downloadModel, type DownloadResult } from '../hub/download';
 import { inspectModelFolder } from '../hf/inspect';
+import { Args, guarded, JSON_FLAG, parseArgs, UsageError, type CommandSpec } from './args';
+import type { CliIo } from './io';
 
-export interface ModelsCliIo {
-  out(line: string): void;
-  err(line: string): void;
-  isTTY: boolean;
-  /** Writes without a newline (the progress bar on a TTY). */
-  write?: (s: string) => void;
-  /** Aborted on Ctrl-C. */
-  signal?: AbortSignal;
-}
+export type { CliIo as ModelsCliIo };
+
+export const MODELS_SPECS: Record<'list' | 'download' | 'import', CommandSpec> = {
+  list: { path: 'models list', summary: 'Suggested models, and what the Hugging Face cache holds.', flags: { json: JSON_FLAG } },
+  download: {
+    path: 'models download',
+    args: 'REPO',
+    positionals: { min: 0, max: 1 },
+    summary: 'Download a Hub model into the Hugging Face cache (resumes an interrupted download).',
+    flags: { revision: { kind: 'string', value: 'R', help: 'a branch, tag or commit hash (default main)' }, json: JSON_FLAG },
+    notes: ['Environment: HF_ENDPOINT (Hub URL), HF_TOKEN (gated/private models), HF_HUB_CACHE or HF_HOME (cache folder).'],
+  },
+  import: { path: 'models import', args: 'DIR', positionals: { min: 1, max: 1 }, summary: 'Check a local model folder.', flags: { json: JSON_FLAG } },
+};
 
 const USAGE = [
   'Usage:',
@@ -36,59 +43,22 @@ const USAGE = [
   'HF_HUB_OFFLINE=1 (use only the cache when training).',
 ];
 
-class ModelsUsageError extends Error {}
-
-interface Parsed {
-  positional: string[];
-  json: boolean;
-  revision?: string;
-}
-
-function parse(argv: string[], allowRevision: boolean): Parsed {
-  const out: Parsed = { positional: [], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') out.json = true;
-    else if (allowRevision && (a === '--revision' || a.startsWith('--revision='))) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v === undefined || v === '') throw new ModelsUsageError('--revision needs a value (a branch, tag or commit hash)');
-      out.revision = v;
-    } else if (a.startsWith('--')) throw new ModelsUsageError(`unknown option ${a}`);
-    else out.positional.push(a);
-  }
-  return out;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(0)} kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
-  return `${(n / 1e9).toFixed(2)} GB`;
-}
-
+/** Parameter counts as the catalog's model cards give them (109.5M). */
 function formatParams(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}k`;
-}
-
-function formatEta(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '?';
-  const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${t % 60}s`;
 }
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-function listCommand(p: Parsed, io: ModelsCliIo): number {
-  if (p.positional.length) throw new ModelsUsageError(`list takes no arguments (got "${p.positional[0]}")`);
+function listCommand(p: Args, io: CliIo): number {
+  const json = p.has('json');
   const cacheDir = hubCacheDir();
   const models = listCatalogModels({ cacheDir });
   const catalogIds = new Set(models.map((m) => m.id));
   const others = listCachedModels(cacheDir).filter((c) => !catalogIds.has(c.repo));
-  if (p.json) {
+  if (json) {
     io.out(JSON.stringify({ cacheDir, models, otherCachedModels: others.map((o) => ({ id: o.repo, sizeBytes: o.sizeBytes, revisions: o.revisions.map((r) => ({ commit: r.commit, refs: r.refs, dir: r.dir, complete: r.complete })) })) }, null, 2));
     return 0;
   }
@@ -114,7 +84,7 @@ function listCommand(p: Parsed, io: ModelsCliIo): number {
   return 0;
 }
 
-function progressPrinter(io: ModelsCliIo, json: boolean): { onProgress: (p: DownloadProgress) => void; end: () => void } {
+function progressPrinter(io: CliIo, json: boolean): { onProgress: (p: DownloadProgress) => void; end: () => void } {
   let barShown = false;
   let lastLine = 0;
   let lastFile: string | null = null;
@@ -152,23 +122,23 @@ function progressPrinter(io: ModelsCliIo, json: boolean): { onProgress: (p: Down
   return { onProgress, end };
 }
 
-async function downloadCommand(p: Parsed, io: ModelsCliIo): Promise<number> {
-  if (p.positional.length !== 1) throw new ModelsUsageError('download needs exactly one model id, e.g. "finetune models download roberta-base"');
-  const input = downloadModelInputSchema.safeParse({ repo: p.positional[0], revision: p.revision });
+async function downloadCommand(p: Args, io: CliIo): Promise<number> {
+  const input = downloadModelInputSchema.safeParse({ repo: p.positional[0], revision: p.string('revision') });
   if (!input.success) {
     const issue = input.error.issues[0];
-    throw new ModelsUsageError(`${issue?.path[0] === 'revision' ? '--revision' : 'REPO'}: ${issue?.message ?? 'invalid'}`);
+    throw new UsageError(`${issue?.path[0] === 'revision' ? '--revision' : 'REPO'}: ${issue?.message ?? 'invalid'}`);
   }
   const { repo, revision } = input.data;
-  const printer = progressPrinter(io, p.json);
-  if (!p.json) io.out(`Downloading ${repo}${revision ? `@${revision}` : ''} into ${hubCacheDir()}`);
+  const json = p.has('json');
+  const printer = progressPrinter(io, json);
+  if (!json) io.out(`Downloading ${repo}${revision ? `@${revision}` : ''} into ${hubCacheDir()}`);
   let result: DownloadResult;
   try {
     result = await downloadModel(repo, { revision, onProgress: printer.onProgress, signal: io.signal });
   } finally {
     printer.end();
   }
-  if (p.json) {
+  if (json) {
     io.out(JSON.stringify({ event: 'done', ...result }));
   } else {
     io.out(`${repo} at commit ${result.commit.slice(0, 12)} is ready: ${result.dir}`);
@@ -177,7 +147,7 @@ async function downloadCommand(p: Parsed, io: ModelsCliIo): Promise<number> {
   return 0;
 }
 
-function printReport(report: ImportReport, io: ModelsCliIo): void {
+function printReport(report: ImportReport, io: CliIo): void {
   io.out(`${report.dir}: ${report.ok ? 'ready to train' : 'cannot be used yet'}`);
   io.out(`  family: ${report.family ?? 'unknown'}; weights: ${report.weightsFormat ?? 'none'}${report.weightFiles.length > 1 ? ` (${report.weightFiles.length} files)` : ''}; tokenizer: ${report.tokenizerSource ?? 'none'}`);
   if (report.labels) io.out(`  labels: ${report.labels.join(', ')}`);
@@ -186,45 +156,34 @@ function printReport(report: ImportReport, io: ModelsCliIo): void {
   for (const w of report.warnings) io.out(`  note: ${w}`);
 }
 
-async function importCommand(p: Parsed, io: ModelsCliIo): Promise<number> {
-  if (p.positional.length !== 1) throw new ModelsUsageError('import needs exactly one folder, e.g. "finetune models import ./my-model"');
+async function importCommand(p: Args, io: CliIo): Promise<number> {
   const input = importModelInputSchema.safeParse({ dir: p.positional[0] });
-  if (!input.success) throw new ModelsUsageError(`DIR: ${input.error.issues[0]?.message ?? 'invalid'}`);
+  if (!input.success) throw new UsageError(`DIR: ${input.error.issues[0]?.message ?? 'invalid'}`);
   const report = await inspectModelFolder(input.data.dir);
-  if (p.json) io.out(JSON.stringify(report, null, 2));
+  if (p.has('json')) io.out(JSON.stringify(report, null, 2));
   else printReport(report, io);
   return report.ok ? 0 : 1;
 }
 
-export async function modelsCommand(argv: string[], io: ModelsCliIo): Promise<number> {
+export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  try {
-    switch (sub) {
-      case 'list':
-        return listCommand(parse(rest, false), io);
-      case 'download':
-        return await downloadCommand(parse(rest, true), io);
-      case 'import':
-        return await importCommand(parse(rest, false), io);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        USAGE.forEach((l) => (sub ? io.out(l) : io.err(l)));
-        return sub ? 0 : 2;
-      default:
-        throw new ModelsUsageError(`unknown subcommand "${sub}"`);
+  let where = 'models';
+  return guarded(io, () => where, async () => {
+    if (sub === 'help' || sub === '--help' || sub === '-h') {
+      USAGE.forEach((l) => io.out(l));
+      return 0;
     }
-  } catch (err) {
-    if (err instanceof ModelsUsageError) {
-      io.err(`finetune models: ${err.message}`);
-      USAGE.forEach((l) => io.err(l));
-      return 2;
+    if (sub !== 'list' && sub !== 'download' && sub !== 'import') {
+      throw new UsageError(sub === undefined ? 'missing subcommand: list, download REPO or import DIR' : `unknown subcommand "${sub}": use list, download or import`);
     }
-    if (err instanceof AppError) {
-      io.err(`finetune models ${sub}: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+    where = `models ${sub}`;
+    const spec = MODELS_SPECS[sub];
+    const args = parseArgs(spec, rest, io);
+    if (!args) return 0;
+    if (sub === 'download' && args.positional.length !== 1) throw new UsageError('download needs exactly one model id, e.g. "finetune models download roberta-base"');
+    if (sub === 'list') return listCommand(args, io);
+    if (sub === 'download') return downloadCommand(args, io);
+    return importCommand(args, io);
+  });
 }
+

@@ -1,14 +1,18 @@
-/** How the CLI shows a run: a progress bar on a TTY, plain lines otherwise, JSON lines with --json. */
-import type { AppEvents } from '../../shared/api';
-import type { CliIo } from './data';
+/** How the CLI shows progress: a bar on a TTY, plain lines otherwise, JSON lines with --json. */
+import type { AppEvents, TaskProgressEvent } from '../../shared/api';
+import type { DataProgress } from '../../shared/dataset';
+import { formatBytes, formatCount, formatEta, formatPercent, formatRate, formatSpeed } from '../../shared/format';
+import type { CliIo } from './io';
 
-export function formatSeconds(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '?';
-  const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = t % 60;
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+/** One progress line of a long call (reading, preparing, predicting), for a TTY ("\r..."). */
+export function taskProgressLine(p: TaskProgressEvent | DataProgress): string {
+  const what = p.phase.charAt(0).toUpperCase() + p.phase.slice(1);
+  const amount =
+    p.unit === 'bytes'
+      ? `${formatBytes(p.done)}${p.total ? ` of ${formatBytes(p.total)}` : ''}`
+      : `${formatCount(p.done)}${p.total !== null ? `/${formatCount(p.total)}` : ''} ${p.unit}`;
+  const pct = p.total ? ` ${Math.floor((p.done / p.total) * 100)} %` : '';
+  return `\r${what} ${amount}${pct} ETA ${formatEta(p.etaSeconds)}\x1b[K`;
 }
 
 export interface RunPrinter {
@@ -20,7 +24,7 @@ export interface RunPrinter {
   flush(): void;
 }
 
-export function runPrinter(io: CliIo & { write?: (s: string) => void }, mode: 'tty' | 'plain' | 'json'): RunPrinter {
+export function runPrinter(io: CliIo, mode: 'tty' | 'plain' | 'json'): RunPrinter {
   let barShown = false;
   let lastPlain = 0;
   const flush = (): void => {
@@ -38,7 +42,7 @@ export function runPrinter(io: CliIo & { write?: (s: string) => void }, mode: 't
         io.out(JSON.stringify({ event: 'step', step: e.step, total_steps: e.totalSteps, epoch: round(e.epoch, 4), loss: round(e.loss, 6), learning_rate: e.learningRate, grad_norm: round(e.gradNorm, 6), samples_per_second: round(e.samplesPerSecond, 2), tokens_per_second: round(e.tokensPerSecond, 1), eta_seconds: e.etaSeconds === null ? null : Math.round(e.etaSeconds), elapsed_seconds: round(e.elapsedSeconds, 1) }));
         return;
       }
-      const text = `epoch ${e.epoch.toFixed(2)} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${e.learningRate.toExponential(2)} ${e.samplesPerSecond.toFixed(1)} samples/s ETA ${formatSeconds(e.etaSeconds)}`;
+      const text = `epoch ${e.epoch.toFixed(2)} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${formatRate(e.learningRate)} ${formatSpeed(e.samplesPerSecond)} ETA ${formatEta(e.etaSeconds)}`;
       if (mode === 'tty' && io.write) {
         const width = 24;
         const filled = Math.round((e.step / e.totalSteps) * width);
@@ -59,7 +63,7 @@ export function runPrinter(io: CliIo & { write?: (s: string) => void }, mode: 't
         io.out(JSON.stringify({ event: 'eval', step: m.step, epoch: round(m.epoch, 4), eval_loss: round(m.evalLoss, 6), accuracy: round(m.accuracy, 6), macro_f1: round(m.macroF1, 6), is_best: e.isBest, per_class: m.perClass }));
         return;
       }
-      line(`eval epoch ${m.epoch.toFixed(2)}: accuracy ${(m.accuracy * 100).toFixed(2)} %, macro-F1 ${m.macroF1.toFixed(4)}, loss ${m.evalLoss.toFixed(4)}${e.isBest ? ' (best so far)' : ''}`);
+      line(`eval epoch ${m.epoch.toFixed(2)}: accuracy ${formatPercent(m.accuracy)}, macro-F1 ${formatPercent(m.macroF1)}, loss ${m.evalLoss.toFixed(4)}${e.isBest ? ' (best so far)' : ''}`);
     },
     phase(e) {
       if (mode === 'json' || e.phase === 'training') return;

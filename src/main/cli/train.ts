@@ -1,130 +1,237 @@
 /**
- * `finetune train`, `resume`, `runs` and `init`: the engine on the command line, through the
- * same createApp() and training service as the app (the trainer runs in a forked worker).
+ * `finetune train` and `finetune resume`: a transport over the AppApi, as the UI is. train reads
+ * the file (inspectDataset), prepares it with the data doctor's fixes the user chose
+ * (prepareDataset), starts the run (startRun) and follows its events until it ends; the CLI and
+ * the app therefore train on the same rows with the same settings. The summary ends with the
+ * learning check (src/shared/learning-check.ts): a run no better than the majority class says so,
+ * with the flags to try.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DatasetInspection, DatasetMapping, SplitSpec } from '../../shared/dataset';
-import { AppError } from '../../shared/errors';
+import type { StartRunRequest } from '../../shared/api';
 import { bestEvaluation } from '../../shared/best-metric';
-import type { JsonObject } from '../../shared/json';
-import { RECOMMENDED_OPTIONS, type RunConfig, type TrainingOptions } from '../../shared/run-config';
-import type { RunSummary } from '../../shared/types';
+import type { DatasetCleaning, PreparedDataset, SplitSpec } from '../../shared/dataset';
+import { AppError } from '../../shared/errors';
+import { formatDuration, formatPercent, formatRate, plural, runDuration } from '../../shared/format';
+import { assessLearning, type LearningVerdict, type ModelStart } from '../../shared/learning-check';
+import { BEST_METRICS, PRESETS, runConfigSchema, trainingOptionsSchema, type TrainingOptions } from '../../shared/run-config';
+import { BACKEND_NAMES, type BackendName, type RunDetail, type RunStatus } from '../../shared/types';
 import type { App } from '../app';
-import { inspectDataset, prepareDataset, preparedDatasetDir } from '../data';
-import { checkMaxLength, parseModelConfig, withLabels } from '../hf/config';
-import { createModel, initialiseModel } from '../engine/models/index';
-import { saveModelFolder } from '../engine/save';
-import { readTokenizerFiles } from '../engine/tokenizer';
 import { MODEL_DIR } from '../engine/layout';
 import { fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
-import { resolveModel } from '../hub/resolve';
 import { runDir } from '../paths';
-import { flag, numberFlag, parseFlags, UsageError, type ParsedFlags } from './args';
-import type { CliIo } from './data';
-import { formatSeconds, runPrinter } from './progress';
+import { JSON_FLAG, parseArgs, UsageError, type Args, type CommandSpec } from './args';
+import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides } from './dataset-flags';
+import { apiClient } from './client';
+import type { CliIo } from './io';
+import { downloadProgressLine, modelRef } from './model-arg';
+import { runPrinter, taskProgressLine } from './progress';
 
-export type CliIoWithWrite = CliIo & { write?: (s: string) => void };
+/** The app's API through the transports' one entry (validated like IPC and HTTP calls). */
+const api = (app: App) => apiClient(app.api);
 
-export const TRAIN_USAGE = [
-  'Usage: finetune train --model DIR|HUB_ID --train FILE [--eval FILE | --val-split R]',
-  '         [--text-column COL]... [--label-column COL] [--epochs N] [--lr X] [--batch-size N]',
-  '         [--max-length N] [--warmup R|N] [--weight-decay X] [--accumulation N] [--seed N]',
-  '         [--patience N] [--best-metric accuracy|macro_f1|eval_loss] [--eval-every N]',
-  '         [--class-weights auto|W1,W2,...] [--quick] [--group-by-length] [--backend NAME]',
-  '         [--name NAME] [--out DIR] [--json]',
-  '',
-  'Defaults are the Hugging Face recipe: 3 epochs, lr 2e-5, batch 16, max length 128, weight decay 0.01.',
-  'COL is a column name or its number (1 = first column); several --text-column are joined with a space.',
-  '--warmup below 1 is a ratio of the steps, from 1 up a number of steps. --quick trains only the head.',
-];
-
-const TRAIN_FLAGS = {
-  values: ['model', 'train', 'eval', 'val-split', 'text-column', 'label-column', 'epochs', 'lr', 'batch-size', 'max-length', 'warmup', 'weight-decay', 'accumulation', 'seed', 'patience', 'best-metric', 'eval-every', 'class-weights', 'backend', 'name', 'out'],
-  switches: ['json', 'quick', 'group-by-length'],
+/** Each training option and the flag that sets it (also maps the app's field errors back to flags). */
+export const OPTION_FLAGS: Record<keyof TrainingOptions, string> = {
+  epochs: 'epochs',
+  learningRate: 'lr',
+  batchSize: 'batch-size',
+  maxLength: 'max-length',
+  warmupRatio: 'warmup',
+  warmupSteps: 'warmup',
+  weightDecay: 'weight-decay',
+  gradientAccumulationSteps: 'accumulation',
+  maxGradNorm: 'max-grad-norm',
+  seed: 'seed',
+  earlyStoppingPatience: 'patience',
+  bestMetric: 'best-metric',
+  evalEverySteps: 'eval-every',
+  classWeights: 'class-weights',
+  freezeEncoder: 'quick',
+  groupByLength: 'group-by-length',
+  evalBatchSize: 'eval-batch-size',
 };
 
-/** A column given by name (header) or number (1-based). */
-export function columnIndex(spec: string, columns: readonly { name: string }[], option: string): number {
-  const byName = columns.findIndex((c) => c.name === spec);
-  if (byName >= 0) return byName;
-  if (/^\d+$/.test(spec)) {
-    const n = Number(spec);
-    if (n >= 1 && n <= columns.length) return n - 1;
-  }
-  throw new UsageError(`${option}: no column "${spec}"; the file has ${columns.map((c, i) => `${i + 1}=${c.name}`).join(', ')}`);
-}
+const R = PRESETS.recommended.options;
 
-/** The mapping from the suggestion, with --text-column / --label-column applied. */
-export function mappingFromFlags(f: ParsedFlags, inspection: DatasetInspection): DatasetMapping {
-  const base = inspection.suggestedMapping;
-  const textSpecs = (f.values.get('text-column') ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const labelSpec = flag(f, 'label-column');
-  const textColumns = textSpecs.length ? textSpecs.map((s) => columnIndex(s, inspection.columns, '--text-column')) : base?.textColumns;
-  const labelColumn = labelSpec !== undefined ? columnIndex(labelSpec, inspection.columns, '--label-column') : base?.labelColumn;
-  if (!textColumns?.length) throw new AppError('invalid_input', `${inspection.fileName}: no text column was found; name it with --text-column.`);
-  if (labelColumn === undefined) throw new AppError('invalid_input', `${inspection.fileName}: no label column was found; name it with --label-column.`);
-  return {
-    textColumns,
-    textSeparator: base?.textSeparator ?? ' ',
-    labelColumn,
-    labelNames: labelColumn === base?.labelColumn ? base?.labelNames : undefined,
-    parse: inspection.parse,
-  };
-}
+export const TRAIN_SPEC: CommandSpec = {
+  path: 'train',
+  summary: 'Fine-tune a classifier: the same preparation, data doctor fixes and settings as the app.',
+  flags: {
+    model: { kind: 'path', value: 'DIR|HUB_ID', required: true, help: 'a model folder or a Hub id such as roberta-base' },
+    train: { kind: 'path', value: 'FILE', required: true, help: 'a CSV, TSV or JSONL file of texts and labels' },
+    eval: { kind: 'path', value: 'FILE', help: 'a separate evaluation file (default: hold out --val-split of each class)' },
+    'val-split': { kind: 'number', min: 0.001, max: 0.999, value: 'R', help: 'share of each class held out for evaluation (default 0.1)' },
+    ...COLUMN_FLAGS,
+    ...READ_FLAGS,
+    'drop-duplicates': { kind: 'switch', help: 'doctor fix: keep only the first of rows with the same text and label' },
+    'drop-conflicting': { kind: 'switch', help: 'doctor fix: drop every row whose text also occurs with another label' },
+    'drop-leaked': { kind: 'switch', help: 'doctor fix: drop evaluation rows whose text is also in the training rows' },
+    preset: { kind: 'string', value: 'NAME', choices: ['recommended', 'fast', 'thorough'], help: 'start from the app\'s preset (default recommended)' },
+    epochs: { kind: 'number', min: 0.01, max: 1000, value: 'N', help: `passes over the training rows (default ${R.epochs})` },
+    lr: { kind: 'number', min: 1e-12, max: 1, value: 'X', help: `learning rate (default ${formatRate(R.learningRate)})` },
+    'batch-size': { kind: 'number', integer: true, min: 1, max: 4096, value: 'N', help: `rows per step (default ${R.batchSize})` },
+    'max-length': { kind: 'number', integer: true, min: 8, max: 8192, value: 'N', help: `tokens per text; longer texts are cut (default ${R.maxLength})` },
+    warmup: { kind: 'number', min: 0, value: 'R|N', help: 'warm-up: below 1 a ratio of the steps, from 1 up a number of steps' },
+    'weight-decay': { kind: 'number', min: 0, max: 1, value: 'X', help: `AdamW weight decay (default ${R.weightDecay})` },
+    accumulation: { kind: 'number', integer: true, min: 1, max: 1024, value: 'N', help: 'gradient accumulation steps (default 1)' },
+    'max-grad-norm': { kind: 'number', min: 0, value: 'X', help: `gradient clipping norm (default ${R.maxGradNorm})` },
+    seed: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1, value: 'N', help: `seed of the split, the head and the shuffling (default ${R.seed})` },
+    patience: { kind: 'number', integer: true, min: 1, value: 'N', help: 'stop after N evaluations without improvement' },
+    'best-metric': { kind: 'string', value: 'M', choices: BEST_METRICS, help: 'what picks the best evaluation' },
+    'eval-every': { kind: 'number', integer: true, min: 1, value: 'N', help: 'evaluate every N steps (default: each epoch)' },
+    'eval-batch-size': { kind: 'number', integer: true, min: 1, max: 4096, value: 'N', help: `rows per evaluation batch (default ${R.evalBatchSize})` },
+    'class-weights': { kind: 'string', value: 'auto|W1,W2,...', help: 'class-weighted loss: "auto" (balanced) or one weight per label' },
+    quick: { kind: 'switch', help: 'quick mode: freeze the encoder, train only the head' },
+    'group-by-length': { kind: 'switch', help: 'batches of similar lengths (faster)' },
+    backend: { kind: 'string', value: 'NAME', choices: BACKEND_NAMES, help: 'train on this backend (default: the best available)' },
+    name: { kind: 'string', value: 'NAME', help: 'run name (default "<model> on <file>")' },
+    out: { kind: 'path', value: 'DIR', help: 'copy the best model to this folder at the end' },
+    json: { kind: 'switch', help: 'JSON lines: start, step, eval, log, end' },
+  },
+  notes: [COLUMN_NOTE, `Defaults are the Hugging Face recipe: ${R.epochs} epochs, lr ${formatRate(R.learningRate)}, batch ${R.batchSize}, max length ${R.maxLength}, weight decay ${R.weightDecay}.`],
+};
 
-function optionsFromFlags(f: ParsedFlags, labelCount: number): TrainingOptions {
-  const o: TrainingOptions = { ...RECOMMENDED_OPTIONS };
-  o.epochs = numberFlag(f, 'epochs', { min: 0.01, max: 1000 }) ?? o.epochs;
-  o.learningRate = numberFlag(f, 'lr', { min: 1e-12, max: 1 }) ?? o.learningRate;
-  o.batchSize = numberFlag(f, 'batch-size', { integer: true, min: 1, max: 4096 }) ?? o.batchSize;
-  o.maxLength = numberFlag(f, 'max-length', { integer: true, min: 8, max: 8192 }) ?? o.maxLength;
-  o.weightDecay = numberFlag(f, 'weight-decay', { min: 0, max: 1 }) ?? o.weightDecay;
-  o.gradientAccumulationSteps = numberFlag(f, 'accumulation', { integer: true, min: 1, max: 1024 }) ?? o.gradientAccumulationSteps;
-  o.seed = numberFlag(f, 'seed', { integer: true, min: 0, max: 2 ** 31 - 1 }) ?? o.seed;
-  o.earlyStoppingPatience = numberFlag(f, 'patience', { integer: true, min: 1 }) ?? null;
-  o.evalEverySteps = numberFlag(f, 'eval-every', { integer: true, min: 1 }) ?? null;
-  const warmup = numberFlag(f, 'warmup', { min: 0 });
+export const RESUME_SPEC: CommandSpec = {
+  path: 'resume',
+  args: 'RUN_ID',
+  positionals: { min: 1, max: 1 },
+  summary: 'Continue an interrupted run from its last checkpoint.',
+  flags: { out: TRAIN_SPEC.flags.out!, json: JSON_FLAG },
+};
+
+/** The options of the preset with the flags applied, checked by the same schema as the app's. */
+export function optionsFromArgs(args: Args): TrainingOptions {
+  const o: TrainingOptions = { ...PRESETS[(args.string('preset') ?? 'recommended') as keyof typeof PRESETS].options };
+  const num = (flag: string): number | undefined => args.number(flag);
+  o.epochs = num('epochs') ?? o.epochs;
+  o.learningRate = num('lr') ?? o.learningRate;
+  o.batchSize = num('batch-size') ?? o.batchSize;
+  o.maxLength = num('max-length') ?? o.maxLength;
+  o.weightDecay = num('weight-decay') ?? o.weightDecay;
+  o.gradientAccumulationSteps = num('accumulation') ?? o.gradientAccumulationSteps;
+  o.maxGradNorm = num('max-grad-norm') ?? o.maxGradNorm;
+  o.seed = num('seed') ?? o.seed;
+  o.earlyStoppingPatience = num('patience') ?? o.earlyStoppingPatience;
+  o.evalEverySteps = num('eval-every') ?? o.evalEverySteps;
+  o.evalBatchSize = num('eval-batch-size') ?? o.evalBatchSize;
+  const warmup = num('warmup');
   if (warmup !== undefined) {
-    if (warmup < 1) o.warmupRatio = warmup;
+    if (warmup < 1) [o.warmupRatio, o.warmupSteps] = [warmup, 0];
     else if (Number.isInteger(warmup)) o.warmupSteps = warmup;
     else throw new UsageError('--warmup: give a ratio below 1 (0.1) or a whole number of steps (500)');
   }
-  const best = flag(f, 'best-metric');
-  if (best !== undefined) {
-    if (best !== 'accuracy' && best !== 'macro_f1' && best !== 'eval_loss') throw new UsageError('--best-metric: use accuracy, macro_f1 or eval_loss');
-    o.bestMetric = best;
-  }
-  o.freezeEncoder = f.switches.has('quick');
-  o.groupByLength = f.switches.has('group-by-length');
-  const cw = flag(f, 'class-weights');
+  const best = args.string('best-metric');
+  if (best !== undefined) o.bestMetric = best as TrainingOptions['bestMetric'];
+  if (args.has('quick')) o.freezeEncoder = true;
+  if (args.has('group-by-length')) o.groupByLength = true;
+  const cw = args.string('class-weights');
   if (cw !== undefined && cw !== 'auto') {
-    const w = cw.split(',').map(Number);
-    if (w.length !== labelCount || w.some((x) => !(x > 0))) throw new UsageError(`--class-weights: give ${labelCount} positive numbers separated by commas, or "auto"`);
+    const w = cw.split(',').map((s) => Number(s.trim()));
+    if (w.some((x) => !(x > 0))) throw new UsageError('--class-weights: give "auto" or positive numbers separated by commas, one per label');
     o.classWeights = w;
+  }
+  const checked = trainingOptionsSchema.safeParse(o);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new UsageError(`--${OPTION_FLAGS[issue.path[0] as keyof TrainingOptions] ?? String(issue.path[0])}: ${issue.message}`);
   }
   return o;
 }
 
-/** A model folder, or a Hub id (downloaded into the Hugging Face cache, with progress). */
-export async function resolveModelArg(source: string, io: CliIoWithWrite): Promise<string> {
-  let shown = false;
-  const resolved = await resolveModel(source, {
-    signal: io.signal,
-    onProgress: (p) => {
-      if (!io.isTTY || !io.write) return;
-      const pct = p.bytesTotal ? ` ${((p.bytesDone / p.bytesTotal) * 100).toFixed(0)} %` : '';
-      io.write(`\rDownloading ${p.repo}: ${p.file ?? ''}${pct} (${p.filesDone}/${p.filesTotal} files) ETA ${formatSeconds(p.etaSeconds)}\x1b[K`);
-      shown = true;
-    },
+/** An invalid option the app refused becomes a usage error naming the flag. */
+function asFlagError(err: unknown): unknown {
+  if (!(err instanceof AppError) || err.code !== 'invalid_input') return err;
+  // Fields as the app names them: "options.maxLength", or "request.options.x" from the schema.
+  const field = err.field?.replace(/^request\./, '');
+  if (field?.startsWith('options.')) {
+    const flag = OPTION_FLAGS[field.slice('options.'.length).split('.')[0] as keyof TrainingOptions];
+    if (flag) return new UsageError(`--${flag}: ${err.message}`);
+  }
+  return err;
+}
+
+const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
+
+/** Starts a run and follows its events until it ends (Ctrl-C cancels it). */
+async function startAndFollow(app: App, start: () => Promise<{ id: string; status: RunStatus }>, io: CliIo, json: boolean, onStarted: (id: string) => void): Promise<RunDetail> {
+  const printer = runPrinter(io, json ? 'json' : io.isTTY ? 'tty' : 'plain');
+  let runId: string | null = null;
+  const ended = new Set<string>();
+  let resolveEnd!: () => void;
+  const end = new Promise<void>((r) => (resolveEnd = r));
+  const mine =
+    <T extends { runId: string }>(fn: (e: T) => void) =>
+    (e: T): void => {
+      if (e.runId === runId) fn(e);
+    };
+  const offs = [
+    app.events.on('run-step', mine(printer.step)),
+    app.events.on('run-eval', mine(printer.evaluation)),
+    app.events.on('run-phase', mine(printer.phase)),
+    app.events.on('run-log', mine(printer.log)),
+    app.events.on('run-status', (e) => {
+      if (!TERMINAL.has(e.status)) return;
+      ended.add(e.runId);
+      if (e.runId === runId) resolveEnd();
+    }),
+    // startRun downloads a Hub model first (events without a task id).
+    app.events.on('download-progress', (p) => {
+      if (p.taskId === null && runId === null && io.isTTY && io.write && !json) io.write(downloadProgressLine(p));
+    }),
+  ];
+  const onAbort = (): void => {
+    if (runId) void api(app).cancelRun(runId).catch(() => undefined);
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const run = await start();
+    runId = run.id;
+    onStarted(run.id);
+    // The status events are synchronous: one that came before the id was known is in `ended`.
+    if (ended.has(run.id) || TERMINAL.has(run.status)) resolveEnd();
+    if (io.signal?.aborted) onAbort();
+    await end;
+    return await api(app).getRun(run.id);
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    offs.forEach((off) => off());
+    printer.flush();
+  }
+}
+
+/**
+ * Whether the run's model started from scratch. Neither the run's config nor the model folder
+ * records it yet, so every model counts as pretrained (the learning check's advice is then the
+ * pretrained one).
+ */
+function modelStart(_run: RunDetail): ModelStart {
+  return 'pretrained';
+}
+
+export interface LearningSummary {
+  verdict: LearningVerdict;
+  /** The flags to try ("--lr 0.001 --epochs 5"), or null when the advice is not a setting. */
+  tryFlags: string | null;
+}
+
+/** The learning check of the run's best evaluation, or null when it has none. */
+export function learningSummary(run: RunDetail): LearningSummary | null {
+  const config = runConfigSchema.safeParse(run.config);
+  const best = bestEvaluation(run.evals, run.bestMetricName);
+  if (!config.success || !best) return null;
+  const verdict = assessLearning({
+    accuracy: best.accuracy,
+    supportPerClass: best.confusion.map((row) => row.reduce((a, b) => a + b, 0)),
+    learningRate: config.data.options.learningRate,
+    epochs: config.data.options.epochs,
+    start: modelStart(run),
   });
-  if (shown && io.write) io.write('\n');
-  if (resolved.note) io.err(`note: ${resolved.note}`);
-  return resolved.dir;
+  const tryFlags = verdict.learned || !verdict.suggestion ? null : `--lr ${formatRate(verdict.suggestion.learningRate)} --epochs ${verdict.suggestion.epochs}`;
+  return { verdict, tryFlags };
 }
 
 /** Copies the run's best model to --out (whole or not at all). */
-function copyModel(from: string, to: string): void {
+function copyModel(from: string, to: string): string {
   const target = path.resolve(to);
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
@@ -134,142 +241,141 @@ function copyModel(from: string, to: string): void {
   fsyncTree(tmp);
   if (fs.existsSync(target)) removeDirSafely(target);
   renameWithRetry(tmp, target, 10);
+  return target;
 }
 
-/** Follows a run's events until it ends; returns its final summary. */
-export async function followRun(app: App, runId: string, io: CliIoWithWrite, json: boolean): Promise<RunSummary> {
-  const printer = runPrinter(io, json ? 'json' : io.isTTY ? 'tty' : 'plain');
-  const mine = <T extends { runId: string }>(fn: (e: T) => void) => (e: T) => {
-    if (e.runId === runId) fn(e);
-  };
-  const offs = [
-    app.events.on('run-step', mine(printer.step)),
-    app.events.on('run-eval', mine(printer.evaluation)),
-    app.events.on('run-phase', mine(printer.phase)),
-    app.events.on('run-log', mine(printer.log)),
-  ];
-  const onAbort = () => app.training.cancel(runId);
-  io.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await app.training.wait(runId);
-  } finally {
-    io.signal?.removeEventListener('abort', onAbort);
-    offs.forEach((off) => off());
-    printer.flush();
-  }
-}
-
-function report(app: App, run: RunSummary, io: CliIo, json: boolean, out: string | null): number {
-  const detail = app.runs.get(run.id)!;
-  const best = bestEvaluation(detail.evals, run.bestMetricName);
+/** The summary at the end of a run; the exit code (0 completed, 1 otherwise). */
+function report(app: App, run: RunDetail, io: CliIo, json: boolean, out: string | null): number {
+  const best = bestEvaluation(run.evals, run.bestMetricName);
   const modelDir = path.join(runDir(app.dataDir, run.id), MODEL_DIR);
-  let copied: string | null = null;
-  if (run.status === 'completed' && out && fs.existsSync(modelDir)) {
-    copyModel(modelDir, out);
-    copied = path.resolve(out);
-  }
-  const seconds = run.startedAt && run.finishedAt ? (run.finishedAt - run.startedAt) / 1000 : null;
+  const hasModel = fs.existsSync(path.join(modelDir, 'config.json'));
+  const copied = run.status === 'completed' && out && hasModel ? copyModel(modelDir, out) : null;
+  const seconds = runDuration(run.startedAt, run.finishedAt);
+  const learning = run.status === 'completed' ? learningSummary(run) : null;
+  const notLearned = learning && !learning.verdict.learned ? learning.verdict : null;
   if (json) {
-    io.out(JSON.stringify({ event: 'end', run_id: run.id, status: run.status, error: run.error, best_metric: run.bestMetric, best_metric_name: run.bestMetricName, accuracy: best?.accuracy ?? null, macro_f1: best?.macroF1 ?? null, best_epoch: best?.epoch ?? null, model_dir: fs.existsSync(modelDir) ? modelDir : null, out: copied, seconds }));
+    io.out(
+      JSON.stringify({
+        event: 'end',
+        run_id: run.id,
+        status: run.status,
+        error: run.error,
+        backend: run.backend,
+        best_metric: run.bestMetric,
+        best_metric_name: run.bestMetricName,
+        accuracy: best?.accuracy ?? null,
+        macro_f1: best?.macroF1 ?? null,
+        best_epoch: best?.epoch ?? null,
+        model_dir: hasModel ? modelDir : null,
+        out: copied,
+        seconds,
+        learned: learning ? learning.verdict.learned : null,
+        majority_rate: learning?.verdict.majorityRate ?? null,
+        ...(notLearned ? { advice: notLearned.advice, suggestion: notLearned.suggestion && { learning_rate: notLearned.suggestion.learningRate, epochs: notLearned.suggestion.epochs }, try_flags: learning!.tryFlags } : {}),
+      }),
+    );
   } else if (run.status === 'completed') {
-    io.out(`Run ${run.id} completed in ${formatSeconds(seconds)} on ${run.backend ?? 'an unknown backend'}.`);
-    if (best) io.out(`Best evaluation (epoch ${best.epoch.toFixed(2)}): accuracy ${(best.accuracy * 100).toFixed(2)} %, macro-F1 ${best.macroF1.toFixed(4)}.`);
+    io.out(`Run ${run.id} completed in ${formatDuration(seconds)} on ${run.backend ?? 'an unknown backend'}.`);
+    if (best) io.out(`Best evaluation (epoch ${best.epoch.toFixed(2)}): accuracy ${formatPercent(best.accuracy)}, macro-F1 ${formatPercent(best.macroF1)}.`);
     io.out(`Model: ${copied ?? modelDir}`);
+    if (notLearned) {
+      io.out(notLearned.advice);
+      io.out(`the model has not learned; try ${learning!.tryFlags ?? 'a pretrained model, or more labelled rows per label'}`);
+    }
   } else {
-    io.err(`Run ${run.id} ${run.status}${run.error ? `: ${run.error}` : '.'}`);
+    io.err(`finetune train: run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
     if (run.status !== 'cancelled') io.err(`Resume it with: finetune resume ${run.id}`);
   }
   return run.status === 'completed' ? 0 : 1;
 }
 
-export async function trainCommand(app: App, argv: string[], io: CliIoWithWrite): Promise<number> {
-  const f = parseFlags(argv, TRAIN_FLAGS);
-  if (f.switches.has('help')) {
-    TRAIN_USAGE.forEach((l) => io.out(l));
-    return 0;
-  }
-  if (f.positional.length) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
-  const modelArg = flag(f, 'model');
-  const trainFile = flag(f, 'train');
-  if (!modelArg) throw new UsageError('--model is required (a model folder or a Hub id such as roberta-base)');
-  if (!trainFile) throw new UsageError('--train is required (a CSV, TSV or JSONL file of texts and labels)');
-  const evalFile = flag(f, 'eval');
-  const valSplit = numberFlag(f, 'val-split', { min: 0.001, max: 0.999 });
-  if (evalFile && valSplit !== undefined) throw new UsageError('give --eval FILE or --val-split R, not both');
-  const json = f.switches.has('json');
-  const backend = flag(f, 'backend');
-  // Check the options before any long work.
-  optionsFromFlags(f, 2);
+function cleaningFromArgs(args: Args): DatasetCleaning {
+  const c: DatasetCleaning = {};
+  if (args.has('drop-duplicates')) c.dropDuplicates = true;
+  if (args.has('drop-conflicting')) c.dropConflicting = true;
+  if (args.has('drop-leaked')) c.dropLeakedFromEval = true;
+  return c;
+}
 
-  const inspection = await inspectDataset(trainFile, { signal: io.signal });
-  const mapping = mappingFromFlags(f, inspection);
-  const seed = numberFlag(f, 'seed', { integer: true, min: 0 }) ?? RECOMMENDED_OPTIONS.seed;
-  const split: SplitSpec = evalFile ? { kind: 'file', evalFile } : { kind: 'ratio', evalRatio: valSplit ?? 0.1, seed };
-  if (!json) io.out(`Preparing ${inspection.fileName} (${inspection.rowCount} rows)...`);
-  const prepared = await prepareDataset({ file: trainFile, mapping, split }, app.dataDir, { signal: io.signal });
-  for (const w of prepared.warnings) if (!json) io.out(`note: ${w}`);
-  const options = optionsFromFlags(f, prepared.labels.length);
-  if (flag(f, 'class-weights') === 'auto') {
+/** Runs a long AppApi call with a task id: progress on a TTY, Ctrl-C cancels it. */
+async function task<T>(app: App, io: CliIo, show: boolean, call: (taskId: string) => Promise<T>): Promise<T> {
+  const taskId = `cli-${process.pid}-${Date.now().toString(36)}`;
+  let shown = false;
+  const off = app.events.on('task-progress', (p) => {
+    if (p.taskId !== taskId || !show || !io.isTTY || !io.write) return;
+    io.write(taskProgressLine(p));
+    shown = true;
+  });
+  const onAbort = (): void => void api(app).cancelTask(taskId).catch(() => undefined);
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await call(taskId);
+  } finally {
+    off();
+    io.signal?.removeEventListener('abort', onAbort);
+    if (shown && io.write) io.write('\n');
+  }
+}
+
+export async function trainCommand(getApp: () => App, argv: string[], io: CliIo): Promise<number> {
+  const args = parseArgs(TRAIN_SPEC, argv, io);
+  if (!args) return 0;
+  const evalFile = args.string('eval');
+  const valSplit = args.number('val-split');
+  if (evalFile !== undefined && valSplit !== undefined) throw new UsageError('give --eval FILE or --val-split R, not both');
+  const json = args.has('json');
+  // Check every option before any long work.
+  const options = optionsFromArgs(args);
+  const overrides = readOverrides(args);
+  const cleaning = cleaningFromArgs(args);
+  const file = path.resolve(args.string('train')!);
+  const model = modelRef(args.string('model')!);
+  const out = args.string('out') ?? null;
+  const app = getApp();
+
+  const inspection = await task(app, io, !json, (t) => api(app).inspectDataset(file, overrides, t));
+  const mapping = mappingFromArgs(args, inspection);
+  const split: SplitSpec = evalFile !== undefined ? { kind: 'file', evalFile: path.resolve(evalFile) } : { kind: 'ratio', evalRatio: valSplit ?? 0.1, seed: options.seed };
+  if (!json) io.out(`Preparing ${inspection.fileName} (${plural(inspection.rowCount, 'row')})...`);
+  const prepared: PreparedDataset = await task(app, io, !json, (t) => api(app).prepareDataset({ file, mapping, split, cleaning }, t));
+  if (!json) for (const w of prepared.warnings) io.out(`note: ${w}`);
+  if (args.string('class-weights') === 'auto') {
     const n = prepared.trainCount;
     options.classWeights = prepared.classCounts.map((c) => n / (prepared.labels.length * Math.max(1, c.train)));
+  } else if (options.classWeights && options.classWeights.length !== prepared.labels.length) {
+    throw new UsageError(`--class-weights: give ${prepared.labels.length} weights (one per label: ${prepared.labels.join(', ')}), or "auto"`);
   }
-  const modelPath = await resolveModelArg(modelArg, io);
-  checkMaxLength(modelPath, options.maxLength);
-  const config: RunConfig = {
-    name: flag(f, 'name') ?? `${path.basename(modelArg)} on ${prepared.name}`,
-    model: { source: modelArg, path: modelPath },
-    labels: prepared.labels,
-    dataset: { fingerprint: prepared.id, name: prepared.name, trainCount: prepared.trainCount, evalCount: prepared.evalCount, path: preparedDatasetDir(app.dataDir, prepared.id) },
+  const request: StartRunRequest = {
+    model,
+    datasetId: prepared.id,
     options,
+    ...(args.string('name') !== undefined ? { name: args.string('name')! } : {}),
+    ...(args.string('backend') !== undefined ? { backend: args.string('backend') as BackendName } : {}),
   };
-  if (backend) process.env.FINETUNE_BACKEND = backend;
-  const run = await app.training.start(config);
-  const dir = runDir(app.dataDir, run.id);
-  const out = flag(f, 'out') ?? null;
-  if (json) io.out(JSON.stringify({ event: 'start', run_id: run.id, run_dir: dir, output_dir: out ? path.resolve(out) : path.join(dir, MODEL_DIR), train_rows: prepared.trainCount, eval_rows: prepared.evalCount, labels: prepared.labels }));
-  else io.out(`Run ${run.id}: ${prepared.trainCount} training and ${prepared.evalCount} evaluation rows, ${prepared.labels.length} labels. Folder: ${dir}`);
-  const end = await followRun(app, run.id, io, json);
-  return report(app, end, io, json, out);
-}
-
-export async function resumeCommand(app: App, argv: string[], io: CliIoWithWrite): Promise<number> {
-  const f = parseFlags(argv, { values: ['out'], switches: ['json'] });
-  const id = f.positional[0];
-  if (!id || f.positional.length > 1) throw new UsageError('usage: finetune resume RUN_ID [--out DIR] [--json]');
-  const json = f.switches.has('json');
-  const run = await app.training.resume(id);
-  if (json) io.out(JSON.stringify({ event: 'start', run_id: run.id, run_dir: runDir(app.dataDir, run.id), resumed: true }));
-  else io.out(`Resuming run ${run.id} (${run.name}).`);
-  const end = await followRun(app, run.id, io, json);
-  return report(app, end, io, json, flag(f, 'out') ?? null);
-}
-
-/** `finetune init`: a randomly initialised model folder from a config and a tokenizer. */
-export async function initCommand(argv: string[], io: CliIo): Promise<number> {
-  const f = parseFlags(argv, { values: ['config', 'tokenizer', 'out', 'labels', 'seed'], switches: ['json'] });
-  const configFile = flag(f, 'config');
-  const tokDir = flag(f, 'tokenizer');
-  const out = flag(f, 'out');
-  if (!configFile || !tokDir || !out) throw new UsageError('usage: finetune init --config CONFIG.json --tokenizer DIR --out DIR [--labels A,B,...] [--seed N]');
-  let raw: JsonObject;
+  let run: RunDetail;
   try {
-    raw = JSON.parse(fs.readFileSync(configFile, 'utf8')) as JsonObject;
+    run = await startAndFollow(app, () => api(app).startRun(request), io, json, (id) => {
+      const dir = runDir(app.dataDir, id);
+      if (json) {
+        io.out(JSON.stringify({ event: 'start', run_id: id, run_dir: dir, output_dir: out ? path.resolve(out) : path.join(dir, MODEL_DIR), dataset_id: prepared.id, train_rows: prepared.trainCount, eval_rows: prepared.evalCount, labels: prepared.labels }));
+      } else {
+        io.out(`Run ${id}: ${plural(prepared.trainCount, 'training row')} and ${plural(prepared.evalCount, 'evaluation row')}, ${plural(prepared.labels.length, 'label')}. Folder: ${dir}`);
+      }
+    });
   } catch (err) {
-    throw new AppError('invalid_input', `--config ${configFile}: ${(err as Error).message}`);
+    throw asFlagError(err);
   }
-  let config = parseModelConfig(raw, configFile);
-  const labels = flag(f, 'labels')?.split(',').map((s) => s.trim()).filter(Boolean);
-  if (labels) config = withLabels(config, labels);
-  const tokenizer = await readTokenizerFiles(tokDir, config.modelType);
-  const model = createModel(config);
-  try {
-    initialiseModel(model, numberFlag(f, 'seed', { integer: true, min: 0 }) ?? 42);
-    saveModelFolder(path.resolve(out), model, { sourceDir: tokDir, tokenizer });
-  } finally {
-    model.store.dispose();
-  }
-  const params = [...model.store.specs.values()].reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
-  if (f.switches.has('json')) io.out(JSON.stringify({ out: path.resolve(out), model_type: config.modelType, parameters: params, labels: config.id2label }));
-  else io.out(`Wrote a randomly initialised ${config.modelType} model (${(params / 1e6).toFixed(2)} M parameters, ${config.numLabels} labels) to ${path.resolve(out)}`);
-  return 0;
+  return report(app, run, io, json, out);
+}
+
+export async function resumeCommand(getApp: () => App, argv: string[], io: CliIo): Promise<number> {
+  const args = parseArgs(RESUME_SPEC, argv, io);
+  if (!args) return 0;
+  const json = args.has('json');
+  const app = getApp();
+  const run = await startAndFollow(app, () => api(app).resumeRun(args.positional[0]!), io, json, (id) => {
+    if (json) io.out(JSON.stringify({ event: 'start', run_id: id, run_dir: runDir(app.dataDir, id), resumed: true }));
+    else io.out(`Resuming run ${id}.`);
+  });
+  return report(app, run, io, json, args.string('out') ?? null);
 }

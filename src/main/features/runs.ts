@@ -132,7 +132,7 @@ export function runsApi(ctx: AppContext): Pick<
     },
     async startRun(request) {
       const others = runs.list().filter((r) => r.status === 'running' || r.status === 'queued');
-      const run = await training.start(await configFor(request));
+      const run = await training.start(await configFor(request), { backend: request.backend });
       if (others.length > 0) {
         events.emit('run-log', { runId: run.id, message: `${others.length === 1 ? 'Another run is' : `${others.length} other runs are`} training at the same time. ${RUN_CONCURRENCY.note}` });
       }

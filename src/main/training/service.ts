@@ -10,7 +10,7 @@ import path from 'node:path';
 import { AppError, runResourceAdvice } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
 import { runConfigSchema, type DatasetRow, type RunConfig } from '../../shared/run-config';
-import type { RunOwner, RunStatus, RunSummary } from '../../shared/types';
+import type { BackendName, RunOwner, RunStatus, RunSummary } from '../../shared/types';
 import { bestEvaluation, metricOf } from '../../shared/best-metric';
 import { latestCheckpoint } from '../engine/checkpoint';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
@@ -90,7 +90,7 @@ export class TrainingService {
   }
 
   /** Creates the run and starts its worker. */
-  async start(input: RunConfig, opts: { id?: string } = {}): Promise<RunSummary> {
+  async start(input: RunConfig, opts: { id?: string; backend?: BackendName } = {}): Promise<RunSummary> {
     const parsed = runConfigSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -112,7 +112,7 @@ export class TrainingService {
     // Owned from its first instant: another process must not take a queued run for an orphan.
     this.o.runs.claim(id, currentOwner(this.o.host, this.o.runs.instance));
     this.o.events.emit('runs-changed', { reason: 'created', runId: id });
-    await this.launch(id, config, false);
+    await this.launch(id, config, false, opts.backend);
     return this.o.runs.summary(id)!;
   }
 
@@ -198,7 +198,7 @@ export class TrainingService {
     this.o.runs.setBest(id, best ? { metricName: name, value: metricOf(best, name), accuracy: best.accuracy } : null);
   }
 
-  private async launch(id: string, config: RunConfig, resume: boolean): Promise<void> {
+  private async launch(id: string, config: RunConfig, resume: boolean, backend?: BackendName): Promise<void> {
     let rows: { train: DatasetRow[]; eval: DatasetRow[] };
     try {
       rows = await this.o.loadRows(config);
@@ -245,7 +245,7 @@ export class TrainingService {
     this.o.events.emit('run-status', { runId: id, status: 'running', error: null });
     log(resume ? 'resuming' : 'starting');
 
-    const job: EngineJob = { kind: 'train', runId: id, runDir: dir, config, train: rows.train, eval: rows.eval, resume };
+    const job: EngineJob = { kind: 'train', runId: id, runDir: dir, config, train: rows.train, eval: rows.eval, resume, ...(backend ? { backend } : {}) };
     const end = active.end;
 
     worker.onMessage((m) => {
