@@ -363,9 +363,19 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 }
 
-/** Default location of the built renderer, next to this bundle (out/main -> out/renderer). */
-export function defaultRendererDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../renderer');
+/**
+ * Where the built renderer lies: out/renderer under the package root. The bundler moves this
+ * module into out/main/chunks/ (or wherever it splits code), so the folder is found from the
+ * nearest package.json above this file, not from a fixed relative path.
+ */
+export function defaultRendererDir(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = path.resolve(from);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'out', 'renderer');
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(from, '../../renderer');
+    dir = parent;
+  }
 }
 
 export function isMainModule(metaUrl: string): boolean {
