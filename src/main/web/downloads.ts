@@ -58,6 +58,7 @@ export function safeFileName(name: string): string {
     .normalize('NFC')
     .replace(/[^\p{L}\p{N}._ -]+/gu, '-')
     .replace(/-{2,}/g, '-')
+    .replace(/\.{2,}/g, '.')
     .replace(/^[-. ]+|[-. ]+$/g, '');
   return cleaned.slice(0, 100).replace(/[-. ]+$/, '') || 'download';
 }
