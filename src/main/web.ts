@@ -19,6 +19,7 @@ import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ExportResult } from '../shared/api';
 import { AppError, type CallResult } from '../shared/errors';
+import { formatBytes } from '../shared/format';
 import { isApiMethod, parseArgs } from '../shared/schema';
 import type { App } from './app';
 import { toErrorData } from './dispatch';
@@ -168,7 +169,7 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       sendJson(res, 200, { ok: true, value: file } satisfies CallResult<string>);
     } catch (err) {
       if (err instanceof RequestError && err.code === 'too_large') {
-        sendError(res, 413, 'invalid_input', `The file is larger than ${MAX_UPLOAD_BYTES / 2 ** 30} GB.`, { connection: 'close' });
+        sendError(res, 413, 'invalid_input', `The file is larger than ${formatBytes(MAX_UPLOAD_BYTES)}.`, { connection: 'close' });
       } else {
         sendError(res, 400, 'io', `The upload of ${name} did not complete; try again.`);
       }
@@ -181,7 +182,7 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     try {
       body = await readBody(req);
     } catch (err) {
-      if (err instanceof RequestError && err.code === 'too_large') sendError(res, 413, 'invalid_input', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
+      if (err instanceof RequestError && err.code === 'too_large') sendError(res, 413, 'invalid_input', `The request body is larger than ${formatBytes(MAX_BODY_BYTES)}.`, { connection: 'close' });
       else sendError(res, 400, 'invalid_input', 'The request body did not arrive whole.');
       return undefined;
     }
@@ -297,7 +298,7 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       case 'api':
         // API calls need the header: a cookie alone would let any site post here (CSRF), and the
         // cookie is sent to every port of 127.0.0.1.
-        if (!creds.header) return [401, `Missing or wrong ${TOKEN_HEADER} header.`];
+        if (!creds.header) return [401, `Missing or wrong ${TOKEN_HEADER} header: open the full URL (with ?token=...) printed where the web host started.`];
         if (!auth.sameOrigin(req, port)) return [403, 'This call came from another site or origin.'];
         return null;
       case 'events':

@@ -16,6 +16,7 @@ import { createApp, type App } from '../../src/main/app';
 import { createWebHost, TOKEN_HEADER, type WebHost } from '../../src/main/web';
 import { contentDisposition, downloadFileName, safeFileName } from '../../src/main/web/downloads';
 import { ZipArchive } from '../../src/main/hub/zip-reader';
+import { receiveUpload, RequestError } from '../../src/main/web/http';
 
 let dir: string;
 let app: App;
@@ -135,6 +136,32 @@ describe('limits', () => {
     expect(r.status).toBe(413);
     expect(JSON.parse(r.text).error.code).toBe('invalid_input');
     expect(r.headers.connection).toBe('close');
+  });
+
+  it('an upload over its limit stops with the typed too_large code and leaves no partial file', async () => {
+    const uploads = path.join(dir, 'small-uploads');
+    const server = http.createServer((req, res) => {
+      receiveUpload(req, uploads, 'big.csv', 1000).then(
+        () => res.end('stored'),
+        (err: unknown) => {
+          res.writeHead(err instanceof RequestError && err.code === 'too_large' ? 413 : 400, { connection: 'close' });
+          res.end();
+        },
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/' }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end(Buffer.alloc(64 * 1024, 0x41));
+    });
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(status).toBe(413);
+    expect(fs.readdirSync(uploads)).toEqual([]);
   });
 
   it('the favicon answers without a token, and no 401', async () => {

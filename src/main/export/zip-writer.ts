@@ -170,6 +170,8 @@ export async function writeZip(out: string, entries: ZipInput[]): Promise<number
           await new Promise<void>((resolve, reject) => deflate.write(chunk, (err) => (err ? reject(err) : resolve())));
         } else {
           emit(chunk);
+          // Let the host answer other requests between megabytes of a large weights file.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
       if (deflate) {

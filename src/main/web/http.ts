@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { AppErrorCode, CallResult } from '../../shared/errors';
+import { formatBytes } from '../../shared/format';
 
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Files dropped in the browser are uploaded into <data dir>/uploads (the browser cannot give a path). */
@@ -86,7 +87,7 @@ export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Pro
       size += chunk.length;
       if (size > limit) {
         discardRest(req);
-        reject(new RequestError('too_large', `The request body is larger than ${limit} bytes.`));
+        reject(new RequestError('too_large', `The request body is larger than ${formatBytes(limit)}.`));
         return;
       }
       chunks.push(chunk);
@@ -116,18 +117,26 @@ export function receiveUpload(req: http.IncomingMessage, dir: string, name: stri
     let size = 0;
     let settled = false;
     const out = fs.createWriteStream(tmp, { flags: 'wx' });
+    // The partial file is removed once the stream has closed (it may still be opening), then
+    // the upload is refused: nothing of it is left when the caller answers.
     const fail = (err: RequestError): void => {
       if (settled) return;
       settled = true;
-      out.destroy();
-      fs.rmSync(tmp, { force: true });
-      reject(err);
+      const removeThenReject = (): void => {
+        fs.rmSync(tmp, { force: true });
+        reject(err);
+      };
+      if (out.closed) removeThenReject();
+      else {
+        out.once('close', removeThenReject);
+        out.destroy();
+      }
     };
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         discardRest(req);
-        fail(new RequestError('too_large', `The file is larger than ${limit} bytes.`));
+        fail(new RequestError('too_large', `The file is larger than ${formatBytes(limit)}.`));
       }
     });
     req.on('aborted', () => fail(new RequestError('aborted', 'The upload was aborted.')));
