@@ -1,6 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// Electron is an optional dependency: on a machine that cannot reach GitHub its download fails,
+// npm removes it and the app runs in the browser host. electron-vite reads Electron's major
+// version (for the Node/Chrome build targets) from electron/package.json and fails without it,
+// so when Electron is absent the major version comes from the range package.json asks for.
+if (!process.env.ELECTRON_MAJOR_VER) {
+  try {
+    createRequire(import.meta.url).resolve('electron/package.json');
+  } catch {
+    const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> };
+    const major = /\d+/.exec(pkg.optionalDependencies?.electron ?? '')?.[0];
+    if (major) process.env.ELECTRON_MAJOR_VER = major;
+  }
+}
 
 export default defineConfig({
   main: {

@@ -6,6 +6,8 @@
  * app through FINETUNE_SQLITE_BINDING. Where Electron's binary is missing (its download failed
  * or was skipped), or that rebuild is impossible, it says so in one line and starts the browser
  * host instead.
+ *
+ *   node scripts/start.mjs [--no-build]   --no-build: use out/ as it is (tests that built it once)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -63,8 +65,10 @@ function sqliteForElectron(version) {
   return { binding };
 }
 
-const build = run(process.execPath, [path.join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build']);
-if (build.status !== 0) process.exit(build.status ?? 1);
+if (!process.argv.includes('--no-build')) {
+  const build = run(process.execPath, [path.join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build']);
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 const electron = electronBinary();
 if (electron.error) {

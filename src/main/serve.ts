@@ -3,6 +3,7 @@
  * starts the web host on 127.0.0.1 and prints the URL with its token.
  */
 import { createApp } from './app';
+import { environment } from './environment';
 import { resolveDataDir } from './paths';
 import { createWebHost, defaultRendererDir } from './web';
 
@@ -31,17 +32,19 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
 
 function parsePort(argv: string[]): number | undefined {
   const i = argv.indexOf('--port');
-  const raw = i >= 0 ? argv[i + 1] : process.env.FINETUNE_PORT;
-  if (raw === undefined) return undefined;
+  if (i < 0) return environment().port ?? undefined;
+  const raw = argv[i + 1] ?? '';
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (raw === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`--port: "${raw}" is not a port number (0-65535).`);
     process.exit(2);
   }
   return port;
 }
 
-serve({ port: parsePort(process.argv.slice(2)), banner: process.env.FINETUNE_SERVE_BANNER }).catch((err) => {
+const main = async (): Promise<void> => serve({ port: parsePort(process.argv.slice(2)), banner: environment().serveBanner ?? undefined });
+
+main().catch((err) => {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -1,72 +1,38 @@
 /**
  * The headless host: serves the built renderer and the same AppApi over HTTP on 127.0.0.1 only.
  *
- *   POST /api/<method>   body: JSON array of arguments   -> CallResult JSON
- *   GET  /api/events     Server-Sent Events: every AppEvent as `event: <name>` + JSON data
- *   GET  /*              the renderer (index.html for unknown paths)
+ *   POST /api/<method>     body: JSON array of arguments   -> CallResult JSON
+ *   POST /api/upload       a dropped file's bytes           -> its path in the data folder
+ *   POST /api/download     {"path"} of an export or prediction this host made -> a one-time URL
+ *   GET  /download/<ticket>/<name>   that file (a folder as a .zip), as an attachment
+ *   GET  /api/events       Server-Sent Events: every AppEvent as `event: <name>` + JSON data
+ *   GET  /favicon.ico      204, without a token (the browser asks before the page can say)
+ *   GET  /*                the renderer (index.html for unknown paths)
  *
- * A random token is made per launch and printed in the URL. Every request must carry it: in the
- * `x-finetune-token` header, or the cookie set when the printed URL is first opened. API calls
- * need the header (a cross-site page cannot set it, so no CSRF), and the Host header must name
- * this loopback address (no DNS rebinding).
+ * Who may call what is in web/auth.ts: the API token (printed in the URL) in a header for API
+ * calls; a per-instance session cookie, which never holds the token, for the page's files and
+ * the event stream. The Host header must name this loopback address (no DNS rebinding).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { AppError, type AppErrorCode, type CallResult } from '../shared/errors';
+import type { ExportResult } from '../shared/api';
+import { AppError, type CallResult } from '../shared/errors';
+import { formatBytes } from '../shared/format';
 import { isApiMethod, parseArgs } from '../shared/schema';
 import type { App } from './app';
-import { dispatch } from './dispatch';
+import { toErrorData } from './dispatch';
+import { createAuth, TOKEN_HEADER, type Credentials } from './web/auth';
+import { contentDisposition, DOWNLOAD_PREFIX, Downloads } from './web/downloads';
+import { MAX_BODY_BYTES, MAX_UPLOAD_BYTES, MIME, pageHeaders, readBody, receiveUpload, RequestError, sendError, sendJson } from './web/http';
+
+export { TOKEN_HEADER } from './web/auth';
+export { safeUploadName } from './web/http';
 
 export const LOOPBACK = '127.0.0.1';
-export const TOKEN_HEADER = 'x-finetune-token';
-const COOKIE = 'finetune_token';
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
-/** Files dropped in the browser are uploaded into <data dir>/uploads (the browser cannot give a path). */
-const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
 export const UPLOAD_PATH = '/api/upload';
-
-/** A file name safe on every OS: letters, digits, dot, dash, underscore; at most 120 characters. */
-export function safeUploadName(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? 'upload';
-  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(-120);
-  return cleaned || 'upload';
-}
-
-function receiveUpload(req: http.IncomingMessage, dir: string, name: string): Promise<string> {
-  fs.mkdirSync(dir, { recursive: true });
-  const final = path.join(dir, `${Date.now()}-${crypto.randomBytes(3).toString('hex')}-${safeUploadName(name)}`);
-  const tmp = `${final}.part`;
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const out = fs.createWriteStream(tmp, { flags: 'wx' });
-    const fail = (err: Error): void => {
-      out.destroy();
-      fs.rmSync(tmp, { force: true });
-      reject(err);
-    };
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_UPLOAD_BYTES) {
-        req.destroy();
-        fail(new Error('too large'));
-      }
-    });
-    req.on('aborted', () => fail(new Error('aborted')));
-    out.on('error', fail);
-    out.on('finish', () => {
-      try {
-        fs.renameSync(tmp, final);
-        resolve(final);
-      } catch (err) {
-        fail(err as Error);
-      }
-    });
-    req.pipe(out);
-  });
-}
+export const DOWNLOAD_PATH = '/api/download';
 
 export interface WebHostOptions {
   app: App;
@@ -82,93 +48,44 @@ export interface WebHost {
   url: string;
   port: number;
   token: string;
+  /** The name of this instance's session cookie (it never holds the token). */
+  cookieName: string;
   server: http.Server;
   close(): Promise<void>;
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
+/** Who a route lets in: the API token in a header, the page's session, or anyone. */
+type Access = 'api' | 'page' | 'events' | 'public';
 
-
-function tokensEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && crypto.timingSafeEqual(ab, bb);
+interface Context {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  url: URL;
+  creds: Credentials;
+  /** The path's parts after the route's prefix. */
+  rest: string;
 }
 
-function cookieToken(req: http.IncomingMessage): string | null {
-  const header = req.headers.cookie;
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return decodeURIComponent(v.join('='));
-  }
-  return null;
+interface Route {
+  /** An exact path, or a prefix ending in '/'. */
+  path: string;
+  methods: readonly string[];
+  access: Access;
+  handle(ctx: Context): Promise<void> | void;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(data),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(data);
-}
-
-function sendError(res: http.ServerResponse, status: number, code: AppErrorCode, message: string): void {
-  const body: CallResult<never> = { ok: false, error: { code, message } };
-  sendJson(res, status, body);
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The security headers of every page. */
-function pageHeaders(contentType: string): http.OutgoingHttpHeaders {
-  return {
-    'content-type': contentType,
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'cross-origin-opener-policy': 'same-origin',
-    'cross-origin-resource-policy': 'same-origin',
-  };
-}
+const CHANGING_METHODS = new Set(['exportRun', 'predictFile']);
 
 export function createWebHost(options: WebHostOptions): Promise<WebHost> {
   const { app } = options;
-  const token = options.token ?? crypto.randomBytes(24).toString('base64url');
+  const auth = createAuth(options.token);
   const rendererDir = path.resolve(options.rendererDir);
   const sseClients = new Set<http.ServerResponse>();
   let port = 0;
+  const downloads = new Downloads(path.join(app.dataDir, 'downloads'), async (p) => {
+    const run = await app.api.getRun(p.runId);
+    return { format: p.format, runName: run.name, datasetName: run.datasetName, input: p.input };
+  });
 
   const unsubscribe = app.events.onAny((event, payload) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
@@ -180,7 +97,12 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     return host === `${LOOPBACK}:${port}` || host === `localhost:${port}`;
   };
 
-  const serveIndex = (res: http.ServerResponse, setCookie: boolean): void => {
+  /**
+   * index.html. Opened with the printed URL (?token=), it carries the API token in a meta tag and
+   * starts the session cookie; opened by the session alone (a reload) it carries no token: the
+   * page kept it in sessionStorage.
+   */
+  const serveIndex = (res: http.ServerResponse, creds: Credentials): void => {
     const file = path.join(rendererDir, 'index.html');
     let html: string;
     try {
@@ -190,11 +112,10 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       res.end(`The renderer is not built (${file} is missing). Run "npm run build" first.`);
       return;
     }
-    // The page needs the token for its API calls; it only ever reaches an authenticated request.
-    html = html.replace('<head>', `<head>\n    <meta name="finetune-token" content="${token}" />`);
+    if (creds.query || creds.header) html = html.replace('<head>', `<head>\n    <meta name="finetune-token" content="${auth.token}" />`);
     const headers = pageHeaders('text/html; charset=utf-8');
     headers['cache-control'] = 'no-store';
-    if (setCookie) headers['set-cookie'] = `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+    if (!creds.session) headers['set-cookie'] = auth.sessionCookie();
     res.writeHead(200, headers);
     res.end(html);
   };
@@ -225,6 +146,195 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     return true;
   };
 
+  const events = ({ req, res }: Context): void => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+    });
+    res.write(': connected\n\n');
+    sseClients.add(res);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15000);
+    req.on('close', () => {
+      clearInterval(ping);
+      sseClients.delete(res);
+    });
+  };
+
+  const upload = async ({ req, res, url }: Context): Promise<void> => {
+    const name = url.searchParams.get('name') ?? 'upload';
+    try {
+      const file = await receiveUpload(req, path.join(app.dataDir, 'uploads'), name);
+      sendJson(res, 200, { ok: true, value: file } satisfies CallResult<string>);
+    } catch (err) {
+      if (err instanceof RequestError && err.code === 'too_large') {
+        sendError(res, 413, 'invalid_input', `The file is larger than ${formatBytes(MAX_UPLOAD_BYTES)}.`, { connection: 'close' });
+      } else {
+        sendError(res, 400, 'io', `The upload of ${name} did not complete; try again.`);
+      }
+    }
+  };
+
+  /** The body as JSON, or an answer already sent (413, 400) and undefined. */
+  const jsonBody = async ({ req, res }: Context): Promise<{ value: unknown } | undefined> => {
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (err instanceof RequestError && err.code === 'too_large') sendError(res, 413, 'invalid_input', `The request body is larger than ${formatBytes(MAX_BODY_BYTES)}.`, { connection: 'close' });
+      else sendError(res, 400, 'invalid_input', 'The request body did not arrive whole.');
+      return undefined;
+    }
+    if (body.length === 0) return { value: [] };
+    try {
+      return { value: JSON.parse(body.toString('utf8')) as unknown };
+    } catch {
+      sendError(res, 400, 'invalid_input', 'The request body is not valid JSON.');
+      return undefined;
+    }
+  };
+
+  const offerDownload = async (ctx: Context): Promise<void> => {
+    const body = await jsonBody(ctx);
+    if (!body) return;
+    const requested = (body.value as { path?: unknown } | null)?.path;
+    if (typeof requested !== 'string') {
+      sendError(ctx.res, 400, 'invalid_input', 'Give {"path": ...} of an export or a prediction file.');
+      return;
+    }
+    try {
+      sendJson(ctx.res, 200, { ok: true, value: await downloads.offer(requested) });
+    } catch (err) {
+      sendJson(ctx.res, 200, { ok: false, error: toErrorData(err, 'download') } satisfies CallResult<never>);
+    }
+  };
+
+  const sendDownload = ({ res, rest }: Context): void => {
+    const ticket = downloads.take(rest.split('/')[0] ?? '');
+    if (!ticket) {
+      res.writeHead(404, pageHeaders('text/plain; charset=utf-8'));
+      res.end('This download link was used already or has expired: download again from the app.');
+      return;
+    }
+    const headers = pageHeaders(MIME[path.extname(ticket.filename).toLowerCase()] ?? 'application/octet-stream');
+    headers['content-length'] = fs.statSync(ticket.file).size;
+    headers['content-disposition'] = contentDisposition(ticket.filename);
+    headers['cache-control'] = 'no-store';
+    res.writeHead(200, headers);
+    const stream = fs.createReadStream(ticket.file);
+    stream.pipe(res);
+    res.on('close', () => {
+      stream.destroy();
+      downloads.done(ticket);
+    });
+  };
+
+  /** An API call: arguments parsed once here (400 when invalid), then run. */
+  const callMethod = async (ctx: Context): Promise<void> => {
+    const method = ctx.rest;
+    // Transport errors get a 4xx status; a call that ran and failed (a run that is not there, a
+    // conflict) answers 200 with ok: false, as JSON-RPC does: the page shows its message, and the
+    // browser logs no failed request for an outcome the app expected.
+    if (!isApiMethod(method)) {
+      sendError(ctx.res, 404, 'not_found', `Unknown method "${method}".`);
+      return;
+    }
+    const body = await jsonBody(ctx);
+    if (!body) return;
+    let args: unknown[];
+    try {
+      args = parseArgs(method, body.value) as unknown[];
+    } catch (err) {
+      const e = err instanceof AppError ? err.toData() : { code: 'invalid_input' as const, message: String(err) };
+      sendJson(ctx.res, 400, { ok: false, error: e } satisfies CallResult<never>);
+      return;
+    }
+    let result: CallResult<unknown>;
+    try {
+      const value = await (app.api[method] as (...a: unknown[]) => Promise<unknown>).apply(app.api, args);
+      if (CHANGING_METHODS.has(method)) downloads.record(value as ExportResult, args[0] as string, method === 'predictFile' ? (args[1] as string) : undefined);
+      result = { ok: true, value: value === undefined ? null : value };
+    } catch (err) {
+      result = { ok: false, error: toErrorData(err, method) };
+    }
+    sendJson(ctx.res, 200, result);
+  };
+
+  const page = ({ res, url, creds }: Context): void => {
+    if (url.pathname !== '/' && url.pathname !== '/index.html' && serveStatic(res, url.pathname)) return;
+    serveIndex(res, creds);
+  };
+
+  const favicon = ({ res }: Context): void => {
+    res.writeHead(204, { 'cache-control': 'max-age=86400' });
+    res.end();
+  };
+
+  // First match wins: exact paths before the prefixes they fall under.
+  const routes: Route[] = [
+    { path: '/favicon.ico', methods: ['GET', 'HEAD'], access: 'public', handle: favicon },
+    { path: '/api/events', methods: ['GET'], access: 'events', handle: events },
+    { path: UPLOAD_PATH, methods: ['POST'], access: 'api', handle: upload },
+    { path: DOWNLOAD_PATH, methods: ['POST'], access: 'api', handle: offerDownload },
+    { path: '/api/', methods: ['POST'], access: 'api', handle: callMethod },
+    { path: DOWNLOAD_PREFIX, methods: ['GET'], access: 'page', handle: sendDownload },
+    { path: '/', methods: ['GET', 'HEAD'], access: 'page', handle: page },
+  ];
+
+  const findRoute = (pathname: string): { route: Route; rest: string } => {
+    for (const route of routes) {
+      if (pathname === route.path) return { route, rest: '' };
+      if (route.path.endsWith('/') && pathname.startsWith(route.path)) return { route, rest: pathname.slice(route.path.length) };
+    }
+    return { route: routes[routes.length - 1]!, rest: pathname };
+  };
+
+  /** Null when let in; else the refusal (status and message). */
+  const refusal = (access: Access, creds: Credentials, req: http.IncomingMessage): [number, string] | null => {
+    switch (access) {
+      case 'public':
+        return null;
+      case 'api':
+        // API calls need the header: a cookie alone would let any site post here (CSRF), and the
+        // cookie is sent to every port of 127.0.0.1.
+        if (!creds.header) return [401, `Missing or wrong ${TOKEN_HEADER} header: open the full URL (with ?token=...) printed where the web host started.`];
+        if (!auth.sameOrigin(req, port)) return [403, 'This call came from another site or origin.'];
+        return null;
+      case 'events':
+        if (!(creds.header || creds.session || creds.query)) return [401, 'Missing or wrong token: open the URL printed by the web host.'];
+        if (!auth.sameOrigin(req, port)) return [403, 'This request came from another site or origin.'];
+        return null;
+      case 'page':
+        return creds.header || creds.session || creds.query ? null : [401, 'Finetune Studio: missing or wrong token. Open the full URL (with ?token=...) printed where the web host started.'];
+    }
+  };
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!hostAllowed(req)) {
+      sendError(res, 421, 'invalid_input', 'Wrong Host header: open the URL printed by the web host.');
+      return;
+    }
+    const url = new URL(req.url ?? '/', `http://${LOOPBACK}:${port}`);
+    const { route, rest } = findRoute(url.pathname);
+    const creds = auth.credentials(req, url);
+    const refused = refusal(route.access, creds, req);
+    if (refused) {
+      if (route.access === 'page') {
+        res.writeHead(refused[0], pageHeaders('text/plain; charset=utf-8'));
+        res.end(refused[1]);
+      } else {
+        sendError(res, refused[0], 'invalid_input', refused[1]);
+      }
+      return;
+    }
+    if (!route.methods.includes(req.method ?? 'GET')) {
+      sendError(res, 405, 'invalid_input', `Use ${route.methods.join(' or ')} for ${route.path === '/' ? 'pages' : route.path}.`, { allow: route.methods.join(', ') });
+      return;
+    }
+    await route.handle({ req, res, url, creds, rest });
+  }
+
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err) => {
       console.error('web host error:', err);
@@ -233,112 +343,6 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!hostAllowed(req)) {
-      sendError(res, 421, 'invalid_input', 'Wrong Host header: open the URL printed by the web host.');
-      return;
-    }
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}:${port}`);
-    const headerToken = req.headers[TOKEN_HEADER];
-    const queryToken = url.searchParams.get('token');
-    const cookie = cookieToken(req);
-    const byHeader = typeof headerToken === 'string' && tokensEqual(headerToken, token);
-    const byQuery = queryToken !== null && tokensEqual(queryToken, token);
-    const byCookie = cookie !== null && tokensEqual(cookie, token);
-
-    if (url.pathname.startsWith('/api/')) {
-      if (url.pathname === '/api/events') {
-        if (!(byHeader || byCookie || byQuery)) {
-          sendError(res, 401, 'invalid_input', 'Missing or wrong token: open the URL printed by the web host.');
-          return;
-        }
-        if (req.method !== 'GET') {
-          sendError(res, 405, 'invalid_input', 'Use GET for /api/events.');
-          return;
-        }
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          connection: 'keep-alive',
-          'x-content-type-options': 'nosniff',
-        });
-        res.write(': connected\n\n');
-        sseClients.add(res);
-        const ping = setInterval(() => res.write(': ping\n\n'), 15000);
-        req.on('close', () => {
-          clearInterval(ping);
-          sseClients.delete(res);
-        });
-        return;
-      }
-      // API calls need the header: a cookie alone would let any site post here (CSRF).
-      if (!byHeader) {
-        sendError(res, 401, 'invalid_input', `Missing or wrong ${TOKEN_HEADER} header.`);
-        return;
-      }
-      if (req.method !== 'POST') {
-        sendError(res, 405, 'invalid_input', 'Use POST for API calls.');
-        return;
-      }
-      if (url.pathname === UPLOAD_PATH) {
-        const name = url.searchParams.get('name') ?? 'upload';
-        try {
-          const file = await receiveUpload(req, path.join(app.dataDir, 'uploads'), name);
-          sendJson(res, 200, { ok: true, value: file } satisfies CallResult<string>);
-        } catch (err) {
-          const tooLarge = (err as Error).message === 'too large';
-          sendError(res, tooLarge ? 413 : 400, 'io', tooLarge ? `The file is larger than ${MAX_UPLOAD_BYTES / 2 ** 30} GB.` : `The upload of ${name} did not complete; try again.`);
-        }
-        return;
-      }
-      const method = url.pathname.slice('/api/'.length);
-      let body: Buffer;
-      try {
-        body = await readBody(req);
-      } catch {
-        sendError(res, 413, 'invalid_input', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-        return;
-      }
-      let args: unknown = [];
-      if (body.length > 0) {
-        try {
-          args = JSON.parse(body.toString('utf8'));
-        } catch {
-          sendError(res, 400, 'invalid_input', 'The request body is not valid JSON.');
-          return;
-        }
-      }
-      // Transport errors get a 4xx status; a call that ran and failed (a run that is not there, a
-      // conflict) answers 200 with ok: false, as JSON-RPC does: the page shows its message, and the
-      // browser logs no failed request for an outcome the app expected.
-      if (!isApiMethod(method)) {
-        sendError(res, 404, 'not_found', `Unknown method "${method}".`);
-        return;
-      }
-      try {
-        parseArgs(method, args);
-      } catch (err) {
-        const e = err instanceof AppError ? err.toData() : { code: 'invalid_input' as const, message: String(err) };
-        sendJson(res, 400, { ok: false, error: e } satisfies CallResult<never>);
-        return;
-      }
-      sendJson(res, 200, await dispatch(app.api, method, args));
-      return;
-    }
-
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, 405, 'invalid_input', 'Only GET is served here.');
-      return;
-    }
-    if (!(byCookie || byQuery || byHeader)) {
-      res.writeHead(401, pageHeaders('text/plain; charset=utf-8'));
-      res.end('Finetune Studio: missing or wrong token. Open the full URL (with ?token=...) printed where the web host started.');
-      return;
-    }
-    if (url.pathname !== '/' && url.pathname !== '/index.html' && serveStatic(res, url.pathname)) return;
-    serveIndex(res, byQuery && !byCookie);
-  }
-
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, LOOPBACK, () => {
@@ -346,15 +350,17 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       const address = server.address();
       port = typeof address === 'object' && address ? address.port : 0;
       resolve({
-        url: `http://${LOOPBACK}:${port}/?token=${token}`,
+        url: `http://${LOOPBACK}:${port}/?token=${auth.token}`,
         port,
-        token,
+        token: auth.token,
+        cookieName: auth.cookieName,
         server,
         close: () =>
           new Promise<void>((done) => {
             unsubscribe();
             for (const res of sseClients) res.end();
             sseClients.clear();
+            downloads.close();
             server.close(() => done());
             server.closeAllConnections();
           }),
@@ -363,9 +369,19 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 }
 
-/** Default location of the built renderer, next to this bundle (out/main -> out/renderer). */
-export function defaultRendererDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../renderer');
+/**
+ * Where the built renderer lies: out/renderer under the package root. The bundler moves this
+ * module into out/main/chunks/ (or wherever it splits code), so the folder is found from the
+ * nearest package.json above this file, not from a fixed relative path.
+ */
+export function defaultRendererDir(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = path.resolve(from);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'out', 'renderer');
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(from, '../../renderer');
+    dir = parent;
+  }
 }
 
 export function isMainModule(metaUrl: string): boolean {

@@ -146,3 +146,47 @@ export async function installFrameMonitor(page: Page, budgetMs = 100): Promise<{
     },
   };
 }
+
+/** A host started as the user starts it: a real process whose stdout prints the URL. */
+export interface HostProcess {
+  url: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node <args>` in the repository (e.g. out/main/serve.js, scripts/start.mjs) and waits
+ * for the line with the URL ("... serving on http://127.0.0.1:PORT/?token=...").
+ */
+export async function startHostProcess(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<HostProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, args, { cwd: REPO_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL within ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
+    const check = (): void => {
+      const m = /serving on (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before printing a URL; output:\n${out}`));
+    });
+  });
+  return {
+    url,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -3,7 +3,7 @@
  * else a web client over the web host's HTTP + Server-Sent Events. Both satisfy RendererApi,
  * and every failure arrives as an AppError with a code and a message meant for people.
  */
-import type { AppApi, AppEventListener, AppEventName, RendererApi } from '../../../shared/api';
+import type { AppApi, AppEventListener, AppEventName, ExportResult, RendererApi } from '../../../shared/api';
 import { AppError, type CallResult } from '../../../shared/errors';
 import { toAppError } from './app-error';
 
@@ -15,8 +15,45 @@ declare global {
   }
 }
 
-export function createWebClient(fetchImpl: typeof fetch = fetch.bind(globalThis)): RendererApi {
-  const token = document.querySelector<HTMLMetaElement>('meta[name="finetune-token"]')?.content ?? '';
+const TOKEN_KEY = 'finetune-token';
+
+/**
+ * The web host's API token. The page opened with the printed URL (?token=...) gets it in a meta
+ * tag; it is kept in sessionStorage (scoped to this origin and tab) so that a reload, which the
+ * host answers without the token, still works; and ?token= leaves the address bar (and the
+ * history), so the URL on screen or in a screenshot does not carry it.
+ */
+export function takeWebToken(): string {
+  if (typeof document === 'undefined') return '';
+  const fromPage = document.querySelector<HTMLMetaElement>('meta[name="finetune-token"]')?.content ?? '';
+  let token = fromPage;
+  try {
+    if (fromPage) sessionStorage.setItem(TOKEN_KEY, fromPage);
+    else token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    // storage disabled: the token lives as long as the page
+  }
+  try {
+    const url = new URL(location.href);
+    if (url.searchParams.has('token')) {
+      url.searchParams.delete('token');
+      history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    }
+  } catch {
+    // not in a browser page
+  }
+  return token;
+}
+
+/** What the page does to hand a file to the user (a click on a download link). */
+export interface DownloadOffer {
+  url: string;
+  filename: string;
+  bytes: number;
+}
+
+export function createWebClient(fetchImpl: typeof fetch = fetch.bind(globalThis)): RendererApi & WebDownloads {
+  const token = takeWebToken();
   let source: EventSource | null = null;
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
 
@@ -79,14 +116,45 @@ export function createWebClient(fetchImpl: typeof fetch = fetch.bind(globalThis)
     throw AppError.fromData(result.error);
   };
 
-  return new Proxy({ on, pathForFile } as RendererApi, {
+  /** Asks the host for a one-time link to an export or prediction file, then lets the browser download it. */
+  const downloadResult = async (result: ExportResult): Promise<DownloadOffer> => {
+    let response: Response;
+    try {
+      response = await fetchImpl('/api/download', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-finetune-token': token },
+        body: JSON.stringify({ path: result.path }),
+      });
+    } catch {
+      throw new AppError('network', 'Cannot reach Finetune Studio to download the file. Is the web host still running?');
+    }
+    const answer = (await response.json()) as CallResult<DownloadOffer>;
+    if (!answer.ok) throw AppError.fromData(answer.error);
+    const a = document.createElement('a');
+    a.href = answer.value.url;
+    a.download = answer.value.filename;
+    a.rel = 'noopener';
+    a.style.display = 'none';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    return answer.value;
+  };
+
+  const own = { on, pathForFile, downloadResult };
+  return new Proxy(own as unknown as RendererApi & WebDownloads, {
     get(target, prop) {
-      if (prop === 'on') return target.on;
-      if (prop === 'pathForFile') return target.pathForFile;
+      if (prop === 'on' || prop === 'pathForFile' || prop === 'downloadResult') return own[prop];
+      if (prop === 'then') return undefined; // not a thenable
       if (typeof prop !== 'string') return undefined;
       return (...args: unknown[]) => call(prop, args);
     },
   });
+}
+
+/** The browser host's extra: downloads of what exportRun / predictFile produced. */
+export interface WebDownloads {
+  downloadResult(result: ExportResult): Promise<DownloadOffer>;
 }
 
 /** Wraps an api so that every rejection is an AppError. */
@@ -107,5 +175,29 @@ function normalised(inner: RendererApi): RendererApi {
   });
 }
 
-export const api: RendererApi = normalised(typeof window !== 'undefined' && window.api ? window.api : createWebClient());
+const electronApi = typeof window !== 'undefined' && window.api ? window.api : null;
+const webClient = electronApi ? null : createWebClient();
+
+export const api: RendererApi = normalised(electronApi ?? webClient!);
+
+/**
+ * True in the browser host, where an export or a predictions file is handed to the user as a
+ * download; false in Electron, where the user gets the path and "Show in folder".
+ */
+export const downloadsOffered: boolean = webClient !== null;
+
+/**
+ * Call after exportRun / predictFile succeeds. In the browser host the file is downloaded (a
+ * Hugging Face folder or a recipe as a .zip, predictions as .csv, named after the user's file
+ * and the run) and its name is returned; in Electron nothing happens and null is returned (keep
+ * showing the path with "Show in folder").
+ */
+export async function offerDownload(result: ExportResult): Promise<DownloadOffer | null> {
+  if (!webClient) return null;
+  try {
+    return await webClient.downloadResult(result);
+  } catch (err) {
+    throw toAppError(err);
+  }
+}
 export type { AppApi };
