@@ -293,7 +293,8 @@ function jsonFields(text: string, columns: readonly string[]): string[] | string
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object (expected {"text": ..., "label": ...})';
   const obj = value as Record<string, unknown>;
   return columns.map((key) => {
-    const v = obj[key];
+    // Keys are the user's: "constructor" or "toString" must not find Object.prototype's members.
+    const v = Object.hasOwn(obj, key) ? obj[key] : undefined;
     if (v === undefined || v === null) return '';
     if (typeof v === 'string') return v;
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
