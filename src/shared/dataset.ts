@@ -87,6 +87,17 @@ export interface SkippedRows {
   rows: SkippedRow[];
 }
 
+/** Another way to read a file than the one chosen: pass its parse as InspectOverrides to use it. */
+export interface FormatAlternative {
+  parse: ParseSettings;
+  /** Column names this reading finds. */
+  columns: string[];
+  /** Share of the sampled lines this reading reads as rows (or a header), 0..1. */
+  explainedShare: number;
+  /** Plain language, e.g. 'one example per line as "LABEL text"'. */
+  description: string;
+}
+
 export interface DatasetInspection {
   /** Absolute path of the file. */
   file: string;
@@ -110,6 +121,13 @@ export interface DatasetInspection {
   skipped: SkippedRows;
   /** Plain-language notes for the user (merged label spellings, removed NUL characters...). */
   warnings: string[];
+  /** Other plausible readings of the file, best first (empty when the layout was given or is clear). */
+  alternatives: FormatAlternative[];
+  /**
+   * True when an alternative reads the file about as well as `parse`: the app cannot tell, so the
+   * user should choose (InspectOverrides with the alternative's parse).
+   */
+  ambiguous: boolean;
   elapsedMs: number;
 }
 

@@ -137,6 +137,12 @@ export function suggestColumns(
     const longest = [...textual].sort((a, b) => b.s.meanLength - a.s.meanLength)[0];
     if (longest && longest.s.type === 'text') textColumns = [longest.index];
   }
+  if (textColumns.length === 0) {
+    // Short texts over a small vocabulary repeat and look like categories; a header naming the
+    // column as text settles it.
+    const named = textual.find(({ index }) => TEXT_NAME_RE.test(names[index]!) && !LABEL_NAME_RE.test(names[index]!.trim()));
+    if (named) textColumns = [named.index];
+  }
   if (!label && textColumns.length === 0) {
     return { mapping: null, problem: 'No column looks like text or like a label. Choose the text and label columns yourself.' };
   }

@@ -20,7 +20,7 @@ import { AppError } from '../../shared/errors';
 import { fsyncPath, fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
 import { resolveFormat, type ResolvedFormat } from './format';
 import { hashText, seededRandom, shuffleInPlace } from './hash';
-import { describeNuls, describeSkipped } from './inspect';
+import { describeBrokenQuotes, describeNuls, describeSkipped } from './inspect';
 import { describeVariants, LabelNormaliser, type FinishedLabels } from './labels';
 import { mappingForSecondFile, readMappedRows } from './mapping';
 import { ProgressReporter, throwIfCancelled, type LongTaskOptions } from './progress';
@@ -299,6 +299,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
       const name = path.basename(side.format.file);
       warnings.push(
         ...describeSkipped(side.summary, name),
+        ...describeBrokenQuotes(side.summary, name),
         ...describeNuls(side.summary),
         ...side.emptyTexts.describe('had an empty text', name),
         ...side.missingLabels.describe('had no label', name),
