@@ -22,6 +22,12 @@ export const filePathSchema = z
   .max(4096, 'the file path is longer than 4,096 characters')
   .refine((s) => !s.includes('\u0000'), 'the file path cannot contain a NUL character');
 
+/** A file's name as the user knows it (shown in messages; never used as a path). */
+export const displayNameSchema = z
+  .string()
+  .max(255, 'a file name is at most 255 characters')
+  .refine((s) => !s.includes('\u0000'), 'a file name cannot contain a NUL character');
+
 /** A prepared dataset id: the sha256 fingerprint in hex. */
 export const datasetIdSchema = z
   .string()
@@ -97,6 +103,7 @@ export const splitSpecSchema = z.discriminatedUnion('kind', [
       kind: z.literal('file'),
       evalFile: filePathSchema,
       evalMapping: datasetMappingSchema.optional(),
+      evalDisplayName: displayNameSchema.optional(),
     })
     .strict(),
   z
@@ -129,6 +136,7 @@ export const prepareRequestSchema = z
       .transform((s) => s.trim())
       .pipe(z.string().min(1, 'the name cannot be empty').max(200, 'the name is at most 200 characters'))
       .optional(),
+    displayName: displayNameSchema.optional(),
     cleaning: datasetCleaningSchema.optional(),
   })
   .strict() satisfies z.ZodType<PrepareRequest>;
@@ -141,7 +149,9 @@ export const doctorOptionsSchema = z
   .strict() satisfies z.ZodType<DoctorOptions>;
 
 export const doctorSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('file'), file: filePathSchema, mapping: datasetMappingSchema, split: splitSpecSchema.optional() }).strict(),
+  z
+    .object({ kind: z.literal('file'), file: filePathSchema, mapping: datasetMappingSchema, split: splitSpecSchema.optional(), displayName: displayNameSchema.optional() })
+    .strict(),
   z.object({ kind: z.literal('prepared'), id: datasetIdSchema }).strict(),
 ]) satisfies z.ZodType<DoctorSource>;
 

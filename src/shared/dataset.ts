@@ -150,6 +150,8 @@ export type SplitSpec =
       evalFile: string;
       /** How to read it; when left out, the training mapping (columns matched by header name when both files have one). */
       evalMapping?: DatasetMapping;
+      /** Its name as the user knows it (a web upload's original name), for messages. */
+      evalDisplayName?: string;
     }
   | {
       kind: 'ratio';
@@ -174,6 +176,8 @@ export interface PrepareRequest {
   split: SplitSpec;
   /** Shown in the UI; defaults to the file name. */
   name?: string;
+  /** The file's name as the user knows it (a web upload's original name), for messages and the default name. */
+  displayName?: string;
   cleaning?: DatasetCleaning;
 }
 
@@ -243,6 +247,7 @@ export const FINDING_IDS = [
   'imbalance',
   'truncation',
   'encoding',
+  'eval-is-train',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -257,6 +262,20 @@ export const FIX_KINDS = [
 ] as const;
 export type FixKind = (typeof FIX_KINDS)[number];
 
+/**
+ * The fix a finding proposes, typed: the app acts on `kind` and its fields, never on `label`
+ * (the button text shown to the user).
+ */
+export type DoctorFix =
+  | { kind: 'split-ratio'; label: string }
+  | { kind: 'class-weights'; label: string }
+  | { kind: 'drop-duplicates'; label: string }
+  /** Drops every row of a text that occurs with more than one label, on both sides. */
+  | { kind: 'drop-conflicting'; label: string; trainRows: number; evalRows: number }
+  | { kind: 'drop-leaked'; label: string }
+  | { kind: 'max-length'; label: string; maxLength: number }
+  | { kind: 'edit-file'; label: string };
+
 export interface DoctorFinding {
   id: FindingId;
   severity: FindingSeverity;
@@ -269,7 +288,9 @@ export interface DoctorFinding {
   rows?: number[];
   /** Which side rows refers to. */
   rowsIn?: 'train' | 'eval';
-  fix?: { kind: FixKind; label: string };
+  /** The file (as the user named it) whose lines `rows` are, when known. */
+  rowsFile?: string;
+  fix?: DoctorFix;
 }
 
 export interface ClassBalanceEntry {
@@ -327,7 +348,7 @@ export interface DoctorReport {
 
 /** What the doctor examines, as it crosses the API: a source file with its mapping, or a prepared dataset. */
 export type DoctorSource =
-  | { kind: 'file'; file: string; mapping: DatasetMapping; split?: SplitSpec }
+  | { kind: 'file'; file: string; mapping: DatasetMapping; split?: SplitSpec; /** The file's name as the user knows it. */ displayName?: string }
   | { kind: 'prepared'; id: string };
 
 export interface DoctorOptions {

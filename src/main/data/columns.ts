@@ -126,7 +126,13 @@ export function suggestColumns(
       if (hint !== 0) return hint;
       return a.s.distinctCount - b.s.distinctCount || a.index - b.index;
     });
-  const label = labelCandidates[0];
+  // A column with one short value on every row is the label of a one-label file (the doctor then
+  // says a classifier needs two), rather than no label at all.
+  const label =
+    labelCandidates[0] ??
+    stats
+      .map((s, index) => ({ s, index }))
+      .find(({ s }) => s.valueCounts !== null && s.distinctCount === 1 && s.nonEmpty >= 2 && s.empty === 0 && s.meanLength <= 40 && s.type !== 'number');
   const textual = stats
     .map((s, index) => ({ s, index }))
     .filter(({ s, index }) => index !== label?.index && s.type !== 'empty' && s.type !== 'number');

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Delimiter, FileFormat, FormatAlternative, ParseOverrides, ParseSettings, TextEncoding } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { parseCsvText } from './csv';
+import { displayFileName } from './names';
 import { bomLengthFor, decodeSample, guessEncoding } from './encoding';
 
 export const SAMPLE_BYTES = 256 * 1024;
@@ -23,6 +24,8 @@ export interface ResolvedFormat {
   /** False when the user forced the encoding (then invalid UTF-8 is an error, not a fallback). */
   encodingDetected: boolean;
   encodingNote: string | null;
+  /** The name the user knows the file by, for messages (see names.ts). */
+  displayName: string;
   /** Column names (header, JSON keys, or generated "column N"). */
   columnNames: string[];
   /** Other plausible readings of the file (none when the layout was given). */
@@ -318,15 +321,15 @@ const UNSUPPORTED_LAYOUT =
   'could not find columns: the lines are not split by a comma, semicolon, tab or |, and they do not start with a label followed by a space. A training file needs a text and a label on each line, for example `text,label` with one example per line.';
 
 /** Detects how to read a file, keeping every setting the user overrides. */
-export async function resolveFormat(file: string, overrides: ParseOverrides = {}): Promise<ResolvedFormat> {
+export async function resolveFormat(file: string, overrides: ParseOverrides = {}, displayName?: string): Promise<ResolvedFormat> {
   const abs = path.resolve(file);
-  const name = path.basename(abs);
+  const name = displayFileName(abs, displayName);
   const { head, size } = await readHead(abs, SAMPLE_BYTES);
   if (size === 0) {
     throw new AppError('invalid_input', `${name} is empty (0 bytes). Choose a file with a text column and a label column.`);
   }
   const wholeFile = head.length >= size;
-  const guess = guessEncoding(head, abs, wholeFile);
+  const guess = guessEncoding(head, name, wholeFile); // the name only: for its messages
   const encoding: TextEncoding = overrides.encoding ?? guess.encoding;
   const encodingDetected = overrides.encoding === undefined;
   const bomLength = encodingDetected ? guess.bomLength : bomLengthFor(encoding, head);
@@ -399,6 +402,7 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
     }
     return {
       file: abs,
+      displayName: name,
       sizeBytes: size,
       settings: { ...settingsBase, format, hasHeader: true },
       bomLength,
@@ -412,6 +416,7 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
   if (format === 'label-first') {
     return {
       file: abs,
+      displayName: name,
       sizeBytes: size,
       settings: { ...settingsBase, format, hasHeader: false },
       bomLength,
@@ -429,6 +434,7 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
   const columnCount = Math.max(1, delimited.modeColumns, hasHeader && records[0] ? effectiveLength(records[0]) : 0);
   return {
     file: abs,
+    displayName: name,
     sizeBytes: size,
     settings: { format: 'delimited', encoding, delimiter: delimited.delimiter, quoted: delimited.quoted, hasHeader },
     bomLength,

@@ -15,6 +15,8 @@ const DISTRIBUTION_LIMIT = 1000;
 
 export interface InspectOptions extends LongTaskOptions {
   overrides?: InspectOverrides;
+  /** The file's name as the user knows it (a web upload's original name), for messages. */
+  displayName?: string;
 }
 
 function splitOverrides(overrides: InspectOverrides = {}): { parse: Omit<InspectOverrides, 'labelColumn'>; labelColumn?: number } {
@@ -48,8 +50,8 @@ export function describeBrokenQuotes(summary: Pick<ReadSummary, 'brokenQuotes'>,
 export async function inspectDataset(file: string, options: InspectOptions = {}): Promise<DatasetInspection> {
   const startedAt = Date.now();
   const { parse, labelColumn: labelOverride } = splitOverrides(options.overrides);
-  const format = await resolveFormat(file, parse);
-  const fileName = path.basename(format.file);
+  const format = await resolveFormat(file, parse, options.displayName);
+  const fileName = format.displayName;
   let stats: ColumnStats[] = [];
   const reset = (): void => {
     stats = format.columnNames.map(() => new ColumnStats());

@@ -161,7 +161,7 @@ class DelimitedEngine implements RecordEngine {
       if (err instanceof RecordTooLongError) {
         throw new AppError(
           'invalid_input',
-          `${path.basename(this.format.file)}: the record starting at line ${err.line} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
+          `${this.format.displayName}: the record starting at line ${err.line} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
         );
       }
       throw err;
@@ -217,7 +217,7 @@ class LineEngine implements RecordEngine {
     if (this.splitter.pendingLength > MAX_RECORD_BYTES) {
       throw new AppError(
         'invalid_input',
-        `${path.basename(this.format.file)}: line ${this.splitter.currentLine} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
+        `${this.format.displayName}: line ${this.splitter.currentLine} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
       );
     }
   }
@@ -255,7 +255,7 @@ async function readRecordsOnce(format: ResolvedFormat, sink: RecordSink, options
   const engine: RecordEngine =
     format.settings.format === 'delimited' ? new DelimitedEngine(format, state, sink) : new LineEngine(format, state, sink);
   const decoder = createChunkDecoder(format.settings.encoding);
-  const name = path.basename(format.file);
+  const name = format.displayName;
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(format.file, 'r');
@@ -319,7 +319,7 @@ export async function readRecords(
     if (!format.encodingDetected) {
       throw new AppError(
         'invalid_input',
-        `${path.basename(format.file)}: line ${err.line} is not valid ${ENCODING_LABELS[format.settings.encoding]}. Choose another encoding (Windows-1252 for most Western European files) or save the file as UTF-8.`,
+        `${format.displayName}: line ${err.line} is not valid ${ENCODING_LABELS[format.settings.encoding]}. Choose another encoding (Windows-1252 for most Western European files) or save the file as UTF-8.`,
       );
     }
     sink.reset?.();
