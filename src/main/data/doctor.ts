@@ -3,10 +3,13 @@
  * balance with suggested class weights, exact and conflicting duplicates, train/eval leakage,
  * empty texts and missing labels (with row numbers), small classes, and, given the model's
  * tokenizer, a token-length histogram with the share truncated at max length. Blocking problems
- * (no rows, one class, no text) stop training; warnings let the user go on.
+ * (no rows, one class, no text, the training file given as the evaluation file) stop training;
+ * warnings let the user go on.
  *
  * Rows are examined in one streaming pass: memory grows with the number of distinct texts (a
- * hash per text), not with their size, and token lengths are measured on a seeded sample.
+ * hash and a few typed-array slots per text, ~46 bytes), not with their size, and token lengths
+ * are measured on a seeded sample. The pass gathers facts; each finding is then one named check
+ * over them (CHECKS), and a fix is a typed DoctorFix the app acts on by kind and fields.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,14 +65,57 @@ class RowList {
   }
 }
 
-/** What we remember about one distinct text. */
-interface TextEntry {
-  label: number;
-  sides: number;
-  conflict: boolean;
-  /** Usable rows with this text, per side. */
-  trainRows: number;
-  evalRows: number;
+const SIDE_TRAIN = 1;
+const SIDE_EVAL = 2;
+const CONFLICT = 4;
+
+/**
+ * What the doctor remembers about each distinct text, in typed arrays (an object per text cost
+ * ~110 bytes a row on a million short rows): its first label, the sides it is on, whether it
+ * occurs with another label, and its rows per side.
+ */
+class TextTable {
+  private readonly index = new Map<number, number>();
+  private size = 0;
+  labels = new Int32Array(1024);
+  flags = new Uint8Array(1024);
+  trainRows = new Int32Array(1024);
+  evalRows = new Int32Array(1024);
+
+  /** The text's slot, created (with its first label) when new; `created` says which. */
+  slot(hash: number, label: number): { at: number; created: boolean } {
+    const at = this.index.get(hash);
+    if (at !== undefined) return { at, created: false };
+    if (this.size === this.labels.length) this.grow();
+    this.index.set(hash, this.size);
+    this.labels[this.size] = label;
+    return { at: this.size++, created: true };
+  }
+
+  private grow(): void {
+    const n = this.labels.length * 2;
+    const widen = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.labels = widen(this.labels, (k) => new Int32Array(k));
+    this.flags = widen(this.flags, (k) => new Uint8Array(k));
+    this.trainRows = widen(this.trainRows, (k) => new Int32Array(k));
+    this.evalRows = widen(this.evalRows, (k) => new Int32Array(k));
+  }
+
+  /** Rows of texts that occur with more than one label, per side. */
+  conflictRows(): { train: number; eval: number } {
+    let train = 0;
+    let evalRows = 0;
+    for (let i = 0; i < this.size; i++) {
+      if (!(this.flags[i]! & CONFLICT)) continue;
+      train += this.trainRows[i]!;
+      evalRows += this.evalRows[i]!;
+    }
+    return { train, eval: evalRows };
+  }
 }
 
 export interface DoctorRunOptions extends DoctorOptions, LongTaskOptions {
@@ -83,7 +129,7 @@ export interface DoctorRunOptions extends DoctorOptions, LongTaskOptions {
 
 export class DoctorAccumulator {
   private readonly normaliser: LabelNormaliser;
-  private readonly texts = new Map<number, TextEntry>();
+  private readonly texts = new TextTable();
   /** provisional label -> rows, per side. */
   private readonly counts: Record<Side, number[]> = { train: [], eval: [] };
   readonly rowsSeen: Record<Side, number> = { train: 0, eval: 0 };
@@ -139,21 +185,21 @@ export class DoctorAccumulator {
     while (counts.length <= label) counts.push(0);
     counts[label]!++;
 
-    const sideBit = side === 'train' ? 1 : 2;
-    const h = hashText(text);
-    const entry = this.texts.get(h);
-    if (!entry) this.texts.set(h, { label, sides: sideBit, conflict: false, trainRows: side === 'train' ? 1 : 0, evalRows: side === 'eval' ? 1 : 0 });
-    else {
-      if (side === 'train') entry.trainRows++;
-      else entry.evalRows++;
-      if (entry.label !== label) {
-        if (!entry.conflict) this.conflictTexts++;
-        entry.conflict = true;
+    const sideBit = side === 'train' ? SIDE_TRAIN : SIDE_EVAL;
+    const t = this.texts;
+    const { at, created } = t.slot(hashText(text), label);
+    if (side === 'train') t.trainRows[at]!++;
+    else t.evalRows[at]!++;
+    if (!created) {
+      const flags = t.flags[at]!;
+      if (t.labels[at] !== label) {
+        if (!(flags & CONFLICT)) this.conflictTexts++;
+        t.flags[at] = flags | CONFLICT;
         this.conflictRows[side].add(line);
-      } else if (entry.sides & sideBit) this.duplicates[side].add(line);
-      if (side === 'eval' && entry.sides & 1) this.leaked.add(line);
-      entry.sides |= sideBit;
+      } else if (flags & sideBit) this.duplicates[side].add(line);
+      if (side === 'eval' && flags & SIDE_TRAIN) this.leaked.add(line);
     }
+    t.flags[at]! |= sideBit;
 
     // Reservoir sample of texts for the token lengths (deterministic: seeded).
     this.sampled++;
@@ -210,13 +256,7 @@ export class DoctorAccumulator {
         evalCounts[c] = take;
       });
     }
-    let conflictRowsTrain = 0;
-    let conflictRowsEval = 0;
-    for (const entry of this.texts.values()) {
-      if (!entry.conflict) continue;
-      conflictRowsTrain += entry.trainRows;
-      conflictRowsEval += entry.evalRows;
-    }
+    const conflictRows = this.texts.conflictRows();
     return {
       maxLength: options.maxLength ?? DEFAULT_MAX_LENGTH,
       minClassSize: options.minClassSize ?? DEFAULT_MIN_CLASS_SIZE,
@@ -235,8 +275,8 @@ export class DoctorAccumulator {
       duplicates: this.duplicates,
       conflictRows: this.conflictRows,
       conflictTexts: this.conflictTexts,
-      conflictRowsTrain,
-      conflictRowsEval,
+      conflictRowsTrain: conflictRows.train,
+      conflictRowsEval: conflictRows.eval,
       leaked: this.leaked,
       skipped: this.skipped,
       notes: this.notes,
