@@ -119,6 +119,11 @@ export interface DatasetInspection {
   labelCount: number;
   labelCountCapped: boolean;
   skipped: SkippedRows;
+  /**
+   * Lines where a quote opens and is never closed properly: each was read with the quote as part
+   * of its text (and the lines after it normally). The first 20 lines.
+   */
+  brokenQuotes: { count: number; lines: number[] };
   /** Plain-language notes for the user (merged label spellings, removed NUL characters...). */
   warnings: string[];
   /** Other plausible readings of the file, best first (empty when the layout was given or is clear). */

@@ -81,6 +81,12 @@ describe('format detection', () => {
     expect(chosen.columns.map((c) => c.name)).toEqual(['label', 'text']);
   });
 
+  it('names the line of a quote never closed, as a typed field', async () => {
+    const r = await inspectDataset(path.resolve(__dirname, '../fixtures/data/unclosed-quote-line-4.csv'));
+    expect(r.brokenQuotes).toEqual({ count: 1, lines: [4] });
+    expect(r.parse.quoted).toBe(true);
+  });
+
   it('label-first files stay label-first (SST-2, TREC)', async () => {
     for (const f of ['sst2/stsa.binary.dev', 'trec/TREC_10.label']) {
       const r = await inspectDataset(path.join(DATASETS, f));

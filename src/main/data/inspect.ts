@@ -140,6 +140,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
     labelCount,
     labelCountCapped,
     skipped: summary.skipped,
+    brokenQuotes: summary.brokenQuotes,
     warnings,
     alternatives: used.alternatives,
     ambiguous: used.ambiguous,
