@@ -188,23 +188,41 @@ fixture('cr-only.csv', 'text,label\rold mac one,x\rold mac two,y\rold mac three,
   const body = [];
   for (let i = 0; i < 30; i++) body.push(csvLine([`review ${i}, with ${'commas, '.repeat(i % 4)}inside`, i % 2 ? 'pos' : 'neg']));
   body.splice(20, 0, '"this quote is never closed, and swallows,neg');
-  fixture('unbalanced-quote.csv', `text,label\n${body.join('\n')}\n`, 'A quote opened on line 22 is not closed: the parser runs on into line 23, so lines 22-23 are reported and skipped; the rows around them are read.', {
+  fixture('unbalanced-quote.csv', `text,label\n${body.join('\n')}\n`, 'A quote opened on line 22 is never closed: that line is read with its quote as text (its label kept), it is reported, and line 23 on are read normally.', {
     parse: { delimiter: ',', quoted: true, hasHeader: true },
-    rows: 29,
-    skippedLines: [22],
-    skippedReasons: ['lines 22-23'],
-    warningsInclude: ['line 22: a quote opened here is not closed properly'],
+    rows: 31,
+    skippedLines: [],
+    rowValues: { 20: ['"this quote is never closed, and swallows', 'neg'], 21: ['review 20, with inside', 'neg'] },
+    rowLines: { 20: 22, 21: 23 },
+    warningsInclude: ['a quote opened on line 22 is never closed'],
   });
 }
 {
   const body = [];
   for (let i = 0; i < 30; i++) body.push(csvLine([`row ${i}, with ${'commas, '.repeat(i % 4)}inside`, i % 2 ? 'pos' : 'neg']));
   body.push('"unclosed at the end, pos', 'plain tail one,neg', 'plain tail two,pos');
-  fixture('unclosed-quote-at-end.csv', `text,label\n${body.join('\n')}\n`, 'A quote opened on line 32 never closes before the end of the file: the 30 rows before are read, line 32 is reported up to the last line (34).', {
+  fixture('unclosed-quote-at-end.csv', `text,label\n${body.join('\n')}\n`, 'A quote opened on line 32 never closes before the end of the file: line 32 is read with its quote as text and reported; the lines after it are read.', {
     parse: { delimiter: ',', quoted: true, hasHeader: true },
-    rows: 30,
-    skippedLines: [32],
-    skippedReasons: ['never closed, so everything from here to the end of the file (line 34)'],
+    rows: 33,
+    skippedLines: [],
+    rowValues: { 30: ['"unclosed at the end', ' pos'], 32: ['plain tail two', 'pos'] },
+    rowLines: { 30: 32, 32: 34 },
+    warningsInclude: ['a quote opened on line 32 is never closed'],
+  });
+}
+{
+  const body = [];
+  for (let i = 0; i < 299; i++) body.push(csvLine([`${sentence(i, 4)}, and ${sentence(i + 500, 3)}`, i % 2 ? 'pos' : 'neg']));
+  body[2] = `"${sentence(2, 4)}, a quote never closed,pos`;
+  fixture('unclosed-quote-line-4.csv', `text,label\n${body.join('\n')}\n`, 'Every text is quoted (it holds commas) and the quote on line 4 is never closed: the file stays quoted, line 4 keeps its quote as text and is reported, the 296 lines after it are read normally.', {
+    parse: { delimiter: ',', quoted: true, hasHeader: true },
+    rows: 299,
+    skippedLines: [],
+    rowValues: { 1: [`${sentence(1, 4)}, and ${sentence(501, 3)}`, 'pos'], 2: [`"${sentence(2, 4)}, a quote never closed`, 'pos'], 3: [`${sentence(3, 4)}, and ${sentence(503, 3)}`, 'pos'] },
+    rowLines: { 2: 4, 3: 5 },
+    labelCount: 2,
+    warningsInclude: ['a quote opened on line 4 is never closed'],
+    ambiguous: false,
   });
 }
 {
@@ -324,6 +342,67 @@ fixture(
     labelCount: 10_000,
     suggested: { textColumns: [0], labelColumn: 1 },
     prepare: { split: { kind: 'ratio', evalRatio: 0.5, seed: 3 }, labelCount: 10_000, trainCount: 10_000, evalCount: 10_000, everyClassBothSides: true },
+  });
+}
+
+// ---------------------------------------------------------------- a header the `LABEL text` reading cannot explain
+{
+  const lines = ['text,label'];
+  for (let i = 0; i < 2000; i++) lines.push(`${sentence(i, 7)},${['Teen', 'Apple', 'Markets', 'Oil'][i % 4]}${i % 1000}`);
+  fixture('thousand-classes-header.csv', `${lines.join('\n')}\n`, '`text,label` with 1,000 labels over 2,000 rows whose texts start with a few common words: read as two columns with their header (the header explains the file; a `LABEL text` reading would take each first word as the label and skip the header).', {
+    parse: { format: 'delimited', delimiter: ',', hasHeader: true },
+    rows: 2000,
+    columns: ['text', 'label'],
+    skippedLines: [],
+    labelCount: 1000,
+    suggested: { textColumns: [0], labelColumn: 1 },
+    ambiguous: false,
+    alternatives: ['label-first'],
+  });
+}
+{
+  const lines = ['text,label'];
+  for (let i = 0; i < 10_000; i++) lines.push(`${sentence(i, 6)},topic${String(i).padStart(5, '0')}`);
+  fixture('ten-thousand-classes-sentences.csv', `${lines.join('\n')}\n`, '`text,label` with 10,000 distinct labels, one row each, texts of common words: two columns with a header, not `LABEL text`.', {
+    parse: { format: 'delimited', delimiter: ',', hasHeader: true },
+    rows: 10_000,
+    columns: ['text', 'label'],
+    skippedLines: [],
+    ambiguous: false,
+  });
+}
+{
+  const lines = ['text,label'];
+  for (let i = 0; i < 300; i++) lines.push(`${WORDS[(i * 5) % 20]} ${WORDS[(i * 3) % 20]} ${WORDS[i % 20]} ${WORDS[(i * 7) % 20]},sports`);
+  fixture('one-class-small-vocabulary.csv', `${lines.join('\n')}\n`, '`text,label` with a single label over short texts from a 20-word vocabulary: two columns with a header; the doctor blocks on the single label.', {
+    parse: { format: 'delimited', delimiter: ',', hasHeader: true },
+    rows: 300,
+    columns: ['text', 'label'],
+    suggested: { textColumns: [0], labelColumn: 1 },
+    ambiguous: false,
+    doctor: { mapping: { textColumns: [0], labelColumn: 1 }, blocking: ['one-class'] },
+  });
+}
+{
+  const lines = ['text,label'];
+  for (let i = 0; i < 400; i++) lines.push(i % 25 === 7 ? `${sentence(i, 5)},extra,field` : `${sentence(i, 6)},label${i % 300}`);
+  fixture('ragged-many-classes.csv', `${lines.join('\n')}\n`, '`text,label` with 300 labels and some ragged rows (3 fields): two columns with a header, the ragged rows reported with their lines.', {
+    parse: { format: 'delimited', delimiter: ',', hasHeader: true },
+    rows: 384,
+    columns: ['text', 'label'],
+    skippedLines: [9, 34, 59, 84, 109, 134, 159, 184, 209, 234, 259, 284, 309, 334, 359, 384],
+    ambiguous: false,
+  });
+}
+{
+  const lines = [];
+  for (let i = 0; i < 400; i++) lines.push(`${sentence(i, 6)},${['Teen', 'Apple', 'Oil', 'Web'][i % 4]}${i % 150}`);
+  fixture('headerless-two-readings.csv', `${lines.join('\n')}\n`, 'No header, texts starting with a few common words, 150 short labels after a comma: both `text,label` columns and `LABEL text` lines explain every line, so the inspection says it is ambiguous and offers the other reading.', {
+    parse: { format: 'delimited', delimiter: ',', hasHeader: false },
+    rows: 400,
+    ambiguous: true,
+    alternatives: ['label-first'],
+    warningsInclude: ['can be read in two ways'],
   });
 }
 

@@ -22,6 +22,12 @@ export const filePathSchema = z
   .max(4096, 'the file path is longer than 4,096 characters')
   .refine((s) => !s.includes('\u0000'), 'the file path cannot contain a NUL character');
 
+/** A file's name as the user knows it (shown in messages; never used as a path). */
+export const displayNameSchema = z
+  .string()
+  .max(255, 'a file name is at most 255 characters')
+  .refine((s) => !s.includes('\u0000'), 'a file name cannot contain a NUL character');
+
 /** A prepared dataset id: the sha256 fingerprint in hex. */
 export const datasetIdSchema = z
   .string()
@@ -47,6 +53,32 @@ export const inspectOverridesSchema = parseOverridesSchema
   .extend({ labelColumn: columnIndexSchema.optional() })
   .strict() satisfies z.ZodType<InspectOverrides>;
 
+const labelValueSchema = z.string().max(1000, 'a label value is at most 1,000 characters');
+const labelNameSchema = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'a label name cannot be empty').max(200, 'a label name is at most 200 characters'));
+
+/**
+ * Display names of raw label values. The keys are the user's label values, so "__proto__" or
+ * "constructor" must stay ordinary keys: z.record drops a "__proto__" key (it assigns into a
+ * plain object), so the entries are checked one by one into an object without a prototype.
+ */
+const labelNamesSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'labelNames is an object of label value -> name')
+  .transform((obj, ctx) => {
+    const out = Object.create(null) as Record<string, string>;
+    for (const [key, value] of Object.entries(obj)) {
+      const k = labelValueSchema.safeParse(key);
+      const v = labelNameSchema.safeParse(value);
+      for (const issue of [...(k.success ? [] : k.error.issues), ...(v.success ? [] : v.error.issues)]) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path] });
+      }
+      if (k.success && v.success) Object.defineProperty(out, key, { value: v.data, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  });
+
 export const datasetMappingSchema = z
   .object({
     textColumns: z
@@ -56,15 +88,7 @@ export const datasetMappingSchema = z
       .refine((cols) => new Set(cols).size === cols.length, 'a text column is listed twice'),
     textSeparator: z.string().max(16, 'the separator is at most 16 characters'),
     labelColumn: columnIndexSchema,
-    labelNames: z
-      .record(
-        z.string().max(1000, 'a label value is at most 1,000 characters'),
-        z
-          .string()
-          .transform((s) => s.trim())
-          .pipe(z.string().min(1, 'a label name cannot be empty').max(200, 'a label name is at most 200 characters')),
-      )
-      .optional(),
+    labelNames: labelNamesSchema.optional(),
     parse: parseOverridesSchema.optional(),
   })
   .strict()
@@ -79,6 +103,7 @@ export const splitSpecSchema = z.discriminatedUnion('kind', [
       kind: z.literal('file'),
       evalFile: filePathSchema,
       evalMapping: datasetMappingSchema.optional(),
+      evalDisplayName: displayNameSchema.optional(),
     })
     .strict(),
   z
@@ -111,6 +136,7 @@ export const prepareRequestSchema = z
       .transform((s) => s.trim())
       .pipe(z.string().min(1, 'the name cannot be empty').max(200, 'the name is at most 200 characters'))
       .optional(),
+    displayName: displayNameSchema.optional(),
     cleaning: datasetCleaningSchema.optional(),
   })
   .strict() satisfies z.ZodType<PrepareRequest>;
@@ -123,7 +149,9 @@ export const doctorOptionsSchema = z
   .strict() satisfies z.ZodType<DoctorOptions>;
 
 export const doctorSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('file'), file: filePathSchema, mapping: datasetMappingSchema, split: splitSpecSchema.optional() }).strict(),
+  z
+    .object({ kind: z.literal('file'), file: filePathSchema, mapping: datasetMappingSchema, split: splitSpecSchema.optional(), displayName: displayNameSchema.optional() })
+    .strict(),
   z.object({ kind: z.literal('prepared'), id: datasetIdSchema }).strict(),
 ]) satisfies z.ZodType<DoctorSource>;
 

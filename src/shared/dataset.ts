@@ -87,6 +87,17 @@ export interface SkippedRows {
   rows: SkippedRow[];
 }
 
+/** Another way to read a file than the one chosen: pass its parse as InspectOverrides to use it. */
+export interface FormatAlternative {
+  parse: ParseSettings;
+  /** Column names this reading finds. */
+  columns: string[];
+  /** Share of the sampled lines this reading reads as rows (or a header), 0..1. */
+  explainedShare: number;
+  /** Plain language, e.g. 'one example per line as "LABEL text"'. */
+  description: string;
+}
+
 export interface DatasetInspection {
   /** Absolute path of the file. */
   file: string;
@@ -108,8 +119,20 @@ export interface DatasetInspection {
   labelCount: number;
   labelCountCapped: boolean;
   skipped: SkippedRows;
+  /**
+   * Lines where a quote opens and is never closed properly: each was read with the quote as part
+   * of its text (and the lines after it normally). The first 20 lines.
+   */
+  brokenQuotes: { count: number; lines: number[] };
   /** Plain-language notes for the user (merged label spellings, removed NUL characters...). */
   warnings: string[];
+  /** Other plausible readings of the file, best first (empty when the layout was given or is clear). */
+  alternatives: FormatAlternative[];
+  /**
+   * True when an alternative reads the file about as well as `parse`: the app cannot tell, so the
+   * user should choose (InspectOverrides with the alternative's parse).
+   */
+  ambiguous: boolean;
   elapsedMs: number;
 }
 
@@ -132,6 +155,8 @@ export type SplitSpec =
       evalFile: string;
       /** How to read it; when left out, the training mapping (columns matched by header name when both files have one). */
       evalMapping?: DatasetMapping;
+      /** Its name as the user knows it (a web upload's original name), for messages. */
+      evalDisplayName?: string;
     }
   | {
       kind: 'ratio';
@@ -156,6 +181,8 @@ export interface PrepareRequest {
   split: SplitSpec;
   /** Shown in the UI; defaults to the file name. */
   name?: string;
+  /** The file's name as the user knows it (a web upload's original name), for messages and the default name. */
+  displayName?: string;
   cleaning?: DatasetCleaning;
 }
 
@@ -225,6 +252,7 @@ export const FINDING_IDS = [
   'imbalance',
   'truncation',
   'encoding',
+  'eval-is-train',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -239,6 +267,20 @@ export const FIX_KINDS = [
 ] as const;
 export type FixKind = (typeof FIX_KINDS)[number];
 
+/**
+ * The fix a finding proposes, typed: the app acts on `kind` and its fields, never on `label`
+ * (the button text shown to the user).
+ */
+export type DoctorFix =
+  | { kind: 'split-ratio'; label: string }
+  | { kind: 'class-weights'; label: string }
+  | { kind: 'drop-duplicates'; label: string }
+  /** Drops every row of a text that occurs with more than one label, on both sides. */
+  | { kind: 'drop-conflicting'; label: string; trainRows: number; evalRows: number }
+  | { kind: 'drop-leaked'; label: string }
+  | { kind: 'max-length'; label: string; maxLength: number }
+  | { kind: 'edit-file'; label: string };
+
 export interface DoctorFinding {
   id: FindingId;
   severity: FindingSeverity;
@@ -251,7 +293,9 @@ export interface DoctorFinding {
   rows?: number[];
   /** Which side rows refers to. */
   rowsIn?: 'train' | 'eval';
-  fix?: { kind: FixKind; label: string };
+  /** The file (as the user named it) whose lines `rows` are, when known. */
+  rowsFile?: string;
+  fix?: DoctorFix;
 }
 
 export interface ClassBalanceEntry {
@@ -309,7 +353,7 @@ export interface DoctorReport {
 
 /** What the doctor examines, as it crosses the API: a source file with its mapping, or a prepared dataset. */
 export type DoctorSource =
-  | { kind: 'file'; file: string; mapping: DatasetMapping; split?: SplitSpec }
+  | { kind: 'file'; file: string; mapping: DatasetMapping; split?: SplitSpec; /** The file's name as the user knows it. */ displayName?: string }
   | { kind: 'prepared'; id: string };
 
 export interface DoctorOptions {

@@ -32,6 +32,9 @@ interface ExpectedCase {
   labelNamesFromClassesTxt?: boolean;
   warningsInclude?: string[];
   encodingNote?: string | null;
+  ambiguous?: boolean;
+  /** The formats of the alternatives the inspection offers, in order. */
+  alternatives?: string[];
   doctor?: { mapping: Pick<DatasetMapping, 'textColumns' | 'labelColumn'>; blocking?: string[]; findings?: Record<string, number[]> };
   prepare?: {
     mapping?: Pick<DatasetMapping, 'textColumns' | 'labelColumn'>;
@@ -88,6 +91,8 @@ describe('dataset corpus (test/fixtures/data)', () => {
     if (c.encodingNote === null) expect(inspection.encodingNote).toBeNull();
     else if (c.encodingNote !== undefined) expect(inspection.encodingNote).toContain(c.encodingNote);
     for (const part of c.warningsInclude ?? []) expect(inspection.warnings.join('\n')).toContain(part);
+    if (c.ambiguous !== undefined) expect(inspection.ambiguous).toBe(c.ambiguous);
+    if (c.alternatives) expect(inspection.alternatives.map((a) => a.parse.format)).toEqual(c.alternatives);
     if (c.suggested === null) expect(inspection.suggestedMapping).toBeNull();
     else if (c.suggested) expect(inspection.suggestedMapping).toMatchObject(c.suggested);
     if (c.labelNamesFromClassesTxt) expect(inspection.labelNamesSource).toBe(path.join(path.dirname(file), 'classes.txt'));

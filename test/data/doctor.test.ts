@@ -139,6 +139,7 @@ describe('data doctor', () => {
     expect(t.bins.reduce((a, b) => a + b.count, 0)).toBe(100);
     expect([t.p50, t.max]).toEqual([53, 102]);
     expect(finding(r, 'truncation')).toMatchObject({ severity: 'warning', affected: 38, fix: { kind: 'max-length', label: 'Use max length 128' } });
+    expect(finding(r, 'truncation').fix).toEqual({ kind: 'max-length', label: 'Use max length 128', maxLength: 128 });
   });
 
   it('measures a seeded sample of large sets, the same every time', async () => {

@@ -99,7 +99,7 @@ describe('prepareDataset', () => {
     expect(progress).toContain('reading');
     expect(progress).toContain('writing');
     const dir = preparedDatasetDir(dataDir, meta.id);
-    expect(entries(dir)).toEqual(['eval.jsonl', 'meta.json', 'train.jsonl']);
+    expect(entries(dir)).toEqual(['eval.jsonl', 'eval.lines', 'meta.json', 'train.jsonl', 'train.lines']);
     expect(entries(path.join(dataDir, 'datasets'))).toEqual([meta.id]); // no temp folder left
     const loaded = await loadPreparedDataset(dataDir, meta.id);
     expect(loaded.meta).toEqual(meta);

@@ -81,8 +81,8 @@ describe('data step helpers', () => {
     expect(findingFixApplied(dup, w)).toBeNull();
     w.cleaning.dropDuplicates = true;
     expect(findingFixApplied(dup, w)).toMatch(/dropped/);
-    const len: DoctorFinding = { id: 'truncation', severity: 'warning', title: '', detail: '', affected: 3, fix: { kind: 'max-length', label: 'Use max length 256' } };
-    expect(maxLengthFromFix(len.fix!.label)).toBe(256);
+    const len: DoctorFinding = { id: 'truncation', severity: 'warning', title: '', detail: '', affected: 3, fix: { kind: 'max-length', label: 'Use max length 256', maxLength: 256 } };
+    expect(maxLengthFromFix(len.fix)).toBe(256);
     expect(findingFixApplied(len, w)).toBeNull();
     w.options.maxLength = 256;
     expect(findingFixApplied(len, w)).toMatch(/256/);

@@ -126,7 +126,13 @@ export function suggestColumns(
       if (hint !== 0) return hint;
       return a.s.distinctCount - b.s.distinctCount || a.index - b.index;
     });
-  const label = labelCandidates[0];
+  // A column with one short value on every row is the label of a one-label file (the doctor then
+  // says a classifier needs two), rather than no label at all.
+  const label =
+    labelCandidates[0] ??
+    stats
+      .map((s, index) => ({ s, index }))
+      .find(({ s }) => s.valueCounts !== null && s.distinctCount === 1 && s.nonEmpty >= 2 && s.empty === 0 && s.meanLength <= 40 && s.type !== 'number');
   const textual = stats
     .map((s, index) => ({ s, index }))
     .filter(({ s, index }) => index !== label?.index && s.type !== 'empty' && s.type !== 'number');
@@ -136,6 +142,12 @@ export function suggestColumns(
   if (textColumns.length === 0) {
     const longest = [...textual].sort((a, b) => b.s.meanLength - a.s.meanLength)[0];
     if (longest && longest.s.type === 'text') textColumns = [longest.index];
+  }
+  if (textColumns.length === 0) {
+    // Short texts over a small vocabulary repeat and look like categories; a header naming the
+    // column as text settles it.
+    const named = textual.find(({ index }) => TEXT_NAME_RE.test(names[index]!) && !LABEL_NAME_RE.test(names[index]!.trim()));
+    if (named) textColumns = [named.index];
   }
   if (!label && textColumns.length === 0) {
     return { mapping: null, problem: 'No column looks like text or like a label. Choose the text and label columns yourself.' };

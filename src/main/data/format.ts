@@ -4,9 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseSync } from 'csv-parse/sync';
-import type { Delimiter, FileFormat, ParseOverrides, ParseSettings, TextEncoding } from '../../shared/dataset';
+import type { Delimiter, FileFormat, FormatAlternative, ParseOverrides, ParseSettings, TextEncoding } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
+import { parseCsvText } from './csv';
+import { displayFileName } from './names';
 import { bomLengthFor, decodeSample, guessEncoding } from './encoding';
 
 export const SAMPLE_BYTES = 256 * 1024;
@@ -23,8 +24,14 @@ export interface ResolvedFormat {
   /** False when the user forced the encoding (then invalid UTF-8 is an error, not a fallback). */
   encodingDetected: boolean;
   encodingNote: string | null;
+  /** The name the user knows the file by, for messages (see names.ts). */
+  displayName: string;
   /** Column names (header, JSON keys, or generated "column N"). */
   columnNames: string[];
+  /** Other plausible readings of the file (none when the layout was given). */
+  alternatives: FormatAlternative[];
+  /** True when an alternative reads the file about as well as the chosen settings. */
+  ambiguous: boolean;
 }
 
 export const DELIMITER_NAMES: Record<Delimiter, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
@@ -98,30 +105,18 @@ interface DelimitedCandidate {
   consistency: number;
   errors: number;
   score: number;
+  /** A quoted field closed cleanly. */
   quotedFieldSeen: boolean;
+  /** Cleanly quoted fields that hold a delimiter or a line break: the file really uses CSV quoting. */
+  meaningfulQuotes: number;
+  /** Lines (of the sample) where a quote was never closed properly. */
+  brokenQuoteLines: number[];
 }
 
 function tryDelimited(text: string, delimiter: Delimiter, quoted: boolean): DelimitedCandidate {
-  let errors = 0;
-  let records: string[][] = [];
-  try {
-    records = parseSync(text, {
-      delimiter,
-      quote: quoted ? '"' : false,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      on_skip: () => {
-        errors++;
-      },
-      record_delimiter: ['\r\n', '\n', '\r'],
-      to: SAMPLE_RECORDS,
-      bom: false,
-    }) as string[][];
-  } catch {
-    errors++;
-  }
-  records = records.filter((r) => r.some((f) => f.trim() !== ''));
+  const { records: parsed, parser } = parseCsvText(text, { delimiter, quoted, maxRecords: SAMPLE_RECORDS });
+  const brokenQuoteLines = parsed.filter((r) => r.brokenQuoteLine !== null).map((r) => r.brokenQuoteLine!);
+  const records = parsed.map((r) => r.fields).filter((r) => r.some((f) => f.trim() !== ''));
   // A record fits k columns when k lies between its length without trailing empty fields and
   // its full length ("a,b,," fits 2, 3 or 4). The column count is the k most records fit.
   const fits = new Map<number, number>();
@@ -138,13 +133,21 @@ function tryDelimited(text: string, delimiter: Delimiter, quoted: boolean): Deli
   }
   const total = Math.max(1, records.length);
   const consistency = modeColumns >= 2 ? modeCount / total : 0;
+  // A quote read as text counts against quoting (a file that does not quote reads the same either way).
+  const errors = quoted ? parser.literalQuotes : 0;
   const score = consistency - (2 * errors) / total;
-  let quotedFieldSeen = false;
-  if (quoted) {
-    const re = new RegExp(`(^|[${delimiter === '\t' ? '\\t' : delimiter === '|' ? '\\|' : delimiter}\\r\\n])"`);
-    quotedFieldSeen = re.test(text);
-  }
-  return { delimiter, quoted, records, modeColumns, consistency, errors, score, quotedFieldSeen };
+  return {
+    delimiter,
+    quoted,
+    records,
+    modeColumns,
+    consistency,
+    errors,
+    score,
+    quotedFieldSeen: parser.cleanQuotedFields > 0,
+    meaningfulQuotes: parser.meaningfulQuotedFields,
+    brokenQuoteLines,
+  };
 }
 
 /** Record length without trailing empty fields ("a,b,," is 2 fields, as spreadsheets export them). */
@@ -169,7 +172,14 @@ function bestDelimited(text: string, file: string, overrides: ParseOverrides): D
     let pick = candidates[0]!;
     if (candidates.length === 2) {
       const [withQuotes, without] = candidates as [DelimitedCandidate, DelimitedCandidate];
-      if (without.score > withQuotes.score + 1e-9) pick = without;
+      // Quoted fields that hold the delimiter or a line break show the file uses CSV quoting: a
+      // few broken quotes (read as text, and reported) do not turn quoting off for the whole file.
+      const quotingUsed =
+        withQuotes.meaningfulQuotes > 0 &&
+        withQuotes.consistency >= 0.9 &&
+        withQuotes.brokenQuoteLines.length <= Math.max(2, 0.05 * withQuotes.records.length);
+      if (quotingUsed) pick = withQuotes;
+      else if (without.score > withQuotes.score + 1e-9) pick = without;
       else if (withQuotes.score > without.score + 1e-9) pick = withQuotes;
       else if (delimiter === '\t') {
         // TSV usually does not quote: read quotes as text unless the sample quotes fields cleanly.
@@ -197,8 +207,8 @@ function hasLabelLikeColumn(records: readonly string[][]): boolean {
 const LABEL_FIRST_RE = /^(\S+)[ \t]+(\S.*)$/;
 
 /** `LABEL text` per line: most lines match, and the first words are few and short. */
-function looksLabelFirst(lines: string[]): boolean {
-  if (lines.length === 0) return false;
+function labelFirstReading(lines: string[]): { plausible: boolean; share: number } {
+  if (lines.length === 0) return { plausible: false, share: 0 };
   const labels = new Map<string, number>();
   let matched = 0;
   let labelChars = 0;
@@ -209,11 +219,37 @@ function looksLabelFirst(lines: string[]): boolean {
     labelChars += m[1]!.length;
     labels.set(m[1]!, (labels.get(m[1]!) ?? 0) + 1);
   }
-  if (matched < 2 || matched < lines.length * 0.95) return false;
+  const share = matched / lines.length;
+  if (matched < 2 || matched < lines.length * 0.95) return { plausible: false, share };
   const distinct = labels.size;
   // Files sorted by label may show a single label in the sample (rt-polarity starts with 5,331 "0" lines).
-  if (distinct === 1) return matched >= 10 && /^[+-]?\d+$/.test([...labels.keys()][0]!);
-  return distinct <= Math.max(2, Math.min(1000, matched * 0.3)) && labelChars / matched <= 40;
+  if (distinct === 1) return { plausible: matched >= 10 && /^[+-]?\d+$/.test([...labels.keys()][0]!), share };
+  return { plausible: distinct <= Math.max(2, Math.min(1000, matched * 0.3)) && labelChars / matched <= 40, share };
+}
+
+/**
+ * Whether some column holds short values (at most 3 words, 40 characters) beside a column of
+ * longer texts: a label column, even when it has many distinct values (1,000 classes).
+ */
+function hasShortLabelColumn(records: readonly string[][], width: number): boolean {
+  const rows = records.slice(1).filter((r) => r.length >= width);
+  if (rows.length < 4 || width < 2) return false;
+  const meanLength = (j: number): number => rows.reduce((a, r) => a + r[j]!.trim().length, 0) / rows.length;
+  for (let j = 0; j < width; j++) {
+    const short = rows.filter((r) => {
+      const v = r[j]!.trim();
+      return v !== '' && v.length <= 40 && v.split(/\s+/).length <= 3;
+    }).length;
+    if (short < 0.95 * rows.length) continue;
+    const mine = meanLength(j);
+    for (let k = 0; k < width; k++) if (k !== j && meanLength(k) >= 2 * Math.max(1, mine)) return true;
+  }
+  return false;
+}
+
+/** A header that names its columns the way headers do (text, label, review, class...). */
+function headerNamesColumns(first: readonly string[], rest: readonly (readonly string[])[]): boolean {
+  return first.some((v) => COMMON_HEADER_RE.test(v.trim())) && looksLikeHeader(first, rest);
 }
 
 function looksJsonLines(lines: string[]): { ok: boolean; keys: string[]; badLine: number | null } {
@@ -285,15 +321,15 @@ const UNSUPPORTED_LAYOUT =
   'could not find columns: the lines are not split by a comma, semicolon, tab or |, and they do not start with a label followed by a space. A training file needs a text and a label on each line, for example `text,label` with one example per line.';
 
 /** Detects how to read a file, keeping every setting the user overrides. */
-export async function resolveFormat(file: string, overrides: ParseOverrides = {}): Promise<ResolvedFormat> {
+export async function resolveFormat(file: string, overrides: ParseOverrides = {}, displayName?: string): Promise<ResolvedFormat> {
   const abs = path.resolve(file);
-  const name = path.basename(abs);
+  const name = displayFileName(abs, displayName);
   const { head, size } = await readHead(abs, SAMPLE_BYTES);
   if (size === 0) {
     throw new AppError('invalid_input', `${name} is empty (0 bytes). Choose a file with a text column and a label column.`);
   }
   const wholeFile = head.length >= size;
-  const guess = guessEncoding(head, abs, wholeFile);
+  const guess = guessEncoding(head, name, wholeFile); // the name only: for its messages
   const encoding: TextEncoding = overrides.encoding ?? guess.encoding;
   const encodingDetected = overrides.encoding === undefined;
   const bomLength = encodingDetected ? guess.bomLength : bomLengthFor(encoding, head);
@@ -331,18 +367,27 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
   }
 
   let delimited: DelimitedCandidate | null = null;
+  let alternatives: FormatAlternative[] = [];
+  let ambiguous = false;
   if (format === null || format === 'delimited') {
     delimited = bestDelimited(text, abs, overrides);
     if (format === null) {
-      // `LABEL text` lines often hold commas too (SST-2: "0 simplistic , silly ."), so a
-      // plausible label-first layout wins over a comma split; a clean tab split does not.
-      const labelFirst = looksLabelFirst(lines);
-      if (delimited && delimited.score >= 0.9 && (delimited.delimiter === '\t' || !labelFirst || hasLabelLikeColumn(delimited.records))) {
-        format = 'delimited';
+      const choice = chooseLayout(delimited, labelFirstReading(lines));
+      if (!choice) throw new AppError('unsupported', `${name}: ${UNSUPPORTED_LAYOUT}`);
+      format = choice.format;
+      ambiguous = choice.ambiguous;
+      if (choice.alternative && delimited) {
+        alternatives = [
+          choice.alternative === 'label-first'
+            ? {
+                parse: { format: 'label-first', encoding, delimiter: null, quoted: false, hasHeader: false },
+                columns: ['label', 'text'],
+                explainedShare: choice.labelFirstShare,
+                description: 'one example per line as "LABEL text": the first word of each line is its label',
+              }
+            : delimitedAlternative(delimited, encoding),
+        ];
       }
-      else if (labelFirst && !(delimited && delimited.score >= 0.5 && hasLabelLikeColumn(delimited.records))) format = 'label-first';
-      else if (delimited && delimited.score >= 0.5) format = 'delimited';
-      else throw new AppError('unsupported', `${name}: ${UNSUPPORTED_LAYOUT}`);
     }
   }
 
@@ -357,23 +402,29 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
     }
     return {
       file: abs,
+      displayName: name,
       sizeBytes: size,
       settings: { ...settingsBase, format, hasHeader: true },
       bomLength,
       encodingDetected,
       encodingNote: encodingDetected ? guess.note : null,
       columnNames: uniqueColumnNames(jsonKeys, jsonKeys.length),
+      alternatives: [],
+      ambiguous: false,
     };
   }
   if (format === 'label-first') {
     return {
       file: abs,
+      displayName: name,
       sizeBytes: size,
       settings: { ...settingsBase, format, hasHeader: false },
       bomLength,
       encodingDetected,
       encodingNote: encodingDetected ? guess.note : null,
       columnNames: ['label', 'text'],
+      alternatives,
+      ambiguous,
     };
   }
   // delimited
@@ -383,11 +434,60 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
   const columnCount = Math.max(1, delimited.modeColumns, hasHeader && records[0] ? effectiveLength(records[0]) : 0);
   return {
     file: abs,
+    displayName: name,
     sizeBytes: size,
     settings: { format: 'delimited', encoding, delimiter: delimited.delimiter, quoted: delimited.quoted, hasHeader },
     bomLength,
     encodingDetected,
     encodingNote: encodingDetected ? guess.note : null,
     columnNames: uniqueColumnNames(hasHeader && records[0] ? records[0] : [], columnCount),
+    alternatives,
+    ambiguous,
   };
+}
+
+function delimitedAlternative(d: DelimitedCandidate, encoding: TextEncoding): FormatAlternative {
+  const hasHeader = d.records.length > 0 && looksLikeHeader(d.records[0]!, d.records.slice(1, 201));
+  const columnCount = Math.max(1, d.modeColumns, hasHeader && d.records[0] ? effectiveLength(d.records[0]) : 0);
+  return {
+    parse: { format: 'delimited', encoding, delimiter: d.delimiter, quoted: d.quoted, hasHeader },
+    columns: uniqueColumnNames(hasHeader && d.records[0] ? d.records[0] : [], columnCount),
+    explainedShare: d.consistency,
+    description: `${DELIMITER_NAMES[d.delimiter]}-separated columns${hasHeader ? ' with a header row' : ''}`,
+  };
+}
+
+interface LayoutChoice {
+  format: 'delimited' | 'label-first';
+  ambiguous: boolean;
+  alternative: 'delimited' | 'label-first' | null;
+  labelFirstShare: number;
+}
+
+/**
+ * Delimited columns or `LABEL text` lines: the reading that explains the header and the most
+ * lines wins. `LABEL text` lines often hold commas too (SST-2: "0 simplistic , silly ."), so a
+ * comma split must show a label column (few repeated values, or short values beside long texts)
+ * or a header naming its columns; a `LABEL text` reading cannot explain a header line at all.
+ * When both readings explain the file equally, the choice is marked ambiguous for the user.
+ */
+function chooseLayout(d: DelimitedCandidate | null, lf: { plausible: boolean; share: number }): LayoutChoice | null {
+  const base = { labelFirstShare: lf.share };
+  const dOk = d !== null && d.score >= 0.5;
+  if (!lf.plausible) {
+    if (!dOk) return null;
+    return { ...base, format: 'delimited', ambiguous: false, alternative: null };
+  }
+  if (!dOk) return { ...base, format: 'label-first', ambiguous: false, alternative: null };
+  const first = d.records[0] ?? [];
+  const header = d.score >= 0.7 && headerNamesColumns(first, d.records.slice(1, 201));
+  const labelColumn = hasLabelLikeColumn(d.records) || hasShortLabelColumn(d.records, d.modeColumns);
+  if (header) return { ...base, format: 'delimited', ambiguous: false, alternative: 'label-first' };
+  if (d.score >= 0.9 && d.delimiter === '\t') return { ...base, format: 'delimited', ambiguous: false, alternative: 'label-first' };
+  if (!labelColumn) return { ...base, format: 'label-first', ambiguous: false, alternative: 'delimited' };
+  // Both readings find a label column and neither explains a header: close when they read
+  // about as many lines; the columns are preferred, and the user is asked.
+  const close = Math.abs(d.consistency - lf.share) <= 0.05;
+  if (d.score >= 0.9) return { ...base, format: 'delimited', ambiguous: close, alternative: 'label-first' };
+  return { ...base, format: 'label-first', ambiguous: close, alternative: 'delimited' };
 }

@@ -1,4 +1,7 @@
-/** Small deterministic helpers: a 53-bit string hash (duplicate detection) and a seeded PRNG (splits, samples). */
+/** Small deterministic helpers: a 53-bit string hash (duplicate detection), a seeded PRNG (splits, samples), a file's sha256. */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { throwIfCancelled } from './progress';
 
 /** cyrb53: a fast 53-bit hash of a string; equal texts give equal numbers, collisions are rare. */
 export function hashText(text: string, seed = 0): number {
@@ -36,4 +39,24 @@ export function shuffleInPlace<T>(items: T[] | Int32Array, random: () => number)
     items[i] = items[j]!;
     items[j] = tmp;
   }
+}
+
+/** sha256 (hex) of a file's bytes, read in chunks. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let position = 0;
+    for (;;) {
+      throwIfCancelled(signal, 'Comparing the files');
+      const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
 }

@@ -15,6 +15,8 @@ const DISTRIBUTION_LIMIT = 1000;
 
 export interface InspectOptions extends LongTaskOptions {
   overrides?: InspectOverrides;
+  /** The file's name as the user knows it (a web upload's original name), for messages. */
+  displayName?: string;
 }
 
 function splitOverrides(overrides: InspectOverrides = {}): { parse: Omit<InspectOverrides, 'labelColumn'>; labelColumn?: number } {
@@ -36,11 +38,20 @@ export function describeNuls(summary: Pick<ReadSummary, 'nulLines'>): string[] {
   return [`NUL characters were removed from ${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'} (line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 10).join(', ')}${count > 10 ? ', ...' : ''}).`];
 }
 
+export function describeBrokenQuotes(summary: Pick<ReadSummary, 'brokenQuotes'>, fileName: string): string[] {
+  const { count, lines } = summary.brokenQuotes;
+  if (count === 0) return [];
+  const where = `line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 10).join(', ')}${count > lines.length ? ', ...' : ''}`;
+  return [
+    `${fileName}: a quote opened on ${where} is never closed. ${count === 1 ? 'That line was' : 'Those lines were'} read with the quote as part of the text, and the lines after ${count === 1 ? 'it' : 'them'} were read normally. Close the quote (and double any quote inside a quoted text) to read ${count === 1 ? 'it' : 'them'} as intended.`,
+  ];
+}
+
 export async function inspectDataset(file: string, options: InspectOptions = {}): Promise<DatasetInspection> {
   const startedAt = Date.now();
   const { parse, labelColumn: labelOverride } = splitOverrides(options.overrides);
-  const format = await resolveFormat(file, parse);
-  const fileName = path.basename(format.file);
+  const format = await resolveFormat(file, parse, options.displayName);
+  const fileName = format.displayName;
   let stats: ColumnStats[] = [];
   const reset = (): void => {
     stats = format.columnNames.map(() => new ColumnStats());
@@ -58,9 +69,14 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   );
   const used = summary.format;
   const columns = used.columnNames.map((name, i) => stats[i]!.info(i, name));
-  const warnings: string[] = [...describeSkipped(summary, fileName), ...describeNuls(summary)];
+  const warnings: string[] = [...describeSkipped(summary, fileName), ...describeBrokenQuotes(summary, fileName), ...describeNuls(summary)];
   if (summary.records === 0) warnings.push(`${fileName} has no data rows${used.settings.hasHeader ? ' below its header' : ''}.`);
 
+  if (used.ambiguous && used.alternatives[0]) {
+    warnings.push(
+      `${fileName} can be read in two ways that fit it about equally well: as ${describeParse({ parse: used.settings })}, or as ${used.alternatives[0].description}. Check the preview and choose how to read it.`,
+    );
+  }
   const suggestion = suggestColumns(used.columnNames, stats, used.settings.format);
   if (suggestion.problem) warnings.push(suggestion.problem);
   const labelColumn = labelOverride !== undefined && labelOverride < stats.length ? labelOverride : suggestion.mapping?.labelColumn;
@@ -124,7 +140,10 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
     labelCount,
     labelCountCapped,
     skipped: summary.skipped,
+    brokenQuotes: summary.brokenQuotes,
     warnings,
+    alternatives: used.alternatives,
+    ambiguous: used.ambiguous,
     elapsedMs: Date.now() - startedAt,
   };
 }

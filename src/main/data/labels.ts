@@ -54,18 +54,38 @@ export interface FinishedLabels {
   evalOnly: { label: string; line: number }[];
 }
 
+/**
+ * Label values are the user's text: a label may be called "constructor" or "__proto__", so every
+ * lookup keyed by one goes through a Map (never a plain object's properties).
+ */
+export function labelNameMap(labelNames: Readonly<Record<string, string>> | ReadonlyMap<string, string> | undefined): Map<string, string> {
+  if (!labelNames) return new Map();
+  if (labelNames instanceof Map) return new Map(labelNames);
+  return new Map(Object.entries(labelNames as Readonly<Record<string, string>>).filter(([, v]) => typeof v === 'string'));
+}
+
+/** A plain record of label names made from entries, with no prototype (so "__proto__" is an ordinary key). */
+export function labelNamesRecord(entries: Iterable<[string, string]>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
 export class LabelNormaliser {
   private readonly byKey = new Map<string, number>();
   private readonly entries: LabelEntry[] = [];
+  private readonly labelNames: Map<string, string>;
 
   /**
    * labelNames: display names of raw values. fixedOrder: the label order to keep (a prepared
    * dataset's labels), instead of code or alphabetical order.
    */
   constructor(
-    private readonly labelNames: Readonly<Record<string, string>> = {},
+    labelNames?: Readonly<Record<string, string>> | ReadonlyMap<string, string>,
     private readonly fixedOrder?: readonly string[],
-  ) {}
+  ) {
+    this.labelNames = labelNameMap(labelNames);
+  }
 
   get size(): number {
     return this.entries.length;
@@ -76,7 +96,7 @@ export class LabelNormaliser {
     const trimmed = raw.trim();
     if (trimmed === '') return -1;
     const code = integerCode(trimmed);
-    const named = this.labelNames[trimmed] ?? (code !== null ? this.labelNames[code] : undefined);
+    const named = this.labelNames.get(trimmed) ?? (code !== null ? this.labelNames.get(code) : undefined);
     const display = (named ?? (code ?? trimmed)).trim().replace(/\s+/g, ' ');
     const key = labelKey(display);
     let id = this.byKey.get(key);
@@ -193,8 +213,7 @@ export function labelNamesBesideFile(file: string, codes: readonly string[]): { 
     if (min >= 1 && max <= lines.length) base = 1;
     else if (min >= 0 && max <= lines.length - 1) base = 0;
     else continue;
-    const names: Record<string, string> = {};
-    for (const c of codes) names[c.trim()] = lines[Number(integerCode(c.trim())) - base]!;
+    const names = labelNamesRecord(codes.map((c) => [c.trim(), lines[Number(integerCode(c.trim())) - base]!]));
     return { names, source };
   }
   return null;

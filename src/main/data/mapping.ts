@@ -27,7 +27,7 @@ export function joinTextColumns(fields: readonly string[], mapping: Pick<Dataset
 /** Checks that the mapping's columns exist in the file. */
 export function checkMappingColumns(mapping: DatasetMapping, format: ResolvedFormat, field = 'mapping'): void {
   const count = format.columnNames.length;
-  const name = path.basename(format.file);
+  const name = format.displayName;
   const describe = (i: number): string => `column ${i + 1}`;
   for (const i of mapping.textColumns) {
     if (i >= count) {
@@ -55,7 +55,7 @@ export function mappingForSecondFile(mapping: DatasetMapping, trainFormat: Resol
     if (j < 0) {
       throw new AppError(
         'invalid_input',
-        `${path.basename(evalFormat.file)} has no column named "${name}" (the ${what} column of ${path.basename(trainFormat.file)}). Its columns are: ${evalFormat.columnNames.join(', ')}. Give the evaluation file the same header, or map its columns yourself.`,
+        `${evalFormat.displayName} has no column named "${name}" (the ${what} column of ${trainFormat.displayName}). Its columns are: ${evalFormat.columnNames.join(', ')}. Give the evaluation file the same header, or map its columns yourself.`,
         'split.evalMapping',
       );
     }

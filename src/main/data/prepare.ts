@@ -20,12 +20,12 @@ import { AppError } from '../../shared/errors';
 import { fsyncPath, fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
 import { resolveFormat, type ResolvedFormat } from './format';
 import { hashText, seededRandom, shuffleInPlace } from './hash';
-import { describeNuls, describeSkipped } from './inspect';
+import { describeBrokenQuotes, describeNuls, describeSkipped } from './inspect';
 import { describeVariants, LabelNormaliser, type FinishedLabels } from './labels';
 import { mappingForSecondFile, readMappedRows } from './mapping';
 import { ProgressReporter, throwIfCancelled, type LongTaskOptions } from './progress';
 import type { ReadSummary } from './records';
-import { BufferedFileWriter, forEachLine, RowStore } from './row-store';
+import { BufferedFileWriter, forEachLine, GrowableInt32, RowStore } from './row-store';
 
 export const DATASET_FORMAT_VERSION = 1;
 const ID_RE = /^[0-9a-f]{64}$/;
@@ -125,6 +125,7 @@ function cleanRows(
   evalStore: RowStore | null,
   cleaning: DatasetCleaning,
   warnings: string[],
+  evalFileName: string | null,
 ): { trainDropped: Uint8Array; evalDropped: Uint8Array } {
   const trainDropped = new Uint8Array(train.count);
   const evalDropped = new Uint8Array(evalStore?.count ?? 0);
@@ -142,16 +143,26 @@ function cleanRows(
         else if (seen !== store.labels.get(i)) conflicting.add(h);
       }
     }
-    let dropped = 0;
-    for (const [store, mask] of sides) {
+    // Every row of such a text goes (which label is right cannot be known), on both sides; what
+    // leaves the separate evaluation file is named with its lines.
+    const droppedBySide = sides.map(([store, mask]) => {
+      const tally = new LineTally();
       for (let i = 0; i < store.count; i++) {
         if (conflicting.has(store.hashes.get(i))) {
           mask[i] = 1;
-          dropped++;
+          tally.add(store.lines.get(i));
         }
       }
+      return tally;
+    });
+    const [fromTrain, fromEval] = droppedBySide as [LineTally, LineTally | undefined];
+    const dropped = fromTrain.count + (fromEval?.count ?? 0);
+    if (dropped) {
+      warnings.push(
+        `${plural(dropped, 'row')} whose text also occurs with another label ${dropped === 1 ? 'was' : 'were'} dropped (${plural(conflicting.size, 'text')}; every row of each): ${plural(fromTrain.count, 'training row')}${evalFileName ? `, ${plural(fromEval?.count ?? 0, 'row')} of the evaluation file ${evalFileName}` : ''}.`,
+      );
+      if (fromEval && fromEval.count > 0 && evalFileName) warnings.push(...fromEval.describe('had a text that also occurs with another label', evalFileName));
     }
-    if (dropped) warnings.push(`${plural(dropped, 'row')} whose text also occurs with another label ${dropped === 1 ? 'was' : 'were'} dropped (${plural(conflicting.size, 'text')}).`);
   }
   if (cleaning.dropDuplicates) {
     for (const [store, mask, sideName] of sides) {
@@ -165,7 +176,7 @@ function cleanRows(
           dropped++;
         } else seen.add(key);
       }
-      if (dropped) warnings.push(`${plural(dropped, 'duplicate row')} (same text, same label) ${dropped === 1 ? 'was' : 'were'} dropped from the ${sideName} rows.`);
+      if (dropped) warnings.push(`${plural(dropped, 'duplicate row')} (same text, same label) ${dropped === 1 ? 'was' : 'were'} dropped from the ${sideName === 'evaluation' && evalFileName ? `evaluation file ${evalFileName}` : `${sideName} rows`}.`);
     }
   }
   if (cleaning.dropLeakedFromEval && evalStore) {
@@ -224,7 +235,7 @@ function fingerprint(labels: readonly string[], trainSha: string, evalSha: strin
 }
 
 function blockingChecks(train: SideRead, finished: FinishedLabels, evalRead: SideRead | null): void {
-  const name = path.basename(train.format.file);
+  const name = train.format.displayName;
   if (train.store.count === 0) {
     const reasons = [
       train.summary.skipped.count ? `${plural(train.summary.skipped.count, 'row')} could not be read` : '',
@@ -240,7 +251,7 @@ function blockingChecks(train: SideRead, finished: FinishedLabels, evalRead: Sid
     const first = finished.evalOnly[0]!;
     throw new AppError(
       'invalid_input',
-      `${path.basename(evalRead.format.file)} line ${first.line}: the label "${first.label}" does not occur in ${name}${finished.evalOnly.length > 1 ? ` (nor do ${finished.evalOnly.length - 1} other evaluation labels)` : ''}. A model cannot be evaluated on a label it never saw; fix the label or add training rows for it.`,
+      `${evalRead.format.displayName} line ${first.line}: the label "${first.label}" does not occur in ${name}${finished.evalOnly.length > 1 ? ` (nor do ${finished.evalOnly.length - 1} other evaluation labels)` : ''}. A model cannot be evaluated on a label it never saw; fix the label or add training rows for it.`,
     );
   }
   if (finished.labels.length < 2) {
@@ -249,8 +260,15 @@ function blockingChecks(train: SideRead, finished: FinishedLabels, evalRead: Sid
       `${name} has a single label ("${finished.labels[0] ?? ''}"). A classifier needs at least two labels: check the label column, or add rows of the other classes.`,
     );
   }
+  if (evalRead && evalRead.sha256 === train.sha256) {
+    throw new AppError(
+      'invalid_input',
+      `${evalRead.format.displayName} ${evalRead.format.file === train.format.file ? 'is the training file itself' : 'has exactly the same content as the training file'}: every evaluation text would have been seen in training. Choose a different evaluation file, or split ${name}.`,
+      'split.evalFile',
+    );
+  }
   if (evalRead && evalRead.store.count === 0) {
-    throw new AppError('invalid_input', `${path.basename(evalRead.format.file)} has no usable evaluation rows. Check its columns (the evaluation mapping) and its content.`);
+    throw new AppError('invalid_input', `${evalRead.format.displayName} has no usable evaluation rows. Check its columns (the evaluation mapping) and its content.`);
   }
 }
 
@@ -269,8 +287,8 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
   try {
     const mapping = request.mapping;
     const cleaning = request.cleaning ?? {};
-    const trainFormat = await resolveFormat(request.file, mapping.parse ?? {});
-    const fileName = path.basename(trainFormat.file);
+    const trainFormat = await resolveFormat(request.file, mapping.parse ?? {}, request.displayName);
+    const fileName = trainFormat.displayName;
     const normaliser = new LabelNormaliser(mapping.labelNames);
     const trainStore = new RowStore(path.join(tempDir, 'train-texts.tmp'));
     stores.push(trainStore);
@@ -280,7 +298,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     let evalMapping: DatasetMapping | null = null;
     if (request.split.kind === 'file') {
       const split = request.split;
-      const evalFormat = await resolveFormat(split.evalFile, split.evalMapping?.parse ?? {});
+      const evalFormat = await resolveFormat(split.evalFile, split.evalMapping?.parse ?? {}, split.evalDisplayName);
       evalMapping = split.evalMapping ?? mappingForSecondFile(mapping, train.format, evalFormat);
       const evalStore = new RowStore(path.join(tempDir, 'eval-texts.tmp'));
       stores.push(evalStore);
@@ -293,12 +311,13 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     blockingChecks(train, finished, evalRead);
     const warnings: string[] = [];
     if (train.format.encodingNote) warnings.push(train.format.encodingNote);
-    if (evalRead?.format.encodingNote) warnings.push(`${path.basename(evalRead.format.file)}: ${evalRead.format.encodingNote}`);
+    if (evalRead?.format.encodingNote) warnings.push(`${evalRead.format.displayName}: ${evalRead.format.encodingNote}`);
     for (const side of [train, evalRead]) {
       if (!side) continue;
-      const name = path.basename(side.format.file);
+      const name = side.format.displayName;
       warnings.push(
         ...describeSkipped(side.summary, name),
+        ...describeBrokenQuotes(side.summary, name),
         ...describeNuls(side.summary),
         ...side.emptyTexts.describe('had an empty text', name),
         ...side.missingLabels.describe('had no label', name),
@@ -312,7 +331,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     };
     toFinal(train.store);
     if (evalRead) toFinal(evalRead.store);
-    const { trainDropped, evalDropped } = cleanRows(train.store, evalRead?.store ?? null, cleaning, warnings);
+    const { trainDropped, evalDropped } = cleanRows(train.store, evalRead?.store ?? null, cleaning, warnings, evalRead?.format.displayName ?? null);
 
     let evalMask: Uint8Array | null = null;
     if (request.split.kind === 'ratio') {
@@ -325,6 +344,8 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     const trainOut = new BufferedFileWriter(path.join(tempDir, 'train.jsonl'), true);
     const evalOut = new BufferedFileWriter(path.join(tempDir, 'eval.jsonl'), true);
     const counts: ClassCount[] = finished.labels.map((label) => ({ label, train: 0, eval: 0 }));
+    // The source line of each written row, so the doctor and drill-downs name file lines.
+    const sourceLines = { train: new GrowableInt32(), eval: new GrowableInt32() };
     const totalRows = train.store.count + (evalRead?.store.count ?? 0);
     const progress = new ProgressReporter('writing', totalRows, 'rows', options.onProgress);
     let written = 0;
@@ -337,6 +358,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
           const label = store.labels.get(i);
           const side = sideOf(i);
           (side === 'train' ? trainOut : evalOut).write(`{"text":${jsonText},"label":${label}}\n`);
+          sourceLines[side].push(store.lines.get(i));
           counts[label]![side]++;
           progress.update(written);
         },
@@ -370,7 +392,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     const id = fingerprint(finished.labels, trainSha, evalSha);
     const meta: PreparedDataset = {
       id,
-      name: request.name ?? path.basename(trainFormat.file),
+      name: request.name ?? trainFormat.displayName,
       labels: finished.labels,
       trainCount,
       evalCount,
@@ -388,6 +410,10 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
       formatVersion: DATASET_FORMAT_VERSION,
     };
     fs.writeFileSync(path.join(tempDir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    for (const side of ['train', 'eval'] as const) {
+      const l = sourceLines[side];
+      fs.writeFileSync(path.join(tempDir, `${side}.lines`), l.toBytesLE());
+    }
     fsyncTree(tempDir);
     const finalDir = path.join(root, id);
     if (fs.existsSync(path.join(finalDir, 'meta.json'))) {
@@ -470,6 +496,28 @@ export async function loadPreparedDataset(dataDir: string, id: string): Promise<
   const train = await readRows(path.join(dir, 'train.jsonl'), meta.labels.length, meta.contentSha256?.train, `Dataset ${id.slice(0, 12)} train.jsonl`);
   const evalRows = await readRows(path.join(dir, 'eval.jsonl'), meta.labels.length, meta.contentSha256?.eval, `Dataset ${id.slice(0, 12)} eval.jsonl`);
   return { meta, train, eval: evalRows };
+}
+
+/**
+ * The source line of every prepared row (<side>.lines: little-endian int32 per row, in row
+ * order), or null for a dataset prepared before they were kept.
+ */
+export function readSourceLines(dataDir: string, id: string, trainCount: number, evalCount: number): { train: Int32Array; eval: Int32Array } | null {
+  const dir = preparedDatasetDir(dataDir, id);
+  const read = (side: 'train' | 'eval', n: number): Int32Array | null => {
+    try {
+      const buf = fs.readFileSync(path.join(dir, `${side}.lines`));
+      if (buf.length !== n * 4) return null;
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = buf.readInt32LE(i * 4);
+      return out;
+    } catch {
+      return null;
+    }
+  };
+  const train = read('train', trainCount);
+  const evalLines = read('eval', evalCount);
+  return train && evalLines ? { train, eval: evalLines } : null;
 }
 
 /** Every prepared dataset, newest first (folders without a readable meta.json are ignored). */

@@ -1,19 +1,18 @@
 /**
  * Streams the records of a file in bounded memory: raw chunks are read, decoded to UTF-8, and
- * parsed (csv-parse for delimited files, a line splitter for label-first and JSON lines). Each
+ * parsed (./csv.ts for delimited files, a line splitter for label-first and JSON lines). Each
  * record carries the line where it starts; rows that cannot be used are reported, never dropped
  * silently. Reading reports progress in bytes and stops when the AbortSignal fires.
  */
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
-import { Parser, type CsvError, type Info } from 'csv-parse';
+import { StringDecoder } from 'node:string_decoder';
 import type { SkippedRow } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { createChunkDecoder, ENCODING_LABELS, InvalidUtf8Error, invalidUtf8Note } from './encoding';
 import { effectiveLength, type ResolvedFormat } from './format';
-import { LineIndex, LineSplitter, lineBreaksIn } from './lines';
+import { CsvRecordParser, RecordTooLongError, rejoinBrokenQuote, type CsvRecord } from './csv';
+import { LineSplitter } from './lines';
 import { ProgressReporter, throwIfCancelled, type LongTaskOptions } from './progress';
 
 const CHUNK_BYTES = 1 << 20;
@@ -40,6 +39,8 @@ export interface ReadSummary {
   skipped: { count: number; rows: SkippedRow[] };
   /** Lines where NUL characters were removed. */
   nulLines: { count: number; lines: number[] };
+  /** Lines where a quote opened and was never closed properly: read with the quote as text. */
+  brokenQuotes: { count: number; lines: number[] };
   /** The format actually used (the encoding may have fallen back to Windows-1252). */
   format: ResolvedFormat;
   stoppedEarly: boolean;
@@ -60,6 +61,13 @@ class ReadState {
   nulLines: number[] = [];
   stopped = false;
   failure: unknown = null;
+  brokenQuoteCount = 0;
+  brokenQuoteLines: number[] = [];
+
+  brokenQuote(line: number): void {
+    this.brokenQuoteCount++;
+    if (this.brokenQuoteLines.length < KEPT_NUL_LINES) this.brokenQuoteLines.push(line);
+  }
 
   skip(line: number, reason: string): void {
     this.skippedCount++;
@@ -102,34 +110,10 @@ function fitRecord(fields: string[], columnCount: number): string[] | string {
   return `${plural(count, 'field')} where ${columnCount} ${columnCount === 1 ? 'was' : 'were'} expected`;
 }
 
-function describeCsvError(err: CsvError, lastLine: number): string {
-  switch (err.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return `a quote opened here is never closed, so everything from here to the end of the file (line ${lastLine}) could not be read. Close the quote, or read the file with quoting turned off.`;
-    case 'CSV_INVALID_CLOSING_QUOTE':
-      return 'a quoted field is followed by more text before the delimiter. Quote the whole field and double the quotes inside it (""), or read the file with quoting turned off.';
-    case 'INVALID_OPENING_QUOTE':
-      return 'a quote appears in the middle of an unquoted field. Quote the whole field and double the quotes inside it (""), or read the file with quoting turned off.';
-    default:
-      return err.message;
-  }
-}
-
-/**
- * With relax_quotes, a quote that closes a field early ("abc"def) is kept as text and the field
- * value then starts with the quote. If that field also spans lines, a quote was left open and the
- * parser ran on into the next line(s): the record is garbage and must be reported, not kept.
- */
-function isRunawayQuote(field: string): boolean {
-  return field.charCodeAt(0) === 0x22 && (field.includes('\n') || field.includes('\r'));
-}
-
 class DelimitedEngine implements RecordEngine {
-  private readonly parser: Parser;
-  private readonly lines = new LineIndex();
+  private readonly parser: CsvRecordParser;
+  private readonly decoder = new StringDecoder('utf8');
   private headerPending: boolean;
-  private lastRecordEnd = 0;
-  private readonly pendingSkips: CsvError[] = [];
 
   constructor(
     private readonly format: ResolvedFormat,
@@ -138,100 +122,62 @@ class DelimitedEngine implements RecordEngine {
   ) {
     const { delimiter, quoted, hasHeader } = format.settings;
     this.headerPending = hasHeader;
-    this.parser = new Parser({
-      delimiter: delimiter ?? ',',
-      quote: quoted ? '"' : false,
-      escape: '"',
-      // Lenient like Python's csv module: a stray quote inside a field is kept as text. Format
-      // detection judges quoting strictly, so a file that does not quote properly is read unquoted.
-      relax_quotes: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      record_delimiter: ['\r\n', '\n', '\r'],
-      info: true,
-      bom: false,
-    });
-    this.parser.on('data', (data: { record: string[]; info: Info }) => this.onRecord(data.record, data.info));
-    this.parser.on('skip', (err: CsvError) => this.pendingSkips.push(err));
-    this.parser.on('error', (err: Error) => {
-      this.state.failure ??= err;
-    });
+    this.parser = new CsvRecordParser({ delimiter: delimiter ?? ',', quoted, maxRecordChars: MAX_RECORD_BYTES }, (record) => this.onRecord(record));
   }
 
-  private flushSkips(final: boolean): void {
-    while (this.pendingSkips.length) {
-      const err = this.pendingSkips.shift()!;
-      const offset = typeof err.bytes === 'number' ? err.bytes : this.lastRecordEnd;
-      const line = this.lines.lineAt(Math.max(offset, this.lastRecordEnd));
-      this.state.skip(line, describeCsvError(err, final ? this.lastLine() : line));
+  private onRecord(record: CsvRecord): boolean {
+    const { line } = record;
+    const fields =
+      record.brokenQuoteLine !== null
+        ? rejoinBrokenQuote(record, this.format.columnNames.length, this.format.settings.delimiter ?? ',')
+        : record.fields;
+    if (fields.every((f) => f.trim() === '')) return true; // a blank line, or only delimiters and spaces
+    if (this.headerPending) {
+      this.headerPending = false;
+      return true;
     }
+    if (record.brokenQuoteLine !== null) this.state.brokenQuote(record.brokenQuoteLine);
+    const fitted = fitRecord(fields, this.format.columnNames.length);
+    if (typeof fitted === 'string') {
+      this.state.skip(
+        line,
+        record.brokenQuoteLine !== null ? `a quote opened here is never closed; read with the quote as text, the line has ${fitted}. Close the quote (and double the quotes inside it).` : fitted,
+      );
+      return true;
+    }
+    this.state.records++;
+    if (this.sink.record({ line, fields: this.state.cleanFields(fitted, line) }) === false) {
+      this.state.stopped = true;
+      return false;
+    }
+    return true;
   }
 
-  /** Number of the last line of the input (a final line break ends it, it does not start another). */
-  private lastLine(): number {
-    const last = this.lines.byteAt(this.lines.bytes - 1);
-    return this.lines.lineAt(this.lines.bytes) - (last === 0x0a || last === 0x0d ? 1 : 0);
-  }
-
-  private onRecord(record: string[], info: Info): void {
-    if (this.state.stopped || this.state.failure) return;
+  private feed(text: string, final: boolean): void {
     try {
-      this.flushSkips(false);
-      const end = info.bytes;
-      const last = this.lines.byteAt(end - 1);
-      const endsWithBreak = last === 0x0a || last === 0x0d;
-      const endLine = this.lines.breaksBefore(end) + (endsWithBreak ? 0 : 1);
-      let spanned = 0;
-      for (const f of record) if (f.length > 0 && (f.includes('\n') || f.includes('\r'))) spanned += lineBreaksIn(f);
-      const line = endLine - spanned;
-      this.lastRecordEnd = end;
-      if (record.every((f) => f.trim() === '')) return; // a line of only delimiters or spaces
-      if (this.headerPending) {
-        this.headerPending = false;
-        return;
-      }
-      if (this.format.settings.quoted && record.some(isRunawayQuote)) {
-        this.state.skip(
-          line,
-          `a quote opened here is not closed properly (the field runs on to line ${endLine}), so line${endLine > line ? `s ${line}-${endLine}` : ` ${line}`} could not be read. Close the quote (and double the quotes inside it), or read the file with quoting turned off.`,
-        );
-        return;
-      }
-      const fitted = fitRecord(record, this.format.columnNames.length);
-      if (typeof fitted === 'string') {
-        this.state.skip(line, fitted);
-        return;
-      }
-      this.state.records++;
-      if (this.sink.record({ line, fields: this.state.cleanFields(fitted, line) }) === false) this.state.stopped = true;
+      if (text) this.parser.push(text);
+      if (final) this.parser.end();
     } catch (err) {
-      this.state.failure ??= err;
+      if (err instanceof RecordTooLongError) {
+        throw new AppError(
+          'invalid_input',
+          `${this.format.displayName}: the record starting at line ${err.line} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
+        );
+      }
+      throw err;
     }
   }
 
   async push(utf8: Buffer): Promise<void> {
     if (utf8.length === 0) return;
-    this.lines.append(utf8);
-    if (!this.parser.write(utf8)) await once(this.parser, 'drain');
-    if (this.lines.bytes - this.lastRecordEnd > MAX_RECORD_BYTES) {
-      const line = this.lines.lineAt(this.lastRecordEnd);
-      throw new AppError(
-        'invalid_input',
-        `${path.basename(this.format.file)}: the record starting at line ${line} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB. A quote there is probably never closed; fix it, or read the file with quoting turned off.`,
-      );
-    }
+    this.feed(this.decoder.write(utf8), false);
   }
 
   async end(): Promise<void> {
-    this.parser.end();
-    await finished(this.parser);
-    this.flushSkips(true);
+    this.feed(this.decoder.end(), true);
   }
 
-  close(): void {
-    this.parser.destroy();
-  }
+  close(): void {}
 }
 
 /** `LABEL text` lines and JSON lines. */
@@ -271,7 +217,7 @@ class LineEngine implements RecordEngine {
     if (this.splitter.pendingLength > MAX_RECORD_BYTES) {
       throw new AppError(
         'invalid_input',
-        `${path.basename(this.format.file)}: line ${this.splitter.currentLine} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
+        `${this.format.displayName}: line ${this.splitter.currentLine} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB; is this really a text file with one example per line?`,
       );
     }
   }
@@ -293,7 +239,8 @@ function jsonFields(text: string, columns: readonly string[]): string[] | string
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object (expected {"text": ..., "label": ...})';
   const obj = value as Record<string, unknown>;
   return columns.map((key) => {
-    const v = obj[key];
+    // Keys are the user's: "constructor" or "toString" must not find Object.prototype's members.
+    const v = Object.hasOwn(obj, key) ? obj[key] : undefined;
     if (v === undefined || v === null) return '';
     if (typeof v === 'string') return v;
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -308,7 +255,7 @@ async function readRecordsOnce(format: ResolvedFormat, sink: RecordSink, options
   const engine: RecordEngine =
     format.settings.format === 'delimited' ? new DelimitedEngine(format, state, sink) : new LineEngine(format, state, sink);
   const decoder = createChunkDecoder(format.settings.encoding);
-  const name = path.basename(format.file);
+  const name = format.displayName;
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(format.file, 'r');
@@ -350,6 +297,7 @@ async function readRecordsOnce(format: ResolvedFormat, sink: RecordSink, options
     records: state.records,
     skipped: { count: state.skippedCount, rows: state.skippedRows },
     nulLines: { count: state.nulCount, lines: state.nulLines },
+    brokenQuotes: { count: state.brokenQuoteCount, lines: state.brokenQuoteLines },
     format,
     stoppedEarly: state.stopped,
   };
@@ -371,7 +319,7 @@ export async function readRecords(
     if (!format.encodingDetected) {
       throw new AppError(
         'invalid_input',
-        `${path.basename(format.file)}: line ${err.line} is not valid ${ENCODING_LABELS[format.settings.encoding]}. Choose another encoding (Windows-1252 for most Western European files) or save the file as UTF-8.`,
+        `${format.displayName}: line ${err.line} is not valid ${ENCODING_LABELS[format.settings.encoding]}. Choose another encoding (Windows-1252 for most Western European files) or save the file as UTF-8.`,
       );
     }
     sink.reset?.();

@@ -80,6 +80,12 @@ export class GrowableInt32 {
     }
     this.data[this.length++] = value;
   }
+  /** The values as little-endian int32 bytes. */
+  toBytesLE(): Buffer {
+    const out = Buffer.allocUnsafe(this.length * 4);
+    for (let i = 0; i < this.length; i++) out.writeInt32LE(this.data[i]!, i * 4);
+    return out;
+  }
   get(i: number): number {
     return this.data[i]!;
   }

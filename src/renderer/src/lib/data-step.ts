@@ -1,6 +1,6 @@
 /** The Data step's logic: a fallback mapping, label names per column, the doctor's fixes. */
 import type { TaskProgressEvent } from '../../../shared/api';
-import type { DatasetCleaning, DatasetInspection, DatasetMapping, DoctorFinding } from '../../../shared/dataset';
+import type { DatasetCleaning, DatasetInspection, DatasetMapping, DoctorFinding, DoctorFix } from '../../../shared/dataset';
 import { formatBytes, formatCount, formatDuration } from './format';
 import type { WizardData } from './wizard.svelte';
 
@@ -28,10 +28,9 @@ export function cleaningOf(c: DatasetCleaning): DatasetCleaning {
   return out;
 }
 
-/** "Use max length 256" -> 256. */
-export function maxLengthFromFix(label: string): number | null {
-  const m = /(\d+)/.exec(label);
-  return m ? Number(m[1]) : null;
+/** The max length a doctor fix proposes (its typed field), or null for another fix. */
+export function maxLengthFromFix(fix: DoctorFix | undefined): number | null {
+  return fix?.kind === 'max-length' ? fix.maxLength : null;
 }
 
 /** What the card says once its fix is applied, or null while it is not. */
@@ -46,7 +45,7 @@ export function findingFixApplied(f: DoctorFinding, w: Pick<WizardData, 'cleanin
     case 'class-weights':
       return w.classWeightsByLabel || w.options.classWeights ? 'Class weights are on (see Settings)' : null;
     case 'max-length': {
-      const n = maxLengthFromFix(f.fix.label);
+      const n = maxLengthFromFix(f.fix);
       return n !== null && w.options.maxLength === n ? `Max length set to ${n} (see Settings)` : null;
     }
     case 'split-ratio':
