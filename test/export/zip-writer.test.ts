@@ -10,7 +10,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEntryName, folderEntries, writeZip } from '../../src/main/export/zip-writer';
-import { ZipArchive } from '../../src/main/hub/zip-reader';
+import { ZipArchive } from '../../src/main/hf/zip-reader';
 
 let dir: string;
 beforeAll(() => {

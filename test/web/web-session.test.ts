@@ -15,7 +15,7 @@ import type { ExportFormat, ExportResult } from '../../src/shared/api';
 import { createApp, type App } from '../../src/main/app';
 import { createWebHost, TOKEN_HEADER, type WebHost } from '../../src/main/web';
 import { contentDisposition, downloadFileName, safeFileName } from '../../src/main/web/downloads';
-import { ZipArchive } from '../../src/main/hub/zip-reader';
+import { ZipArchive } from '../../src/main/hf/zip-reader';
 import { receiveUpload, RequestError } from '../../src/main/web/http';
 
 let dir: string;
