@@ -16,7 +16,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ZipArchive } from '../../src/main/hub/zip-reader';
+import { ZipArchive } from '../../src/main/hf/zip-reader';
 import { agNewsSample, REPO_DIR, requireBuild } from '../helpers/app';
 import { launchBrowser, RESULTS_DIR, startHostProcess, type HostProcess } from '../helpers/browser';
 
