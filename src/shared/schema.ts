@@ -9,6 +9,7 @@ import { datasetIdSchema, doctorSourceSchema, filePathSchema, inspectOverridesSc
 import { AppError } from './errors';
 import { hubIdSchema, modelRefSchema, revisionSchema } from './models-schema';
 import { trainingOptionsSchema } from './run-config';
+import { SCRATCH_SHAPES } from './scratch';
 
 export const runIdSchema = z
   .string()
@@ -41,6 +42,7 @@ export const startRunRequestSchema = z
     model: modelRefSchema,
     datasetId: datasetIdSchema,
     options: trainingOptionsSchema,
+    modelStart: z.enum(['pretrained', 'scratch']).optional(),
   })
   .strict();
 
@@ -61,6 +63,7 @@ export const apiArgs = {
   prepareDataset: spec(['request', 'taskId'], z.tuple([prepareRequestSchema, taskIdSchema.optional()])),
   listDatasets: spec([], z.tuple([])),
   getDataset: spec(['id'], z.tuple([datasetIdSchema])),
+  deleteDataset: spec(['id'], z.tuple([datasetIdSchema])),
   doctorDataset: spec(
     ['source', 'options', 'taskId'],
     z.tuple([
@@ -80,6 +83,18 @@ export const apiArgs = {
   listModels: spec([], z.tuple([])),
   downloadModel: spec(['repo', 'revision', 'taskId'], z.tuple([hubIdSchema, revisionSchema.optional(), taskIdSchema.optional()])),
   inspectModelFolder: spec(['dir'], z.tuple([pathSchema])),
+  createScratchModel: spec(
+    ['request'],
+    z.tuple([
+      z
+        .object({
+          shape: z.enum(SCRATCH_SHAPES),
+          labels: z.array(z.string().min(1, 'a label cannot be empty').max(200)).min(2, 'a classifier needs at least 2 labels').max(10_000).optional(),
+        })
+        .strict(),
+    ]),
+  ),
+  listFolder: spec(['path'], z.tuple([pathSchema.optional()])),
   estimateTraining: spec(['request', 'taskId'], z.tuple([startRunRequestSchema, taskIdSchema.optional()])),
 
   listRuns: spec([], z.tuple([])),
