@@ -5,6 +5,7 @@
  * stored: the steps fetch it again.
  */
 import type { DatasetCleaning, DatasetMapping, ParseSettings, SplitSpec } from '../../../shared/dataset';
+import { rememberFileName } from './app-error';
 import { START_PRESETS, type ModelStart } from '../../../shared/learning-check';
 import { PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
 
@@ -178,6 +179,13 @@ export class Wizard {
     } catch {
       this.data = defaultWizard();
     }
+    this.rememberNames();
+  }
+
+  /** Messages name the user's files, not their uploaded copies (app-error.ts displayText). */
+  rememberNames(): void {
+    if (this.data.file && this.data.fileName) rememberFileName(this.data.file, this.data.fileName);
+    if (this.data.split.kind === 'file' && this.data.evalFileName) rememberFileName(this.data.split.evalFile, this.data.evalFileName);
   }
 
   save(): void {
@@ -208,6 +216,7 @@ export class Wizard {
       runId: null,
     } satisfies Partial<WizardData>);
     if (this.data.options.classWeights) this.data.options.classWeights = null;
+    this.rememberNames();
     this.data.preset = presetOf(this.data.options);
     this.save();
   }
