@@ -6,6 +6,7 @@ import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'ele
 import type { AppEventName, AppEvents, EvalPredictionQuery, ExportFormat, RendererApi, StartRunRequest } from '../shared/api';
 import type { DoctorSource, InspectOverrides, PrepareRequest } from '../shared/dataset';
 import type { CallResult } from '../shared/errors';
+import type { ScratchShape } from '../shared/scratch';
 
 const EVENT_CHANNEL = 'api:event';
 
@@ -40,12 +41,15 @@ const api = {
   prepareDataset: (request: PrepareRequest, taskId?: string) => call('prepareDataset', request, taskId),
   listDatasets: () => call('listDatasets'),
   getDataset: (id: string) => call('getDataset', id),
+  deleteDataset: (id: string) => call('deleteDataset', id),
   doctorDataset: (source: DoctorSource, options?: { model?: string; maxLength?: number; minClassSize?: number }, taskId?: string) =>
     call('doctorDataset', source, options, taskId),
 
   listModels: () => call('listModels'),
   downloadModel: (repo: string, revision?: string, taskId?: string) => call('downloadModel', repo, revision, taskId),
   inspectModelFolder: (dir: string) => call('inspectModelFolder', dir),
+  createScratchModel: (request: { shape: ScratchShape; labels?: string[] }) => call('createScratchModel', request),
+  listFolder: (path?: string) => call('listFolder', path),
   estimateTraining: (request: StartRunRequest, taskId?: string) => call('estimateTraining', request, taskId),
 
   listRuns: () => call('listRuns'),

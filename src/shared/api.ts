@@ -16,7 +16,9 @@ import type {
   PrepareRequest,
   PreparedDataset,
 } from './dataset';
+import type { ModelStart } from './learning-check';
 import type { CatalogModel, DownloadProgress, ImportReport } from './models';
+import type { FolderListing, ScratchModel, ScratchShape } from './scratch';
 import type { TrainingOptions } from './run-config';
 import type {
   CsvExportOptions,
@@ -42,6 +44,8 @@ export interface StartRunRequest {
   options: TrainingOptions;
   /** Train on this backend instead of the best available (the CLI's --backend); not recorded in the run's config. */
   backend?: BackendName;
+  /** 'scratch' for a model with random weights (createScratchModel); absent: found from the model folder. */
+  modelStart?: ModelStart;
 }
 
 export interface TextPrediction {
@@ -101,6 +105,8 @@ export interface AppApi {
   prepareDataset(request: PrepareRequest, taskId?: string): Promise<PreparedDataset>;
   listDatasets(): Promise<PreparedDataset[]>;
   getDataset(id: string): Promise<PreparedDataset>;
+  /** Deletes a prepared dataset. Refused while a queued or running run trains on it. */
+  deleteDataset(id: string): Promise<void>;
   /** The data doctor; with a model (Hub id or folder) it also measures token lengths. */
   doctorDataset(source: DoctorSource, options?: { model?: string; maxLength?: number; minClassSize?: number }, taskId?: string): Promise<DoctorReport>;
 
@@ -110,6 +116,13 @@ export interface AppApi {
   downloadModel(repo: string, revision?: string, taskId?: string): Promise<{ repo: string; dir: string }>;
   /** What a local model folder holds and whether it can be trained. */
   inspectModelFolder(dir: string): Promise<ImportReport>;
+  /**
+   * A small BERT with random weights and the tokenizer that ships with the app, in the data folder
+   * (models/scratch-<shape>); made once, then reused.
+   */
+  createScratchModel(request: { shape: ScratchShape; labels?: string[] }): Promise<ScratchModel>;
+  /** Subfolders of a folder under the user's home or the data folder (the browser host's folder picker). */
+  listFolder(path?: string): Promise<FolderListing>;
   /** Measures training throughput on a few steps and estimates the time per epoch. */
   estimateTraining(request: StartRunRequest, taskId?: string): Promise<TrainingEstimate>;
 

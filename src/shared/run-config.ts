@@ -125,6 +125,8 @@ export const runConfigSchema = z
       path: z.string().nullable(),
     }),
     options: trainingOptionsSchema,
+    /** 'scratch' when the model started from random weights (the learning check's presets); absent: pretrained. */
+    modelStart: z.enum(['pretrained', 'scratch']).optional(),
   })
   .superRefine((c, ctx) => {
     const problem = classWeightsProblem(c.options.classWeights, c.labels.length);

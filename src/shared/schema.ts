@@ -13,6 +13,7 @@ import { BACKEND_NAMES } from './types';
 
 /** Predictions CSV options: csvInjectionSafe false writes formula-like cells verbatim. */
 export const csvExportOptionsSchema = z.object({ csvInjectionSafe: z.boolean().optional() }).strict();
+import { SCRATCH_SHAPES } from './scratch';
 
 export const runIdSchema = z
   .string()
@@ -46,6 +47,7 @@ export const startRunRequestSchema = z
     datasetId: datasetIdSchema,
     options: trainingOptionsSchema,
     backend: z.enum(BACKEND_NAMES).optional(),
+    modelStart: z.enum(['pretrained', 'scratch']).optional(),
   })
   .strict();
 
@@ -66,6 +68,7 @@ export const apiArgs = {
   prepareDataset: spec(['request', 'taskId'], z.tuple([prepareRequestSchema, taskIdSchema.optional()])),
   listDatasets: spec([], z.tuple([])),
   getDataset: spec(['id'], z.tuple([datasetIdSchema])),
+  deleteDataset: spec(['id'], z.tuple([datasetIdSchema])),
   doctorDataset: spec(
     ['source', 'options', 'taskId'],
     z.tuple([
@@ -85,6 +88,18 @@ export const apiArgs = {
   listModels: spec([], z.tuple([])),
   downloadModel: spec(['repo', 'revision', 'taskId'], z.tuple([hubIdSchema, revisionSchema.optional(), taskIdSchema.optional()])),
   inspectModelFolder: spec(['dir'], z.tuple([pathSchema])),
+  createScratchModel: spec(
+    ['request'],
+    z.tuple([
+      z
+        .object({
+          shape: z.enum(SCRATCH_SHAPES),
+          labels: z.array(z.string().min(1, 'a label cannot be empty').max(200)).min(2, 'a classifier needs at least 2 labels').max(10_000).optional(),
+        })
+        .strict(),
+    ]),
+  ),
+  listFolder: spec(['path'], z.tuple([pathSchema.optional()])),
   estimateTraining: spec(['request', 'taskId'], z.tuple([startRunRequestSchema, taskIdSchema.optional()])),
 
   listRuns: spec([], z.tuple([])),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openSession, type Session } from '../helpers/browser';
+import { RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -50,6 +51,58 @@ describe('Runs page through the web host', () => {
     await dialog.getByRole('button', { name: 'Delete run' }).click();
     await s.page.getByRole('heading', { name: 'No runs yet' }).waitFor();
     expect(s.app.runs.summary('run-e2e-1')).toBeNull();
+    expect(s.errors).toEqual([]);
+  });
+
+  it('the results of an 8-label run fit a 1440 px window: the confusion matrix is whole or scrolls', async () => {
+    const labels = ['Politics', 'Sports', 'Business', 'Science', 'Health', 'Entertainment', 'Travel', 'Education'];
+    const id = '20260101-000000-eight1';
+    s.app.runs.create({
+      id,
+      name: 'Eight labels',
+      config: {
+        name: 'Eight labels',
+        model: { source: 'bert-base-uncased', path: '/models/bert' },
+        labels,
+        dataset: { fingerprint: 'e'.repeat(64), name: 'news8', trainCount: 6400, evalCount: 1600, path: null },
+        options: { ...RECOMMENDED_OPTIONS },
+      },
+      modelId: 'bert-base-uncased',
+      datasetName: 'news8',
+    });
+    s.app.runs.setStatus(id, 'completed', { backend: 'cpu' });
+    const confusion = labels.map((_, t) => labels.map((__, p) => (t === p ? 160 : 6)));
+    s.app.runs.addEval(
+      id,
+      { step: 400, epoch: 1, evalLoss: 0.6, accuracy: 0.79, macroF1: 0.79, perClass: labels.map((label) => ({ label, precision: 0.79, recall: 0.8, f1: 0.79, support: 200 })), confusion },
+      { metricName: 'accuracy', value: 0.79 },
+    );
+    await s.page.setViewportSize({ width: 1440, height: 900 });
+    await s.page.goto(`${s.host.url}#/runs/${id}`);
+    const matrix = s.page.locator('[data-testid="confusion-matrix"]');
+    await matrix.waitFor();
+    // Every cell is inside the matrix's card, or the matrix scrolls inside it; the page itself is not wider than the window.
+    const fit = await s.page.evaluate(() => {
+      const table = document.querySelector('[data-testid="confusion-matrix"]')!;
+      const wrap = table.closest('.matrix-wrap') as HTMLElement;
+      const card = wrap.closest('.card') as HTMLElement;
+      const cardBox = card.getBoundingClientRect();
+      const wrapBox = wrap.getBoundingClientRect();
+      const scrolls = wrap.scrollWidth > wrap.clientWidth && getComputedStyle(wrap).overflowX !== 'visible';
+      return {
+        pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+        wrapInsideCard: wrapBox.right <= cardBox.right + 1,
+        tableFits: table.getBoundingClientRect().right <= cardBox.right + 1,
+        scrolls,
+      };
+    });
+    expect(fit.pageOverflow).toBeLessThanOrEqual(0);
+    expect(fit.wrapInsideCard).toBe(true);
+    expect(fit.tableFits || fit.scrolls).toBe(true);
+    // Macro-F1 is a percentage, like the accuracy.
+    await expect(s.page.locator('[data-testid="headline"]').textContent()).resolves.toMatch(/79\.0 %\s*Macro-F1/);
+    await matrix.scrollIntoViewIfNeeded();
+    await s.screenshot('runs-eight-labels-1440');
     expect(s.errors).toEqual([]);
   });
 });

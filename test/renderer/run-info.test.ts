@@ -88,3 +88,22 @@ describe('error messages for people', () => {
     expect(userMessage(new AppError('invalid_input', 'x'.repeat(1000))).length).toBeLessThanOrEqual(400);
   });
 });
+
+describe('messages in plain words', () => {
+  it('shows the user’s file name instead of the uploaded copy’s', async () => {
+    const { rememberFileName, displayText } = await import('../../src/renderer/src/lib/app-error');
+    rememberFileName('/data/uploads/1796397272197-e3225d-empty.csv', 'empty.csv');
+    expect(displayText('/data/uploads/1796397272197-e3225d-empty.csv: the file has no rows')).toBe('empty.csv: the file has no rows');
+    expect(displayText('1796397272197-e3225d-empty.csv has no rows')).toBe('empty.csv has no rows');
+    expect(userMessage(new AppError('invalid_input', '1796397272197-e3225d-empty.csv has no rows'))).toBe('empty.csv has no rows');
+  });
+
+  it('puts system error codes behind details', async () => {
+    const { plainMessage } = await import('../../src/renderer/src/lib/app-error');
+    const m = plainMessage(new AppError('network', 'request to https://huggingface.co failed: getaddrinfo ENOTFOUND huggingface.co'));
+    expect(m.text).not.toMatch(/ENOTFOUND/);
+    expect(m.text).toMatch(/could not be found/);
+    expect(m.details).toMatch(/ENOTFOUND huggingface.co/);
+    expect(plainMessage(new AppError('invalid_input', 'the name cannot be empty'))).toEqual({ text: 'the name cannot be empty', details: null });
+  });
+});

@@ -113,3 +113,53 @@ describe('wizard persistence', () => {
     expect(JSON.parse(serializeWizard(d)).cleaning).toEqual({ dropConflicting: true });
   });
 });
+
+describe('wizard: from scratch and new files', () => {
+  const mem = () => {
+    const data = new Map<string, string>();
+    return { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v) };
+  };
+
+  it('proposes the scratch preset for a model from scratch and the Recommended one back for a pretrained model', () => {
+    const w = new Wizard(mem());
+    expect(w.data.options.learningRate).toBe(2e-5);
+    w.setModel('/d/models/scratch-mini', 'BERT mini (from scratch)', 'scratch');
+    expect(w.data.modelStart).toBe('scratch');
+    expect(w.data.preset).toBe('scratch');
+    expect(w.data.options).toMatchObject({ learningRate: 1e-3, epochs: 5, warmupRatio: 0.1 });
+    w.setModel('roberta-base', 'RoBERTa base', 'pretrained');
+    expect(w.data.preset).toBe('recommended');
+    expect(w.data.options.learningRate).toBe(2e-5);
+  });
+
+  it('keeps values the user changed when the model changes', () => {
+    const w = new Wizard(mem());
+    w.setOption('learningRate', 5e-4);
+    w.setModel('/d/models/scratch-tiny', 'tiny', 'scratch');
+    expect(w.data.options.learningRate).toBe(5e-4);
+    expect(w.data.preset).toBe('custom');
+  });
+
+  it('survives a reload with the model start', () => {
+    const storage = mem();
+    const w = new Wizard(storage);
+    w.setModel('/d/models/scratch-small', 'small', 'scratch');
+    expect(new Wizard(storage).data).toEqual(w.data);
+  });
+
+  it('forgets the test file, the run and its name on a new file', () => {
+    const w = new Wizard(mem());
+    w.setFile('/u/a.csv', 'a.csv');
+    w.data.split = { kind: 'file', evalFile: '/u/a-test.csv' };
+    w.data.evalFileName = 'a-test.csv';
+    w.data.runName = 'my first run';
+    w.setRun('run-1');
+    w.setModel('bert', 'BERT');
+    w.setFile('/u/b.csv', 'b.csv');
+    expect(w.data.split).toEqual({ kind: 'ratio', evalRatio: 0.2, seed: 42 });
+    expect(w.data.evalFileName).toBeNull();
+    expect(w.data.runName).toBe('');
+    expect(w.data.runId).toBeNull();
+    expect(w.data.model).toBe('bert');
+  });
+});

@@ -1,7 +1,8 @@
 /** Dataset import and the data doctor on AppApi (src/main/data does the work). */
 import type { AppApi } from '../../shared/api';
 import type { DataProgress } from '../../shared/dataset';
-import { doctorDataset, getPreparedDataset, inspectDataset, listPreparedDatasets, prepareDataset, previewDataset } from '../data';
+import { AppError } from '../../shared/errors';
+import { doctorDataset, getPreparedDataset, inspectDataset, listPreparedDatasets, prepareDataset, previewDataset, removePreparedDataset } from '../data';
 import { resolveModel } from '../hub/resolve';
 import { runWorkerJob } from '../training/jobs';
 import type { TaskHandle } from '../tasks';
@@ -11,7 +12,7 @@ export function dataProgress(task: TaskHandle): (p: DataProgress) => void {
   return (p) => task.progress({ phase: p.phase, done: p.done, total: p.total, unit: p.unit, etaSeconds: p.etaSeconds });
 }
 
-export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'previewDataset' | 'prepareDataset' | 'listDatasets' | 'getDataset' | 'doctorDataset'> {
+export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'previewDataset' | 'prepareDataset' | 'listDatasets' | 'getDataset' | 'deleteDataset' | 'doctorDataset'> {
   return {
     inspectDataset: (file, overrides, taskId) =>
       ctx.tasks.run(taskId, (task) => inspectDataset(file, { overrides, signal: task.signal, onProgress: dataProgress(task) })),
@@ -20,6 +21,18 @@ export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'p
       ctx.tasks.run(taskId, (task) => prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) })),
     listDatasets: async () => listPreparedDatasets(ctx.dataDir),
     getDataset: async (id) => getPreparedDataset(ctx.dataDir, id),
+    async deleteDataset(id) {
+      const dataset = getPreparedDataset(ctx.dataDir, id);
+      // Runs that finished keep their own copy of what they need (model, predictions); a run that
+      // is training or waiting to train still reads the prepared rows.
+      const busy = ctx.runs.list().find((r) => r.datasetFingerprint === id && (r.status === 'running' || r.status === 'queued' || ctx.training.isActive(r.id)));
+      if (busy) throw new AppError('conflict', `Run "${busy.name}" is training on "${dataset.name}". Cancel it or wait for it to finish, then delete the dataset.`);
+      try {
+        removePreparedDataset(ctx.dataDir, id);
+      } catch (err) {
+        throw new AppError('io', `Could not delete the dataset "${dataset.name}" (${(err as Error).message}). Close any program using its files and try again.`);
+      }
+    },
     doctorDataset: (source, options = {}, taskId) =>
       ctx.tasks.run(taskId, async (task) => {
         let countTokens: ((texts: string[]) => Promise<number[]>) | undefined;

@@ -18,6 +18,7 @@ import { ownerAlive } from '../store/ownership';
 import { RUN_CONCURRENCY } from './system';
 import type { AppContext } from './context';
 import { dataProgress } from './datasets';
+import { modelStartOf } from './models';
 
 /** The last lines of a run's train.log ("<ISO time> <message>" per line). */
 export function readRunLog(file: string, max = 300): RunLogLine[] {
@@ -91,6 +92,7 @@ export function runsApi(ctx: AppContext): Pick<
         path: preparedDatasetDir(ctx.dataDir, dataset.id),
       },
       options: request.options,
+      modelStart: request.modelStart ?? modelStartOf(model.dir),
     };
   };
 
@@ -150,7 +152,7 @@ export function runsApi(ctx: AppContext): Pick<
       const parsed = runConfigSchema.safeParse(runs.config(id));
       if (!parsed.success) throw new AppError('unsupported', `Run "${run.name}" was recorded in a format this version cannot repeat.`);
       const c = parsed.data;
-      return training.start(await configFor({ name: `${c.name} (again)`, model: c.model.source, datasetId: c.dataset.fingerprint, options: c.options }));
+      return training.start(await configFor({ name: `${c.name} (again)`, model: c.model.source, datasetId: c.dataset.fingerprint, options: c.options, modelStart: c.modelStart }));
     },
     async evalPredictions(id, query) {
       requireRun(id);

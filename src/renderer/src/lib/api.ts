@@ -5,7 +5,7 @@
  */
 import type { AppApi, AppEventListener, AppEventName, ExportResult, RendererApi } from '../../../shared/api';
 import { AppError, type CallResult } from '../../../shared/errors';
-import { toAppError } from './app-error';
+import { rememberFileName, toAppError } from './app-error';
 
 export { toAppError };
 
@@ -163,7 +163,16 @@ function normalised(inner: RendererApi): RendererApi {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
       if (prop === 'on' || typeof value !== 'function') return value;
-      if (prop === 'pathForFile') return (file: File) => (value as (f: File) => Promise<string>)(file).catch((err: unknown) => Promise.reject(toAppError(err)));
+      if (prop === 'pathForFile')
+        return (file: File) =>
+          (value as (f: File) => Promise<string>)(file).then(
+            (path) => {
+              // Messages about an upload name the user's file, not the stored copy.
+              rememberFileName(path, file.name);
+              return path;
+            },
+            (err: unknown) => Promise.reject(toAppError(err)),
+          );
       return async (...args: unknown[]) => {
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);

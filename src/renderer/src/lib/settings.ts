@@ -22,7 +22,7 @@ export interface NumberField {
 
 export const BASIC_FIELDS: NumberField[] = [
   { key: 'epochs', label: 'Epochs', help: 'Passes over the training rows. 2–4 is typical for fine-tuning.', kind: 'float', min: 0, step: 1 },
-  { key: 'learningRate', label: 'Learning rate', help: 'Step size of AdamW. 1e-5 to 5e-5 for full fine-tuning; higher (1e-3) in quick mode.', kind: 'float' },
+  { key: 'learningRate', label: 'Learning rate', help: 'How big each learning step is. 1e-5 to 5e-5 for a pretrained model; about 1e-3 in quick mode or for a model from scratch.', kind: 'float' },
   { key: 'batchSize', label: 'Batch size', help: 'Texts per step. Larger is faster per text but needs more memory.', kind: 'int', min: 1 },
   { key: 'maxLength', label: 'Max length (tokens)', help: 'Longer texts are cut to this many tokens. Time grows with it.', kind: 'int', min: 8, step: 16 },
 ];
@@ -30,9 +30,9 @@ export const BASIC_FIELDS: NumberField[] = [
 export const ADVANCED_FIELDS: NumberField[] = [
   { key: 'warmupRatio', label: 'Warm-up ratio', help: 'Share of the steps during which the learning rate rises from 0.', kind: 'float', min: 0, step: 0.05 },
   { key: 'warmupSteps', label: 'Warm-up steps', help: 'When above 0, replaces the ratio.', kind: 'int', min: 0 },
-  { key: 'weightDecay', label: 'Weight decay', help: 'AdamW decoupled weight decay (not on biases and LayerNorm).', kind: 'float', min: 0, step: 0.01 },
-  { key: 'gradientAccumulationSteps', label: 'Gradient accumulation', help: 'Batches added up before each optimizer step (a larger effective batch).', kind: 'int', min: 1 },
-  { key: 'maxGradNorm', label: 'Gradient clipping', help: 'Global gradient norm limit (1.0 as in the Trainer).', kind: 'float', min: 0, step: 0.1 },
+  { key: 'weightDecay', label: 'Weight decay', help: 'Keeps the weights small, which helps against learning the training rows by heart. 0.01 is usual.', kind: 'float', min: 0, step: 0.01 },
+  { key: 'gradientAccumulationSteps', label: 'Gradient accumulation', help: 'Batches added up before each learning step: the effect of a larger batch without the memory.', kind: 'int', min: 1 },
+  { key: 'maxGradNorm', label: 'Gradient clipping', help: 'Limits how far one step can move the model, against sudden jumps. 1.0 is usual.', kind: 'float', min: 0, step: 0.1 },
   { key: 'seed', label: 'Seed', help: 'Same seed, same data and settings: the same run.', kind: 'int', min: 0 },
   { key: 'earlyStoppingPatience', label: 'Early stopping patience', help: 'Stop after this many evaluations without improvement. Empty: never stop early.', kind: 'int', nullable: true, offLabel: 'off', min: 1 },
   { key: 'evalEverySteps', label: 'Evaluate every N steps', help: 'Empty: evaluate at the end of each epoch.', kind: 'int', nullable: true, offLabel: 'each epoch', min: 1 },
@@ -72,6 +72,28 @@ export function validateOption(key: OptionKey, value: unknown): string | null {
   if (/^Too small/i.test(message) && 'minimum' in issue) return `must be at least ${String(issue.minimum)}`;
   if (/^Too big/i.test(message) && 'maximum' in issue) return `must be at most ${String(issue.maximum)}`;
   return message;
+}
+
+/** Plain names of every recorded setting (the Compare page's rows); the raw key stays as a tooltip. */
+export const SETTING_LABELS: Record<string, string> = {
+  ...Object.fromEntries([...BASIC_FIELDS, ...ADVANCED_FIELDS].map((f) => [`options.${f.key}`, f.label])),
+  'options.bestMetric': 'Best model picked by',
+  'options.classWeights': 'Class weights',
+  'options.freezeEncoder': 'Quick mode (only the last layer trains)',
+  'options.groupByLength': 'Group texts of similar length',
+  name: 'Run name',
+  labels: 'Labels',
+  modelStart: 'Model start',
+  'model.source': 'Model',
+  'dataset.fingerprint': 'Dataset ID',
+  'dataset.name': 'Dataset',
+  'dataset.trainCount': 'Training rows',
+  'dataset.evalCount': 'Evaluation rows',
+};
+
+/** A setting's plain name, or its key when there is none. */
+export function settingLabel(key: string): string {
+  return SETTING_LABELS[key] ?? key;
 }
 
 export type OptionErrors = Partial<Record<OptionKey, string>>;

@@ -5,10 +5,35 @@
  * stored: the steps fetch it again.
  */
 import type { DatasetCleaning, DatasetMapping, ParseSettings, SplitSpec } from '../../../shared/dataset';
+import { rememberFileName } from './app-error';
+import { START_PRESETS, type ModelStart } from '../../../shared/learning-check';
 import { PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
 
-export type PresetId = keyof typeof PRESETS;
-export const PRESET_IDS = Object.keys(PRESETS) as PresetId[];
+/**
+ * The presets the Settings step offers: the shared ones, plus one for a model started from scratch
+ * (a random encoder needs a much larger learning rate than a pretrained one: learning-check.ts).
+ */
+export const WIZARD_PRESETS = {
+  ...PRESETS,
+  scratch: {
+    label: 'From scratch',
+    description: `For a model started from scratch: ${START_PRESETS.scratch.epochs} epochs at a learning rate of 1e-3 with warm-up (2e-5 leaves a random model where it started).`,
+    options: { ...RECOMMENDED_OPTIONS, ...START_PRESETS.scratch },
+  },
+} satisfies Record<string, { label: string; description: string; options: TrainingOptions }>;
+
+export type PresetId = keyof typeof WIZARD_PRESETS;
+export const PRESET_IDS = Object.keys(WIZARD_PRESETS) as PresetId[];
+
+/** The presets to show for a model: the scratch one first for a model from scratch, hidden otherwise. */
+export function presetsFor(start: ModelStart): PresetId[] {
+  return start === 'scratch' ? ['scratch', 'fast', 'recommended', 'thorough'] : ['recommended', 'fast', 'thorough'];
+}
+
+/** The preset proposed for a model: the Recommended one, or the scratch one for a random model. */
+export function defaultPresetFor(start: ModelStart): PresetId {
+  return start === 'scratch' ? 'scratch' : 'recommended';
+}
 
 export const STORAGE_KEY = 'finetune-studio.wizard.v1';
 
@@ -29,6 +54,8 @@ export interface WizardData {
   /** A Hub id or a model folder. */
   model: string | null;
   modelLabel: string | null;
+  /** Whether the model starts from pretrained weights or from scratch (random weights). */
+  modelStart: ModelStart;
   options: TrainingOptions;
   preset: PresetId | 'custom';
   /** Class weights asked for by the data doctor's fix, by label, applied once labels are known. */
@@ -53,6 +80,7 @@ export function defaultWizard(): WizardData {
     datasetName: null,
     model: null,
     modelLabel: null,
+    modelStart: 'pretrained',
     options: { ...RECOMMENDED_OPTIONS },
     preset: 'recommended',
     classWeightsByLabel: null,
@@ -116,8 +144,9 @@ export function parseWizard(raw: string | null): WizardData {
     datasetName: str(o.datasetName),
     model: str(o.model),
     modelLabel: str(o.modelLabel),
+    modelStart: o.modelStart === 'scratch' ? 'scratch' : 'pretrained',
     options: options.success ? options.data : { ...RECOMMENDED_OPTIONS },
-    preset: o.preset === 'custom' || (typeof o.preset === 'string' && o.preset in PRESETS) ? (o.preset as PresetId | 'custom') : 'recommended',
+    preset: o.preset === 'custom' || (typeof o.preset === 'string' && o.preset in WIZARD_PRESETS) ? (o.preset as PresetId | 'custom') : 'recommended',
     classWeightsByLabel: weights && Object.values(weights).every((x) => typeof x === 'number' && x > 0) ? (weights as Record<string, number>) : null,
     runName: typeof o.runName === 'string' ? o.runName : '',
     runId: str(o.runId),
@@ -133,7 +162,7 @@ export function serializeWizard(d: WizardData): string {
 /** Which preset the options equal (class weights aside: they belong to the dataset), or 'custom'. */
 export function presetOf(options: TrainingOptions): PresetId | 'custom' {
   for (const id of PRESET_IDS) {
-    const p = PRESETS[id].options;
+    const p = WIZARD_PRESETS[id].options;
     const keys = (Object.keys(p) as (keyof TrainingOptions)[]).filter((k) => k !== 'classWeights');
     const same = keys.every((k) => JSON.stringify(p[k]) === JSON.stringify(options[k]));
     if (same) return id;
@@ -150,6 +179,13 @@ export class Wizard {
     } catch {
       this.data = defaultWizard();
     }
+    this.rememberNames();
+  }
+
+  /** Messages name the user's files, not their uploaded copies (app-error.ts displayText). */
+  rememberNames(): void {
+    if (this.data.file && this.data.fileName) rememberFileName(this.data.file, this.data.fileName);
+    if (this.data.split.kind === 'file' && this.data.evalFileName) rememberFileName(this.data.split.evalFile, this.data.evalFileName);
   }
 
   save(): void {
@@ -160,18 +196,28 @@ export class Wizard {
     }
   }
 
-  /** A new file: everything that depended on the previous one is forgotten. */
+  /**
+   * A new file: everything that depended on the previous one is forgotten (its separate test file,
+   * the run and its name). The model and settings stay as a suggestion.
+   */
   setFile(file: string, fileName: string): void {
     Object.assign(this.data, {
       file,
       fileName,
       parse: null,
       mapping: null,
+      split: { ...DEFAULT_SPLIT },
+      evalFileName: null,
       datasetId: null,
       datasetName: null,
       cleaning: {},
       classWeightsByLabel: null,
+      runName: '',
+      runId: null,
     } satisfies Partial<WizardData>);
+    if (this.data.options.classWeights) this.data.options.classWeights = null;
+    this.rememberNames();
+    this.data.preset = presetOf(this.data.options);
     this.save();
   }
 
@@ -194,15 +240,22 @@ export class Wizard {
     this.save();
   }
 
-  setModel(model: string, label: string): void {
+  /**
+   * The model, and where it starts from. Moving between a pretrained model and one from scratch
+   * proposes the preset that suits it, unless the user changed the values (custom).
+   */
+  setModel(model: string, label: string, start: ModelStart = 'pretrained'): void {
+    const changedStart = start !== this.data.modelStart;
     this.data.model = model;
     this.data.modelLabel = label;
+    this.data.modelStart = start;
+    if (changedStart && this.data.preset !== 'custom') this.applyPreset(defaultPresetFor(start));
     this.save();
   }
 
   applyPreset(id: PresetId): void {
     const weights = this.data.options.classWeights;
-    this.data.options = { ...PRESETS[id].options, classWeights: weights };
+    this.data.options = { ...WIZARD_PRESETS[id].options, classWeights: weights };
     this.data.preset = presetOf(this.data.options);
     this.save();
   }
@@ -218,9 +271,26 @@ export class Wizard {
     this.save();
   }
 
+  /**
+   * Prefills the wizard from a finished run ("Run again" with changes): its dataset, model and
+   * settings, with a suggested change (the learning check's) applied on top.
+   */
+  prefillFromRun(run: { name: string; datasetId: string; datasetName: string; model: string; modelLabel: string; modelStart: ModelStart; options: TrainingOptions }, change: Partial<TrainingOptions> = {}): void {
+    this.data.datasetId = run.datasetId;
+    this.data.datasetName = run.datasetName;
+    this.data.model = run.model;
+    this.data.modelLabel = run.modelLabel;
+    this.data.modelStart = run.modelStart;
+    this.data.options = { ...run.options, ...change };
+    this.data.preset = presetOf(this.data.options);
+    this.data.runName = `${run.name} (again)`;
+    this.data.runId = null;
+    this.save();
+  }
+
   /** Start over: a new dataset, keeping the model and settings. */
   reset(): void {
-    const keep = { model: this.data.model, modelLabel: this.data.modelLabel, options: this.data.options, preset: this.data.preset };
+    const keep = { model: this.data.model, modelLabel: this.data.modelLabel, modelStart: this.data.modelStart, options: this.data.options, preset: this.data.preset };
     Object.assign(this.data, { ...defaultWizard(), ...keep });
     this.save();
   }
