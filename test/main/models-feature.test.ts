@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchModel, expandHome, findTokenizerDir, listFolder, modelStartOf, scratchModelDir } from '../../src/main/features/models';
-import { inspectModelFolder } from '../../src/main/hub/import';
+import { inspectModelFolder } from '../../src/main/hf/inspect';
 import { AppError } from '../../src/shared/errors';
 import { MODEL_START_FILE } from '../../src/shared/scratch';
 import { apiArgs, parseArgs } from '../../src/shared/schema';

@@ -87,7 +87,7 @@ export async function createScratchModel(dataDir: string, shape: ScratchShape, l
   }
   // The engine (and TensorFlow.js) load only when a model is made, not at the app's start.
   const [{ parseModelConfig, withLabels }, { createModel, initialiseModel }, { saveModelFolder }, { readTokenizerFiles }] = await Promise.all([
-    import('../engine/config'),
+    import('../hf/config'),
     import('../engine/models/index'),
     import('../engine/save'),
     import('../engine/tokenizer'),
