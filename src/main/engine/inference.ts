@@ -10,7 +10,7 @@ import type { Kernels } from './kernels';
 import { maxSequenceLength } from '../hf/config';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows, type ClassificationReport } from './metrics';
-import { predictLogits } from './step';
+import { predictLogitsAsync } from './step';
 
 export interface Prediction {
   label: string;
@@ -55,7 +55,7 @@ export class Predictor {
       const rows = order.slice(i, i + bs);
       const batch = batchTensors(padRows(rows.map((r) => encoded[r]!), tokenizer.padId), model.config);
       try {
-        const l = predictLogits(model, batch, this.kernels);
+        const l = await predictLogitsAsync(model, batch, this.kernels);
         rows.forEach((r, j) => out.set(l.subarray(j * k, (j + 1) * k), r * k));
       } finally {
         disposeBatch(batch);

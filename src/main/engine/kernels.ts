@@ -26,6 +26,23 @@ export interface Kernels {
   adamw: AdamWKernel | null;
   /** Sum of squares in double (the gradient norm). */
   sumOfSquares: ((values: Float32Array) => number) | null;
+  /**
+   * After every optimizer step: the GPU backend's check for device errors (WebGPU reports them as
+   * events, not exceptions) and its buffer-pool trim. Absent on the CPU backends.
+   */
+  afterStep?: () => void;
+  /** The device the backend runs on, when it is worth naming ("NVIDIA H200 via Vulkan"). */
+  device?: string;
+}
+
+/**
+ * Backends whose tensors live off the host (webgpu) cannot read them synchronously (dataSync needs
+ * a canvas there). Reading them once asynchronously caches the values on the CPU side, after
+ * which the engine's synchronous readers (saving a model, checkpoints) work unchanged.
+ */
+export async function readBack(tensors: Iterable<{ data(): Promise<unknown> }>, backend: string): Promise<void> {
+  if (backend !== 'webgpu') return;
+  await Promise.all([...tensors].map((t) => t.data()));
 }
 
 /** A backend with no kernels of its own: every op is tfjs', the optimizer is JavaScript. */

@@ -4,7 +4,7 @@
  * schedule with warm-up. On host-memory backends (cpu, native, wasm) the update runs in place
  * over the parameter storage in one pass; on TensorFlow backends (GPU) it runs as tensor ops.
  */
-import type { AdamWKernel, Kernels } from './kernels';
+import { readBack, type AdamWKernel, type Kernels } from './kernels';
 import { tf, hostMemoryBackend, hostView } from './tf';
 
 export interface AdamWOptions {
@@ -105,6 +105,23 @@ export class AdamW {
     const gradNorm = Math.sqrt(sumSq);
     const clipCoef = maxGradNorm && maxGradNorm > 0 ? Math.min(1, maxGradNorm / (gradNorm + 1e-6)) : 1;
     return { gradNorm, clipCoef };
+  }
+
+  /** clip() for backends that read asynchronously (webgpu): the same arithmetic, awaited. */
+  async clipAsync(grads: Map<string, tf.Tensor>, maxGradNorm: number | null): Promise<ClipResult> {
+    if (this.host) return this.clip(grads, maxGradNorm);
+    const list = this.params.map((p) => grads.get(p.name)).filter((g): g is tf.Tensor => !!g);
+    const total = tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.square(g)))));
+    const sumSq = (await total.data())[0]!;
+    total.dispose();
+    const gradNorm = Math.sqrt(sumSq);
+    const clipCoef = maxGradNorm && maxGradNorm > 0 ? Math.min(1, maxGradNorm / (gradNorm + 1e-6)) : 1;
+    return { gradNorm, clipCoef };
+  }
+
+  /** Reads the moments back to the host once, so moments() can run on any backend (checkpoints). */
+  async prefetchMoments(backend: string): Promise<void> {
+    if (!this.host) await readBack([...this.mT.values(), ...this.vT.values()], backend);
   }
 
   /** One AdamW step with the gradients scaled by clipCoef. */

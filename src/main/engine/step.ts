@@ -69,9 +69,31 @@ export class Stepper {
 
   /** Forward + backward of the micro-batches: summed gradients by HF name, mean loss. */
   gradients(micro: readonly LabeledBatch[], contexts: readonly ForwardContext[]): { loss: number; grads: Map<string, tf.Tensor> } {
+    const { losses, grads } = this.gradientTensors(micro, contexts);
+    let lossSum = 0;
+    for (const l of losses) {
+      lossSum += l.value.dataSync()[0]! / l.scale;
+      l.value.dispose();
+    }
+    return { loss: lossSum / micro.length, grads };
+  }
+
+  /** gradients() for backends that read asynchronously (webgpu): the loss is awaited, not synced. */
+  async gradientsAsync(micro: readonly LabeledBatch[], contexts: readonly ForwardContext[]): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+    const { losses, grads } = this.gradientTensors(micro, contexts);
+    let lossSum = 0;
+    for (const l of losses) {
+      lossSum += (await l.value.data())[0]! / l.scale;
+      l.value.dispose();
+    }
+    return { loss: lossSum / micro.length, grads };
+  }
+
+  /** The summed gradients and each micro-batch's scaled loss tensor with its scale (the caller reads and disposes them). */
+  private gradientTensors(micro: readonly LabeledBatch[], contexts: readonly ForwardContext[]): { losses: { value: tf.Tensor; scale: number }[]; grads: Map<string, tf.Tensor> } {
     const vars = this.params.map((p) => p.variable);
     const grads = new Map<string, tf.Tensor>();
-    let lossSum = 0;
+    const losses: { value: tf.Tensor; scale: number }[] = [];
     micro.forEach((batch, i) => {
       const labels = tf.tensor1d(batch.labels, 'int32');
       const scale = 1 / micro.length;
@@ -79,8 +101,7 @@ export class Stepper {
         () => tf.mul(crossEntropy(this.model.logits(batch.tensors, contexts[i]!), labels, this.classWeights), scale) as tf.Scalar,
         vars,
       );
-      lossSum += value.dataSync()[0]! / scale;
-      value.dispose();
+      losses.push({ value, scale });
       labels.dispose();
       for (const [varName, grad] of Object.entries(g)) {
         const name = this.model.store.hfName(varName);
@@ -94,7 +115,7 @@ export class Stepper {
         }
       }
     });
-    return { loss: lossSum / micro.length, grads };
+    return { losses, grads };
   }
 
   /** A full optimizer step; disposes the gradients. */
@@ -106,6 +127,25 @@ export class Stepper {
       return { loss, gradNorm, clipCoef };
     } finally {
       for (const g of grads.values()) g.dispose();
+    }
+  }
+
+  /**
+   * step() through asynchronous reads, for every backend (the trainer's path): on webgpu the loss
+   * and the gradient norm are awaited (no synchronous readback there); on the CPU backends it is
+   * the same arithmetic in the same order. Then the backend's after-step hook (device errors,
+   * buffer-pool trim).
+   */
+  async stepAsync(micro: readonly LabeledBatch[], contexts: readonly ForwardContext[], learningRate: number): Promise<StepOutcome> {
+    if (this.kernels.backend !== 'webgpu') return this.step(micro, contexts, learningRate);
+    const { loss, grads } = await this.gradientsAsync(micro, contexts);
+    try {
+      const { gradNorm, clipCoef } = await this.optimizer.clipAsync(grads, this.options.maxGradNorm);
+      this.optimizer.apply(grads, learningRate, clipCoef);
+      return { loss, gradNorm, clipCoef };
+    } finally {
+      for (const g of grads.values()) g.dispose();
+      this.kernels.afterStep?.();
     }
   }
 
@@ -123,4 +163,16 @@ export function predictLogits(model: SequenceClassifier, batch: BatchTensors, ke
   const rt = hostRuntime(kernels);
   if (rt && epilogueActivation(model.config.hiddenAct)) return model.logitsHost(rt, hostInputs(batch));
   return Float32Array.from(tf.tidy(() => model.logits(batch, new ForwardContext(false, 0, kernels)).dataSync() as Float32Array));
+}
+
+/** predictLogits for every backend, reading asynchronously where the backend needs it (webgpu). */
+export async function predictLogitsAsync(model: SequenceClassifier, batch: BatchTensors, kernels: Kernels): Promise<Float32Array> {
+  if (kernels.backend !== 'webgpu') return predictLogits(model, batch, kernels);
+  const logits = tf.tidy(() => model.logits(batch, new ForwardContext(false, 0, kernels)));
+  try {
+    return Float32Array.from((await logits.data()) as Float32Array);
+  } finally {
+    logits.dispose();
+    kernels.afterStep?.();
+  }
 }

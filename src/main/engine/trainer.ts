@@ -22,7 +22,8 @@ import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
 import { modelWeights, saveModelFolder } from './save';
 import { MODEL_DIR, PREDICTIONS_FILE } from './layout';
-import { predictLogits, Stepper, type LabeledBatch } from './step';
+import { predictLogitsAsync, Stepper, type LabeledBatch } from './step';
+import { readBack } from './kernels';
 import type { TextTokenizer } from './tokenizer';
 
 export interface TrainJob {
@@ -172,7 +173,7 @@ export class Trainer {
       const rows = order.slice(i, i + bs);
       const b = this.labeled(set, rows);
       try {
-        const out = predictLogits(model, b.tensors, this.kernels);
+        const out = await predictLogitsAsync(model, b.tensors, this.kernels);
         rows.forEach((r, j) => logits.set(out.subarray(j * k, (j + 1) * k), r * k));
       } finally {
         disposeBatch(b.tensors);
@@ -215,7 +216,7 @@ export class Trainer {
         if (opts.evalEverySteps === null || state.globalStep >= ctx.plan.totalSteps) {
           if (ctx.lastEvalStep !== state.globalStep && !(await this.evaluateAndKeepBest(ctx))) return this.result(ctx, 'cancelled');
         }
-        if (state.globalStep < ctx.plan.totalSteps && !ctx.stoppedEarly) this.checkpoint(ctx, epoch);
+        if (state.globalStep < ctx.plan.totalSteps && !ctx.stoppedEarly) await this.checkpoint(ctx, epoch);
         if (ctx.stoppedEarly) break;
       }
       return this.result(ctx, 'completed');
@@ -326,7 +327,7 @@ export class Trainer {
     const firstStep = state.globalStep - epoch * plan.stepsPerEpoch;
     for (let s = Math.max(0, firstStep); s < plan.stepsPerEpoch && state.globalStep < plan.totalSteps; s++) {
       if (this.signal.aborted) return 'cancelled';
-      this.optimizerStep(ctx, batches.slice(s * plan.accum, (s + 1) * plan.accum));
+      await this.optimizerStep(ctx, batches.slice(s * plan.accum, (s + 1) * plan.accum));
       if (opts.evalEverySteps !== null && state.globalStep % opts.evalEverySteps === 0) {
         if (!(await this.evaluateAndKeepBest(ctx))) return 'cancelled';
         if (ctx.stoppedEarly) return 'stopped';
@@ -337,7 +338,7 @@ export class Trainer {
   }
 
   /** One optimizer step over the micro-batches (gradient accumulation), reported to the sink. */
-  private optimizerStep(ctx: RunContext, microRows: readonly number[][]): void {
+  private async optimizerStep(ctx: RunContext, microRows: readonly number[][]): Promise<void> {
     const opts = this.job.config.options;
     const { state, plan, train } = ctx;
     const t = performance.now();
@@ -346,7 +347,7 @@ export class Trainer {
     const lr = linearScheduleLr(opts.learningRate, state.globalStep, plan.totalSteps, plan.warmup);
     let outcome;
     try {
-      outcome = ctx.stepper.step(micro, contexts, lr);
+      outcome = await ctx.stepper.stepAsync(micro, contexts, lr);
     } finally {
       for (const b of micro) disposeBatch(b.tensors);
     }
@@ -405,6 +406,7 @@ export class Trainer {
       ctx.best = metrics;
       this.phase('saving', 'Saving the best model');
       ctx.modelDir = path.join(job.runDir, MODEL_DIR);
+      await readBack(ctx.model.store.names().map((n) => ctx.model.store.get(n)), this.kernels.backend);
       saveModelFolder(ctx.modelDir, ctx.model, { sourceDir: job.config.model.path, tokenizer: ctx.tokenizer.files });
       ctx.predictionsFile = path.join(job.runDir, PREDICTIONS_FILE);
       writeEvalPredictions(ctx.predictionsFile, {
@@ -426,8 +428,10 @@ export class Trainer {
   }
 
   /** The checkpoint at the end of an epoch, from which a resumed run continues exactly. */
-  private checkpoint(ctx: RunContext, epoch: number): void {
+  private async checkpoint(ctx: RunContext, epoch: number): Promise<void> {
     const { state, model } = ctx;
+    await readBack(model.store.names().map((n) => model.store.get(n)), this.kernels.backend);
+    await ctx.stepper.optimizer.prefetchMoments(this.kernels.backend);
     this.phase('checkpointing', `Writing the checkpoint of epoch ${epoch + 1}`);
     state.trainingSeconds = ctx.elapsed();
     const dir = writeCheckpoint(this.job.runDir, {
