@@ -15,6 +15,7 @@ const resolveRequire = createRequire(import.meta.url);
 
 export const BACKEND_LABELS: Record<BackendName, string> = {
   'tensorflow-gpu': 'CUDA GPU (TensorFlow)',
+  webgpu: 'GPU (WebGPU)',
   tensorflow: 'CPU (TensorFlow native)',
   native: 'CPU (native kernels)',
   wasm: 'CPU (WebAssembly)',
@@ -24,11 +25,22 @@ export const BACKEND_LABELS: Record<BackendName, string> = {
 /** The package that provides a backend, or null for the ones inside tfjs itself. */
 export const BACKEND_PACKAGES: Record<BackendName, string | null> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  webgpu: 'webgpu',
   tensorflow: '@tensorflow/tfjs-node',
   native: null,
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
+
+/** True when a package resolves from here (without loading it). */
+export function packageInstalled(pkg: string): boolean {
+  try {
+    resolveRequire.resolve(`${pkg}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** True when the package is installed with its native binding (its install downloads libtensorflow). */
 export function tfjsNodeInstalled(pkg: string): boolean {
@@ -70,6 +82,9 @@ export function probeBackend(env: NodeJS.ProcessEnv = process.env): BackendInfo 
     return backendInfo('tensorflow-gpu', '@tensorflow/tfjs-node-gpu is installed (uses CUDA when a GPU and its libraries are present)');
   }
   skipped.push('tfjs-node-gpu is not installed');
+  // Whether WebGPU has a real adapter is only known by asking the driver, which the trainer does
+  // when it starts (the run record then names the GPU); here it is only said that it will ask.
+  skipped.push(packageInstalled('webgpu') ? 'a WebGPU GPU is looked for when training starts' : 'the webgpu package is not installed');
   if (tfjsNodeInstalled('@tensorflow/tfjs-node')) {
     return backendInfo('tensorflow', `@tensorflow/tfjs-node is installed (${skipped.join('; ')})`);
   }

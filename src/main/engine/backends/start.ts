@@ -16,13 +16,14 @@ import { backendInfo, forcedBackend, tfjsNodeInstalled } from '../backend';
 import { noKernels, type Kernels } from '../kernels';
 import { tf } from '../tf';
 import { initWasm } from './wasm';
+import { packageInstalled } from '../backend';
 
 export interface BackendDescriptor {
   name: BackendName;
   /** Why the backend cannot run here, found without loading it; null when it may. */
   probe(): string | null;
-  /** Loads the backend and makes it current: its kernels, or the reason it cannot run. */
-  start(): Promise<Kernels | string>;
+  /** Loads the backend and makes it current: its kernels, or the reason it cannot run. `requested`: the user asked for this one by name. */
+  start(requested: boolean): Promise<Kernels | string>;
 }
 
 export interface StartedBackend {
@@ -57,6 +58,38 @@ function tensorflowBackend(name: 'tensorflow-gpu' | 'tensorflow'): BackendDescri
     },
   };
 }
+
+/**
+ * Any GPU through WebGPU (Dawn: Vulkan, Metal, D3D12). A real adapter only, unless the user forced
+ * FINETUNE_BACKEND=webgpu (then a software adapter too: CI's llvmpipe). Training reads results
+ * asynchronously on it (Stepper.stepAsync); after each step the device's errors are thrown and the
+ * buffer pool is trimmed when it holds far more than the live tensors.
+ */
+const webgpuBackend: BackendDescriptor = {
+  name: 'webgpu',
+  probe: () => (packageInstalled('webgpu') ? null : 'the webgpu package (Dawn for Node) is not installed'),
+  async start(requested) {
+    try {
+      const { startWebGpuBackend } = await import('../webgpu/backend');
+      // A software adapter (CI's llvmpipe) only when WebGPU was asked for by name.
+      const r = await startWebGpuBackend({ allowSoftware: requested });
+      if (!r.ok) return r.reason;
+      const { handle } = r;
+      const TRIM_SLACK = 256 * 1024 * 1024;
+      return {
+        ...noKernels('webgpu'),
+        device: handle.report.label,
+        afterStep() {
+          handle.errors.throwIfAny();
+          const pool = handle.poolBytes();
+          if (pool.allocated > 2 * pool.used + TRIM_SLACK) handle.trimPool();
+        },
+      };
+    } catch (err) {
+      return `WebGPU unavailable (${firstLine(err)})`;
+    }
+  },
+};
 
 const nativeBackend: BackendDescriptor = {
   name: 'native',
@@ -103,13 +136,13 @@ const cpuBackend: BackendDescriptor = {
 };
 
 /** Every backend the engine can start, best first. */
-export const BACKENDS: readonly BackendDescriptor[] = [tensorflowBackend('tensorflow-gpu'), tensorflowBackend('tensorflow'), nativeBackend, wasmBackend, cpuBackend];
+export const BACKENDS: readonly BackendDescriptor[] = [tensorflowBackend('tensorflow-gpu'), webgpuBackend, tensorflowBackend('tensorflow'), nativeBackend, wasmBackend, cpuBackend];
 
 let started: StartedBackend | null = null;
 
 /** Loads one backend and makes it current: its kernels, or the reason it cannot run. */
-async function startOne(descriptor: BackendDescriptor): Promise<Kernels | string> {
-  return descriptor.probe() ?? (await descriptor.start());
+async function startOne(descriptor: BackendDescriptor, requested: boolean): Promise<Kernels | string> {
+  return descriptor.probe() ?? (await descriptor.start(requested));
 }
 
 /** Starts what the caller (or FINETUNE_BACKEND) asks for, or the best that loads here. */
@@ -118,10 +151,12 @@ export async function startBackend(preferred?: BackendName | null): Promise<Star
   const tried: string[] = [];
   const order = wanted ? BACKENDS.filter((b) => b.name === wanted) : BACKENDS;
   for (const descriptor of order) {
-    const result = await startOne(descriptor);
+    const result = await startOne(descriptor, Boolean(wanted));
     if (typeof result !== 'string') {
       const why = wanted ? `chosen by request` : tried.length ? `best available (${tried.join('; ')})` : 'best available';
-      started = { info: backendInfo(descriptor.name, why), kernels: result };
+      const info = backendInfo(descriptor.name, result.device ? `${result.device}; ${why}` : why);
+      if (result.device) info.label = `${info.label}: ${result.device}`;
+      started = { info, kernels: result };
       return started;
     }
     tried.push(`${descriptor.name}: ${result}`);

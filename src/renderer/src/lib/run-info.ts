@@ -108,6 +108,7 @@ export function modelName(source: string | null | undefined): string {
 /** The recorded backend name for people. */
 export const BACKEND_TEXT: Record<string, string> = {
   'tensorflow-gpu': 'CUDA GPU (TensorFlow)',
+  webgpu: 'GPU (WebGPU)',
   tensorflow: 'CPU (TensorFlow native)',
   native: 'CPU (native kernels)',
   wasm: 'WebAssembly',
