@@ -32,7 +32,7 @@ if (argv.includes('--child')) {
 
 const log = json ? () => {} : (...x) => console.log(...x);
 const steps = Number(opt('steps', 5));
-const backends = opt('backends', 'tensorflow-gpu,tensorflow,native,wasm,cpu').split(',');
+const backends = opt('backends', 'tensorflow-gpu,webgpu,tensorflow,native,wasm,cpu').split(',');
 const results = {};
 log(`bert-mini (${SHAPE.layers} layers, hidden ${SHAPE.hidden}, ${SHAPE.heads} heads, intermediate ${SHAPE.intermediate}, vocab ${SHAPE.vocab}), batch ${SHAPE.batch} x ${SHAPE.seq} tokens`);
 for (const b of backends) {
@@ -118,14 +118,8 @@ async function child(backendName, steps, warmup) {
   const server = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false, ws: false } });
   const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
   const load = (rel) => runner.import(path.join(root, rel));
-  const { tf } = await load('src/main/engine/tf.ts');
   const { startBackend } = await load('src/main/engine/backends/start.ts');
-  const { parseModelConfig } = await load('src/main/hf/config.ts');
-  const { createModel, initialiseModel } = await load('src/main/engine/models/index.ts');
-  const { batchTensors, disposeBatch, padRows } = await load('src/main/engine/batch.ts');
-  const { Stepper, predictLogits } = await load('src/main/engine/step.ts');
-  const { ForwardContext } = await load('src/main/engine/models/layers.ts');
-  const { Rng } = await load('src/main/engine/rng.ts');
+  const { measureThroughput } = await load('src/main/engine/throughput.ts');
   let info;
   let kernels;
   try {
@@ -135,48 +129,17 @@ async function child(backendName, steps, warmup) {
     await server.close();
     return;
   }
-  const config = parseModelConfig({
-    model_type: 'bert', vocab_size: SHAPE.vocab, hidden_size: SHAPE.hidden, num_hidden_layers: SHAPE.layers, num_attention_heads: SHAPE.heads,
-    intermediate_size: SHAPE.intermediate, hidden_act: 'gelu', max_position_embeddings: 512, type_vocab_size: 2, num_labels: 4,
-  });
-  const model = createModel(config);
-  initialiseModel(model, 0);
-  const rng = new Rng(1);
-  const rows = Array.from({ length: SHAPE.batch }, () => ({ ids: Array.from({ length: SHAPE.seq }, () => 5 + rng.int(SHAPE.vocab - 5)) }));
-  const batch = { tensors: batchTensors(padRows(rows, 0), config), labels: Int32Array.from(rows, () => rng.int(4)) };
-  const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 }, kernels);
-  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const time = (fn, n, w) => {
-    for (let i = 0; i < w; i++) fn(i);
-    const ts = [];
-    for (let i = 0; i < n; i++) {
-      const t = performance.now();
-      fn(i);
-      ts.push((performance.now() - t) / 1000);
-    }
-    return median(ts);
-  };
-  const train = time((i) => stepper.step([batch], [new ForwardContext(true, i, kernels)], 2e-5), steps, warmup);
-  const infer = time(() => predictLogits(model, batch.tensors, kernels), Math.max(steps, 3), warmup);
-  const tensors = tf.memory().numTensors;
-  disposeBatch(batch.tensors);
-  stepper.dispose();
-  model.store.dispose();
+  const r = await measureThroughput(SHAPE, kernels, { steps, warmup });
   const usage = process.resourceUsage();
   console.log(JSON.stringify({
     backend: info.name,
     backend_label: info.label,
     detail: info.name === 'native' ? (await load('src/main/engine/native/index.ts')).nativeInfo?.()?.gemm ?? '' : '',
     threads: info.name === 'native' ? (await load('src/main/engine/native/index.ts')).nativeInfo?.()?.threads ?? null : null,
-    train_step_s_median: train,
-    train_samples_per_s: SHAPE.batch / train,
-    train_tokens_per_s: (SHAPE.batch * SHAPE.seq) / train,
-    infer_step_s_median: infer,
-    infer_samples_per_s: SHAPE.batch / infer,
-    infer_tokens_per_s: (SHAPE.batch * SHAPE.seq) / infer,
+    ...r,
+    train_tokens_per_s: (SHAPE.batch * SHAPE.seq) / r.train_step_s_median,
+    infer_tokens_per_s: (SHAPE.batch * SHAPE.seq) / r.infer_step_s_median,
     peak_rss_bytes: usage.maxRSS * 1024,
-    tensors_after: tensors,
-    steps,
   }));
   await server.close();
 }

@@ -41,7 +41,7 @@ export async function benchmarkTraining(
       const t = performance.now();
       try {
         // A tiny learning rate: the weights barely move, the arithmetic is the real one.
-        stepper.step([batch], [new ForwardContext(true, mixSeed(7, s), kernels)], 1e-12);
+        await stepper.stepAsync([batch], [new ForwardContext(true, mixSeed(7, s), kernels)], 1e-12);
       } finally {
         disposeBatch(batch.tensors);
       }
