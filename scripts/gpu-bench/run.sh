@@ -15,10 +15,10 @@ mkdir -p /tmp/node && xz -dc .gpu/node.xz > /tmp/node/node && chmod +x /tmp/node
 xz -dkf .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
 N=/tmp/node/node
 run() { echo "== $*"; timeout "${T:-240}" "$@" 2>&1 | grep -v '^Warning\|artificially reduced' ; }
-T=120 run $N .gpu/bench.mjs --backend webgpu --shape bert-mini --steps 10 --warmup 3
-T=200 run $N .gpu/bench.mjs --backend webgpu --shape bert-base --steps 5 --warmup 2
-T=60  run python3 .gpu/torch_gpu_bench.py --shape bert-mini --steps 20
-T=90  run python3 .gpu/torch_gpu_bench.py --shape bert-base --steps 10
-T=90  run $N .gpu/bench.mjs --backend native --shape bert-mini --steps 3 --warmup 1
-T=150 run $N .gpu/bench.mjs --backend native --shape bert-base --steps 2 --warmup 1
+T=90 run $N .gpu/bench.mjs --backend webgpu --shape bert-mini --steps 10 --warmup 3
+T=150 run $N .gpu/bench.mjs --backend webgpu --shape bert-base --steps 5 --warmup 2
+T=50  run python3 .gpu/torch_gpu_bench.py --shape bert-mini --steps 20
+T=70  run python3 .gpu/torch_gpu_bench.py --shape bert-base --steps 10
+T=60  run $N .gpu/bench.mjs --backend native --shape bert-mini --steps 3 --warmup 1
+T=110 run $N .gpu/bench.mjs --backend native --shape bert-base --steps 2 --warmup 1
 echo "== done"
