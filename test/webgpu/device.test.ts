@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { DeviceErrors, openWebGpu, type GPUDeviceLike } from '../../src/main/engine/webgpu/device';
+import { describeAdapterInfo, DeviceErrors, openWebGpu, type GPUDeviceLike } from '../../src/main/engine/webgpu/device';
 import { startWebGpuBackend } from '../../src/main/engine/webgpu/backend';
 
 describe('webgpu device', () => {
@@ -60,5 +60,16 @@ describe('device errors', () => {
     const sum = await tf.addN(xs).data();
     started.handle.errors.throwIfAny();
     expect(Array.from(sum)).toEqual([210, 210, 210, 210, 210]);
+  });
+});
+
+describe('adapter names', () => {
+  it('spells out a known vendor\'s device (as Dawn reported it on an H200) and flags software rasterisers', () => {
+    const h200 = describeAdapterInfo({ vendor: 'nvidia', architecture: '', device: 'nvidia-h200', description: 'NVIDIA: 580.159.04 580.159.4.0' }, 'vulkan');
+    expect(h200.label).toBe('NVIDIA H200 via Vulkan');
+    expect(h200.software).toBe(false);
+    const mesa = describeAdapterInfo({ vendor: '', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6' }, 'opengles');
+    expect(mesa.software).toBe(true);
+    expect(mesa.label).toMatch(/via OpenGL ES$/);
   });
 });

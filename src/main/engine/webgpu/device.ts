@@ -67,6 +67,11 @@ let dawn: DawnModule | null | undefined;
 let dawnError = '';
 
 /** dawn.node, or null with the reason (the optional package missing, or no build for this platform). */
+/** For tests: the label Dawn's adapter info gives. */
+export function describeAdapterInfo(info: NonNullable<AdapterLike['info']>, api: string): WebGpuAdapterReport {
+  return describe({ info, features: { has: () => false }, limits: {}, requestDevice: () => Promise.reject(new Error('not a real adapter')) }, api);
+}
+
 export function loadDawn(): DawnModule | null {
   if (dawn !== undefined) return dawn;
   try {
@@ -84,14 +89,30 @@ export function loadDawn(): DawnModule | null {
 
 const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
 
+const VENDORS: Record<string, string> = { nvidia: 'NVIDIA', amd: 'AMD', intel: 'Intel', apple: 'Apple', qualcomm: 'Qualcomm', arm: 'Arm' };
+
+/**
+ * A name for people. Dawn reports e.g. device "nvidia-h200" with description "NVIDIA: 580.159.04"
+ * (the driver) on Vulkan, and description "OpenGL ES 3.2 Mesa 22.3.6" with device
+ * "llvmpipe-..." on Mesa: a known vendor's device slug is spelled out, else the description.
+ */
+function deviceName(info: NonNullable<AdapterLike['info']>): string {
+  const vendor = VENDORS[(info.vendor ?? '').toLowerCase()];
+  const slug = (info.device ?? '').trim();
+  if (vendor && slug) {
+    const rest = slug.replace(new RegExp(`^${info.vendor}[-_ ]*`, 'i'), '').split(/[-_ ]+/).filter(Boolean).map((w) => w.toUpperCase());
+    return [vendor, ...rest].join(' ');
+  }
+  return (info.description || slug || info.architecture || 'unknown device').trim();
+}
+
 function describe(adapter: AdapterLike, api: string): WebGpuAdapterReport {
   const info = adapter.info ?? {};
-  const device = (info.description || info.device || info.architecture || 'unknown device').trim();
-  const vendor = (info.vendor || '').trim();
-  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || info.type === 'cpu' || SOFTWARE.test(`${device} ${info.device ?? ''}`));
+  const device = deviceName(info);
+  const vendor = VENDORS[(info.vendor ?? '').toLowerCase()] ?? (info.vendor || '').trim();
+  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || info.type === 'cpu' || SOFTWARE.test(`${device} ${info.device ?? ''} ${info.description ?? ''}`));
   const apiName = { vulkan: 'Vulkan', metal: 'Metal', d3d12: 'Direct3D 12', opengles: 'OpenGL ES', opengl: 'OpenGL', d3d11: 'Direct3D 11' }[api] ?? api;
-  const name = vendor && !device.toLowerCase().includes(vendor.toLowerCase()) ? `${vendor} ${device}` : device;
-  return { label: `${name} via ${apiName}`, vendor, device, api, software };
+  return { label: `${device} via ${apiName}`, vendor, device, api, software };
 }
 
 function defaultApi(): string {
