@@ -30,8 +30,8 @@ export interface Environment {
   nativeGemm: string | null;
   /** FINETUNE_NATIVE_STRICT=1: the native build fails the install instead of warning (CI). */
   nativeStrict: boolean;
-  /** FINETUNE_THREADS: worker threads for the native kernels (default: the machine's cores). */
-  threads: number | null;
+  /** FINETUNE_THREADS: worker threads for the native kernels (default: the machine's cores); the native backend validates it and names the variable. */
+  threads: string | null;
   /** FINETUNE_HOST_FORWARD=off: the eval forward stays on tfjs ops instead of host arrays. */
   hostForwardDisabled: boolean;
   /** FINETUNE_PORT: the browser host's port (default: a free one); --port wins. */
@@ -91,7 +91,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     nativeAddon: text(env, 'FINETUNE_NATIVE_ADDON'),
     nativeGemm: text(env, 'FINETUNE_NATIVE_GEMM'),
     nativeStrict: flag(env, 'FINETUNE_NATIVE_STRICT', ['1', 'true', 'on']),
-    threads: positiveInt(env, 'FINETUNE_THREADS', 1024),
+    threads: text(env, 'FINETUNE_THREADS'),
     hostForwardDisabled: flag(env, 'FINETUNE_HOST_FORWARD', ['off', '0', 'false']),
     port: positiveInt(env, 'FINETUNE_PORT', 65535),
     serveBanner: text(env, 'FINETUNE_SERVE_BANNER'),

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { readEnvironment } from '../../environment';
 
 /** Version the TypeScript side expects from the addon's info().version. */
 export const NATIVE_ADDON_VERSION = '4';
@@ -195,7 +196,7 @@ const requireNative = createRequire(import.meta.url);
 /** Where the addon may be, most specific first. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
-  const explicit = env.FINETUNE_NATIVE_ADDON?.trim();
+  const explicit = readEnvironment(env).nativeAddon;
   if (explicit) return [path.resolve(explicit)];
   const rel = path.join('native', 'build', 'Release', ADDON_FILE);
   const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
@@ -228,9 +229,9 @@ function firstLine(err: unknown): string {
  * FINETUNE_NATIVE_ADDON names the file to load instead of searching.
  */
 export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
-  const switchValue = env.FINETUNE_NATIVE?.trim().toLowerCase();
-  if (switchValue === 'off' || switchValue === '0' || switchValue === 'false') {
-    return { ok: false, reason: `disabled by FINETUNE_NATIVE=${env.FINETUNE_NATIVE}` };
+  const configured = readEnvironment(env);
+  if (configured.nativeDisabled) {
+    return { ok: false, reason: `disabled by FINETUNE_NATIVE=${configured.nativeSwitch}` };
   }
   const candidates = addonCandidates(env);
   const file = candidates.find((p) => fs.existsSync(p));

@@ -20,6 +20,7 @@ import {
 } from './addon';
 import { f32, registerElementwiseKernels } from './elementwise';
 import { createNativeOps, registerFusedKernels, type NativeOps } from './ops';
+import { readEnvironment } from '../../environment';
 
 export const NATIVE_BACKEND = 'native';
 
@@ -69,12 +70,13 @@ export function registerNativeBackend(options: NativeBackendOptions = {}): Nativ
   if (!load.ok) return unavailable(load.reason);
   const addon = load.addon;
 
-  const mode = options.gemm ?? parseGemmMode(env.FINETUNE_NATIVE_GEMM, 'FINETUNE_NATIVE_GEMM');
+  const configured = readEnvironment(env);
+  const mode = options.gemm ?? parseGemmMode(configured.nativeGemm ?? undefined, 'FINETUNE_NATIVE_GEMM');
   if (!(GEMM_MODES as readonly string[]).includes(mode)) return unavailable(mode);
   const threads =
     options.threads !== undefined
       ? parseThreads(options.threads, 'threads')
-      : parseThreads(env.FINETUNE_THREADS, 'FINETUNE_THREADS');
+      : parseThreads(configured.threads ?? undefined, 'FINETUNE_THREADS');
   if (typeof threads === 'string') return unavailable(threads);
 
   let gemm: GemmName;
