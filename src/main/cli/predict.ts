@@ -16,6 +16,7 @@ import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides }
 import type { CliIo } from './io';
 import { resolveModelArg } from './model-arg';
 import { taskProgressLine } from './progress';
+import { ownValue } from '../../shared/own';
 
 const MODEL_FLAG = { kind: 'path', value: 'DIR|HUB_ID', required: true, help: 'a trained model folder (a run\'s model, an export, or a Hub id)' } as const;
 const LENGTH_FLAGS = {
@@ -64,7 +65,7 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     const table = await readTable(file, mapping.parse ?? {}, io.signal);
     const rows = table.rows.map((r) => {
       const raw = (r.fields[mapping.labelColumn] ?? '').trim();
-      const name = (mapping.labelNames?.[raw] ?? raw).trim();
+      const name = (ownValue(mapping.labelNames, raw) ?? raw).trim();
       const label = known.get(name.toLowerCase());
       if (label === undefined) {
         throw new AppError('invalid_input', `${path.basename(file)} line ${r.line}: label "${name}" is not one the model knows (${predictor.labels.join(', ')}).`);

@@ -169,10 +169,10 @@ export class DataStepState {
   setLabelName(raw: string, name: string): void {
     const m = this.w.mapping;
     if (!m) return;
-    const names = { ...(m.labelNames ?? {}) };
-    if (name.trim()) names[raw] = name.trim();
-    else delete names[raw];
-    if (Object.keys(names).length) m.labelNames = names;
+    // Entries, not `names[raw] = ...`: a label named `__proto__` must stay an ordinary key.
+    const entries = Object.entries(m.labelNames ?? {}).filter(([k]) => k !== raw);
+    if (name.trim()) entries.push([raw, name.trim()]);
+    if (entries.length) m.labelNames = Object.fromEntries(entries);
     else delete m.labelNames;
     this.changed();
   }
