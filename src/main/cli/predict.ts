@@ -40,6 +40,7 @@ export const PREDICT_SPEC: CommandSpec = {
     input: { kind: 'path', value: 'FILE', help: 'a CSV, TSV or JSONL file to predict' },
     output: { kind: 'path', value: 'FILE', help: 'the CSV to write: the input columns, predicted_label, confidence, prob_<label>' },
     'text-column': COLUMN_FLAGS['text-column']!,
+    'raw-csv': { kind: 'switch', help: 'write cells starting with = + - @ as they are (by default they get a leading \' so a spreadsheet does not run them as formulas)' },
     ...LENGTH_FLAGS,
     json: JSON_FLAG,
   },
@@ -98,6 +99,7 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<number>
   if (texts.length && input) throw new UsageError('give --text or --input, not both');
   if (input && !output) throw new UsageError('--input needs --output FILE');
   if (output && !input) throw new UsageError('--output needs --input FILE');
+  if (args.has('raw-csv') && !output) throw new UsageError('--raw-csv applies to --output FILE');
   const json = args.has('json');
   const maxLength = args.number('max-length');
   const batchSize = args.number('batch-size');
@@ -111,6 +113,7 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<number>
       batchSize,
       // The user named the output file: replace it (never the input, which predictFile refuses).
       overwrite: true,
+      csvInjectionSafe: !args.has('raw-csv'),
       signal: io.signal,
       onProgress: (p) => {
         if (!io.isTTY || json || !io.write) return;
