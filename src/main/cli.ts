@@ -13,6 +13,7 @@ import type { CliIo } from './cli/io';
 import { resolveDataDir } from './paths';
 import { APP_VERSION } from './version';
 import { isMainModule } from './web';
+import { ownValue } from '../shared/own';
 
 const USAGE = [
   `finetune ${APP_VERSION}: fine-tune BERT-family text classifiers.`,
@@ -84,7 +85,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (name === 'help') {
     const spec = rest[0] ? await specOf(rest[0]) : null;
-    if (rest[0] && !spec && COMMANDS[rest[0]]) return COMMANDS[rest[0]]!(['--help'], { io, app: () => { throw new UsageError('no app for help'); }, setWhere: () => undefined });
+    const helpCommand = rest[0] ? ownValue(COMMANDS, rest[0]) : undefined;
+    if (rest[0] && !spec && helpCommand) return helpCommand(['--help'], { io, app: () => { throw new UsageError('no app for help'); }, setWhere: () => undefined });
     (spec ? helpLines(spec) : USAGE).forEach((l) => io.out(l));
     return 0;
   }
@@ -92,7 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(APP_VERSION);
     return 0;
   }
-  const command = COMMANDS[name];
+  const command = ownValue(COMMANDS, name);
   if (!command) {
     const near = nearest(name, Object.keys(COMMANDS));
     io.err(`finetune: unknown command "${name}"${near ? `; did you mean ${near}?` : ''} (finetune --help lists them)`);

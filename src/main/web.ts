@@ -23,6 +23,7 @@ import { formatBytes } from '../shared/format';
 import { isApiMethod, parseArgs } from '../shared/schema';
 import type { App } from './app';
 import { toErrorData } from './dispatch';
+import { sweepUploads } from './training/housekeeping';
 import { createAuth, TOKEN_HEADER, type Credentials } from './web/auth';
 import { contentDisposition, DOWNLOAD_PREFIX, Downloads } from './web/downloads';
 import { MAX_BODY_BYTES, MAX_UPLOAD_BYTES, MIME, pageHeaders, readBody, receiveUpload, RequestError, sendError, sendJson } from './web/http';
@@ -76,6 +77,9 @@ interface Route {
 
 const CHANGING_METHODS = new Set(['exportRun', 'predictFile']);
 
+/** Uploads older than this are deleted by the hourly sweep. */
+export const UPLOAD_MAX_AGE_MS = 24 * 3600_000;
+
 export function createWebHost(options: WebHostOptions): Promise<WebHost> {
   const { app } = options;
   const auth = createAuth(options.token);
@@ -86,6 +90,17 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     const run = await app.api.getRun(p.runId);
     return { format: p.format, runName: run.name, datasetName: run.datasetName, input: p.input };
   });
+
+  // Web uploads older than a day are deleted now and every hour (prepared ones already are).
+  const sweep = (): void => {
+    try {
+      sweepUploads(app.dataDir, UPLOAD_MAX_AGE_MS);
+    } catch {
+      // Best effort: the next sweep tries again.
+    }
+  };
+  sweep();
+  const sweeper = setInterval(sweep, 3600_000).unref();
 
   const unsubscribe = app.events.onAny((event, payload) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
@@ -358,6 +373,7 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
         close: () =>
           new Promise<void>((done) => {
             unsubscribe();
+            clearInterval(sweeper);
             for (const res of sseClients) res.end();
             sseClients.clear();
             downloads.close();

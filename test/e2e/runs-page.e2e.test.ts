@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openSession, type Session } from '../helpers/browser';
 import { RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
+import { registerInstance, unregisterInstance } from '../../src/main/store/ownership';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -103,6 +104,35 @@ describe('Runs page through the web host', () => {
     await expect(s.page.locator('[data-testid="headline"]').textContent()).resolves.toMatch(/79\.0 %\s*Macro-F1/);
     await matrix.scrollIntoViewIfNeeded();
     await s.screenshot('runs-eight-labels-1440');
+    expect(s.errors).toEqual([]);
+  });
+
+  it('a run another process trains names it and cannot be resumed, cancelled or deleted here; a startup notice shows once', async () => {
+    const id = '20260101-000000-other1';
+    s.app.runs.create({ id, name: 'Trained in a terminal', config: {}, modelId: 'bert-base-uncased', datasetName: 'ag_news', status: 'running' });
+    // This test's own pid is alive; another registered instance id makes it "another window".
+    registerInstance('another-instance');
+    s.app.runs.claim(id, { pid: process.pid, host: 'cli', startedAt: Date.now(), processStart: null, instance: 'another-instance' });
+    s.app.startupNotices.push({ kind: 'database-rebuilt', message: 'The run history was damaged and rebuilt from the run folders.', path: '/data/finetune.db.damaged-1' });
+    await s.page.setViewportSize({ width: 1280, height: 800 });
+    await s.page.goto(s.host.url);
+    await s.page.getByRole('link', { name: 'Runs' }).click();
+    const row = s.page.locator(`tr[data-run-id="${id}"]`);
+    await row.waitFor();
+    await expect(row.locator('[data-testid="run-owner"]').textContent()).resolves.toBe(`Training in another window (finetune train, pid ${process.pid})`);
+    await expect(row.getByRole('button', { name: /^Delete/ }).isDisabled()).resolves.toBe(true);
+    await expect(row.getByRole('button', { name: /^Cancel/ }).isDisabled()).resolves.toBe(true);
+    await expect(row.getByRole('button', { name: /^Delete/ }).getAttribute('title')).resolves.toMatch(/finetune train, pid \d+\)\. Wait for it to finish there/);
+    const notice = s.page.locator('[data-testid="startup-notice"]');
+    await expect(notice.textContent()).resolves.toContain('The run history was damaged and rebuilt from the run folders.');
+    await s.screenshot('runs-owner-and-notice');
+    await notice.getByRole('button', { name: /Dismiss/ }).click();
+    await expect(notice.count()).resolves.toBe(0);
+    await s.page.reload();
+    await row.waitFor();
+    await expect(notice.count()).resolves.toBe(0);
+    s.app.runs.release(id);
+    unregisterInstance('another-instance');
     expect(s.errors).toEqual([]);
   });
 });

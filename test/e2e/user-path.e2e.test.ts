@@ -5,9 +5,8 @@
  * downloaded by the browser and checked as files: one row per input, and the unzipped folder
  * predicts with `finetune predict`.
  *
- * The Model step is one function (chooseModel): when "Start from scratch" lands, swap its body.
- * The downloads go through `download()`: when the Results step calls offerDownload itself, it
- * becomes a click on that step's download button.
+ * The model is "Start from scratch" (tiny). The downloads are what the browser receives after the
+ * user's own drop and click (page.waitForEvent('download')), not requests made by the test.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +19,6 @@ import { ZipArchive } from '../../src/main/hf/zip-reader';
 import { agNewsSample, REPO_DIR, requireBuild } from '../helpers/app';
 import { launchBrowser, RESULTS_DIR, startHostProcess, type HostProcess } from '../helpers/browser';
 
-const FIXTURE_MODEL = path.resolve(REPO_DIR, '../shared/reference/fixtures/bert');
 const TIMEOUT = 180_000;
 const PREDICT_ROWS = 25;
 
@@ -50,36 +48,20 @@ async function dropFile(file: string): Promise<void> {
   );
 }
 
-/** The Model step: a small local model folder (swap for "Start from scratch" once it exists). */
+/** The Model step: "Start from scratch", the tiny shape (no download, no folder to find). */
 async function chooseModel(): Promise<void> {
-  await page.getByLabel('Folder').fill(FIXTURE_MODEL);
-  await page.getByRole('button', { name: 'Use folder' }).click();
-  await page.locator('[data-testid="folder-report"]').getByText('ready to train').waitFor();
+  const scratch = page.locator('[data-testid="scratch-card"]');
+  await scratch.getByText('Tiny (2 layers × 128)').click();
+  await scratch.getByRole('button', { name: 'Start from scratch' }).click();
+  await scratch.getByRole('button', { name: '✓ Selected' }).waitFor({ timeout: 60_000 });
 }
 
 /**
- * Downloads what an export or a batch prediction wrote (its path as the page shows it), as the
- * browser transport's offerDownload does: a one-time link from the host, clicked in the page.
+ * Does what the user does (a click, a drop) and receives the download the page offers for it:
+ * the Results step hands what it wrote to the browser (offerDownload) by itself.
  */
-async function download(writtenPath: string): Promise<{ file: string; suggested: string }> {
-  const [dl] = await Promise.all([
-    page.waitForEvent('download', { timeout: 60_000 }),
-    page.evaluate(async (p) => {
-      const r = await fetch('/api/download', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-finetune-token': sessionStorage.getItem('finetune-token') ?? '' },
-        body: JSON.stringify({ path: p }),
-      });
-      const answer = (await r.json()) as { ok: boolean; value?: { url: string; filename: string }; error?: { message: string } };
-      if (!answer.ok || !answer.value) throw new Error(answer.error?.message ?? `download answered ${r.status}`);
-      const a = document.createElement('a');
-      a.href = answer.value.url;
-      a.download = answer.value.filename;
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-    }, writtenPath),
-  ]);
+async function receiveDownload(action: () => Promise<void>): Promise<{ file: string; suggested: string }> {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), action()]);
   const file = path.join(tmp, 'downloads', dl.suggestedFilename());
   await dl.saveAs(file);
   return { file, suggested: dl.suggestedFilename() };
@@ -197,7 +179,7 @@ describe('a new user, from the printed URL to a model in hand', () => {
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await page.getByRole('button', { name: /^Fast/ }).click();
     await page.getByRole('textbox', { name: 'Epochs' }).fill('1');
-    await page.getByRole('textbox', { name: 'Learning rate' }).fill('5e-4');
+    await page.getByRole('textbox', { name: 'Learning rate' }).fill('1e-3');
     await page.getByRole('textbox', { name: 'Batch size', exact: true }).fill('8');
     await page.getByRole('textbox', { name: 'Max length (tokens)' }).fill('32');
     await page.getByLabel('Run name').fill('first model');
@@ -219,12 +201,11 @@ describe('a new user, from the printed URL to a model in hand', () => {
   });
 
   it('downloads the predictions of a file: one row per input, named after the file and the run', { timeout: TIMEOUT }, async () => {
-    await dropFile(predictCsv);
-    const written = page.locator('[data-testid="batch-predict"] [data-testid="written-path"]');
-    await written.waitFor({ timeout: 60_000 });
-    const { file, suggested } = await download((await written.textContent())!.trim());
+    const { file, suggested } = await receiveDownload(() => dropFile(predictCsv));
     downloaded.predictions = file;
     expect(suggested).toBe(`${path.basename(predictCsv, '.csv')}-predictions-first model.csv`);
+    // The page says what the browser got, not only where the server wrote it.
+    await expect(page.locator('[data-testid="batch-predict"] [data-testid="downloaded-name"]').textContent()).resolves.toBe(`Downloaded ${suggested}`);
     const records = csvRecords(fs.readFileSync(file, 'utf8')).filter((r) => r.some((f) => f !== ''));
     const header = records[0]!;
     expect(header).toContain('predicted_label');
@@ -238,11 +219,9 @@ describe('a new user, from the printed URL to a model in hand', () => {
   });
 
   it('downloads the model as a zip that `finetune predict` loads', { timeout: TIMEOUT }, async () => {
-    await page.locator('[data-testid="export"] button[data-format="hf"]').click();
-    const written = page.locator('[data-testid="export"] [data-testid="written-path"]').first();
-    await written.waitFor({ timeout: 120_000 });
-    const { file, suggested } = await download((await written.textContent())!.trim());
+    const { file, suggested } = await receiveDownload(() => page.locator('[data-testid="export"] button[data-format="hf"]').click());
     expect(suggested).toMatch(/-first model-model\.zip$/);
+    await expect(page.locator('[data-testid="export"] [data-testid="downloaded-name"]').first().textContent()).resolves.toBe(`Downloaded ${suggested}`);
     const into = path.join(tmp, 'unzipped');
     const names = unzip(file, into);
     const folder = path.join(into, suggested.replace(/\.zip$/, ''));

@@ -46,3 +46,22 @@ describe('deleteDataset', () => {
     await expect(t.app.api.deleteDataset('0'.repeat(64))).rejects.toMatchObject({ code: 'not_found' });
   });
 });
+
+describe('prepareDataset and web uploads (issue 12.6)', () => {
+  it('deletes the uploaded copy once prepared, and never a file outside <dataDir>/uploads', async () => {
+    const uploads = path.join(t.app.dataDir, 'uploads');
+    fs.mkdirSync(uploads, { recursive: true });
+    const upload = path.join(uploads, '1796397272197-e3225d-ag.csv');
+    fs.copyFileSync(agNewsSample(tmp, 60), upload);
+    const inspection = await t.app.api.inspectDataset(upload);
+    const ds = await t.app.api.prepareDataset({ file: upload, mapping: inspection.suggestedMapping!, split: { kind: 'ratio', evalRatio: 0.2, seed: 42 }, displayName: 'ag.csv' });
+    expect(ds.trainCount + ds.evalCount).toBe(60);
+    expect(fs.existsSync(upload)).toBe(false);
+
+    const own = path.join(tmp, 'own.csv');
+    fs.copyFileSync(agNewsSample(tmp, 60), own);
+    const again = await t.app.api.inspectDataset(own);
+    await t.app.api.prepareDataset({ file: own, mapping: again.suggestedMapping!, split: { kind: 'ratio', evalRatio: 0.2, seed: 42 } });
+    expect(fs.existsSync(own)).toBe(true);
+  });
+});

@@ -163,3 +163,12 @@ describe('wizard: from scratch and new files', () => {
     expect(w.data.model).toBe('bert');
   });
 });
+
+describe('labels named like Object.prototype members (issue 12.3)', () => {
+  it('the wizard maps saved class weights by label without Object members', () => {
+    const w = new Wizard(memoryStorage());
+    w.data.classWeightsByLabel = { toString: 3 };
+    w.setDataset('a'.repeat(64), 'x.csv', ['constructor', '__proto__', 'toString']);
+    expect(w.data.options.classWeights).toEqual([1, 1, 3]);
+  });
+});

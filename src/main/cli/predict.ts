@@ -16,6 +16,7 @@ import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides }
 import type { CliIo } from './io';
 import { resolveModelArg } from './model-arg';
 import { taskProgressLine } from './progress';
+import { ownValue } from '../../shared/own';
 
 const MODEL_FLAG = { kind: 'path', value: 'DIR|HUB_ID', required: true, help: 'a trained model folder (a run\'s model, an export, or a Hub id)' } as const;
 const LENGTH_FLAGS = {
@@ -39,6 +40,7 @@ export const PREDICT_SPEC: CommandSpec = {
     input: { kind: 'path', value: 'FILE', help: 'a CSV, TSV or JSONL file to predict' },
     output: { kind: 'path', value: 'FILE', help: 'the CSV to write: the input columns, predicted_label, confidence, prob_<label>' },
     'text-column': COLUMN_FLAGS['text-column']!,
+    'raw-csv': { kind: 'switch', help: 'write cells starting with = + - @ as they are (by default they get a leading \' so a spreadsheet does not run them as formulas)' },
     ...LENGTH_FLAGS,
     json: JSON_FLAG,
   },
@@ -64,7 +66,7 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     const table = await readTable(file, mapping.parse ?? {}, io.signal);
     const rows = table.rows.map((r) => {
       const raw = (r.fields[mapping.labelColumn] ?? '').trim();
-      const name = (mapping.labelNames?.[raw] ?? raw).trim();
+      const name = (ownValue(mapping.labelNames, raw) ?? raw).trim();
       const label = known.get(name.toLowerCase());
       if (label === undefined) {
         throw new AppError('invalid_input', `${path.basename(file)} line ${r.line}: label "${name}" is not one the model knows (${predictor.labels.join(', ')}).`);
@@ -97,6 +99,7 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<number>
   if (texts.length && input) throw new UsageError('give --text or --input, not both');
   if (input && !output) throw new UsageError('--input needs --output FILE');
   if (output && !input) throw new UsageError('--output needs --input FILE');
+  if (args.has('raw-csv') && !output) throw new UsageError('--raw-csv applies to --output FILE');
   const json = args.has('json');
   const maxLength = args.number('max-length');
   const batchSize = args.number('batch-size');
@@ -110,6 +113,7 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<number>
       batchSize,
       // The user named the output file: replace it (never the input, which predictFile refuses).
       overwrite: true,
+      csvInjectionSafe: !args.has('raw-csv'),
       signal: io.signal,
       onProgress: (p) => {
         if (!io.isTTY || json || !io.write) return;

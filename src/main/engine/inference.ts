@@ -11,6 +11,7 @@ import { maxSequenceLength } from '../hf/config';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows, type ClassificationReport } from './metrics';
 import { predictLogitsAsync } from './step';
+import { nullRecord } from '../../shared/own';
 
 export interface Prediction {
   label: string;
@@ -73,7 +74,7 @@ export class Predictor {
       const row = probs.subarray(i * k, (i + 1) * k);
       let best = 0;
       for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
-      const scores: Record<string, number> = {};
+      const scores = nullRecord<number>();
       this.labels.forEach((l, j) => (scores[l] = row[j]!));
       return { label: this.labels[best]!, score: row[best]!, scores };
     });

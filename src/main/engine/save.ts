@@ -11,14 +11,16 @@ import { fsyncPath, fsyncTree, renameWithRetry, writeFileSynced } from '../fsuti
 import { ARCHITECTURES, type SequenceClassifier } from './models/index';
 import { serializeSafetensors } from './safetensors';
 import type { TokenizerFiles } from './tokenizer';
+import { nullRecord } from '../../shared/own';
 
 /** Tokenizer side files copied when the source folder has them (slow-tokenizer formats). */
 const TOKENIZER_SIDE_FILES = ['vocab.txt', 'vocab.json', 'merges.txt', 'spiece.model', 'special_tokens_map.json', 'added_tokens.json'];
 
 export function modelConfigJson(model: SequenceClassifier): JsonObject {
   const c = model.config;
-  const id2label: Record<string, string> = {};
-  const label2id: Record<string, number> = {};
+  // No prototype: a label named `__proto__` stays an ordinary key that JSON.stringify writes.
+  const id2label = nullRecord<string>();
+  const label2id = nullRecord<number>();
   c.id2label.forEach((label, i) => {
     id2label[String(i)] = label;
     label2id[label] = i;

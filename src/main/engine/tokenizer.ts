@@ -6,6 +6,7 @@
 import type { JsonObject } from '../../shared/json';
 import { FAMILIES, isModelFamily } from '../../shared/model-families';
 import { folderModelType, readTokenizerFiles, type TokenizerFiles } from '../hf/tokenizer-files';
+import { ownValue } from '../../shared/own';
 
 export { readTokenizerFiles, type TokenizerFiles } from '../hf/tokenizer-files';
 
@@ -148,7 +149,7 @@ function transformers(): Promise<Record<string, unknown>> {
 export async function tokenizerFromFiles(files: TokenizerFiles, modelType: string): Promise<TextTokenizer> {
   const T = await transformers();
   const name = String(files.config.tokenizer_class ?? 'PreTrainedTokenizer').replace(/Fast$/, '');
-  const Cls = (T[name] ?? T.PreTrainedTokenizer) as TokenizerClass;
+  const Cls = (ownValue(T, name) ?? T.PreTrainedTokenizer) as TokenizerClass;
   const tok = new Cls(files.tokenizer, files.config);
   const layout = layoutFrom(files.tokenizer, tok, modelType);
   const padToken = (files.config.pad_token as string | undefined) ?? FAMILIES[isModelFamily(modelType) ? modelType : 'bert'].tokenizer.specialTokens.pad_token;

@@ -13,6 +13,7 @@ import { forEachEvalPrediction } from '../engine/eval-predictions';
 import { renameWithRetry, fsyncPath } from '../fsutil';
 import { csvLine, predictionCells, predictionColumns } from './predictions';
 import { tempFileFor } from './destination';
+import { nullRecord } from '../../shared/own';
 
 export { evalPredictionsReport, forEachEvalPrediction, type EvalPredictionRow } from '../engine/eval-predictions';
 
@@ -43,7 +44,7 @@ export async function writeEvalPredictionsCsv(predictionsFile: string, labels: r
     let bytes = 0;
     const progress = new ProgressReporter('writing', total, 'bytes', options.onProgress);
     const rows = await forEachEvalPrediction(predictionsFile, labels.length, (r, lineBytes) => {
-      const scores: Record<string, number> = {};
+      const scores = nullRecord<number>();
       labels.forEach((l, j) => (scores[l] = r.probs[j]!));
       const prediction = { label: labels[r.predicted]!, score: r.probs[r.predicted]!, scores };
       writer.write(csvLine([r.text, labels[r.label]!, ...predictionCells(prediction, labels)], csv));

@@ -5,6 +5,7 @@
 import type { ParseOverrides } from '../../shared/dataset';
 import type { Prediction } from '../engine/inference';
 import { resolveFormat, readRecords } from '../data';
+import { ownValue } from '../../shared/own';
 
 export interface Table {
   columns: string[];
@@ -72,7 +73,7 @@ export function predictionColumns(inputColumns: readonly string[], labels: reado
 /** The cells after the input columns: label, confidence, one probability per class (empty when there is no prediction). */
 export function predictionCells(p: Prediction | null, labels: readonly string[]): string[] {
   if (!p) return ['', '', ...labels.map(() => '')];
-  return [p.label, p.score.toFixed(6), ...labels.map((l) => (p.scores[l] ?? 0).toFixed(6))];
+  return [p.label, p.score.toFixed(6), ...labels.map((l) => (ownValue(p.scores, l) ?? 0).toFixed(6))];
 }
 
 /** One CSV record, CRLF-terminated (RFC 4180); formulas neutralised unless options.csvInjectionSafe is false. */

@@ -4,6 +4,7 @@ import type { DataProgress } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { doctorDataset, getPreparedDataset, inspectDataset, listPreparedDatasets, prepareDataset, previewDataset, removePreparedDataset } from '../data';
 import { resolveModel } from '../hub/resolve';
+import { removeUpload } from '../training/housekeeping';
 import { runWorkerJob } from '../training/jobs';
 import type { TaskHandle } from '../tasks';
 import type { AppContext } from './context';
@@ -18,7 +19,12 @@ export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'p
       ctx.tasks.run(taskId, (task) => inspectDataset(file, { overrides, signal: task.signal, onProgress: dataProgress(task) })),
     previewDataset: (file, limit, overrides) => previewDataset(file, { limit, overrides }),
     prepareDataset: (request, taskId) =>
-      ctx.tasks.run(taskId, (task) => prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) })),
+      ctx.tasks.run(taskId, async (task) => {
+        const prepared = await prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) });
+        // A web upload's copy is no longer needed once prepared (removeUpload touches only <dataDir>/uploads).
+        for (const f of [request.file, request.split.kind === 'file' ? request.split.evalFile : null]) if (f) removeUpload(ctx.dataDir, f);
+        return prepared;
+      }),
     listDatasets: async () => listPreparedDatasets(ctx.dataDir),
     getDataset: async (id) => getPreparedDataset(ctx.dataDir, id),
     async deleteDataset(id) {

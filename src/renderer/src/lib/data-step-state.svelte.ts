@@ -4,10 +4,11 @@
  * file took 30 s); it is read again only for another file, and the data check runs again only when
  * the file, the columns or the split changed.
  */
-import type { DatasetInspection, DatasetMapping, DatasetPreview, DoctorReport, PreparedDataset, SplitSpec } from '../../../shared/dataset';
+import type { DatasetInspection, DatasetMapping, DatasetPreview, DoctorReport, ParseSettings, PreparedDataset, SplitSpec } from '../../../shared/dataset';
 import type { AppError } from '../../../shared/errors';
 import { api, toAppError } from './api';
 import { cleaningOf, fallbackMapping, labelNamesFor } from './data-step';
+import { readingChoices, type Reading } from './readings';
 import { Task } from './task.svelte';
 import { wizard } from './wizard.svelte';
 
@@ -23,6 +24,8 @@ export class DataStepState {
   pastDatasets = $state.raw<PreparedDataset[]>([]);
   error = $state.raw<AppError | null>(null);
   sourceMissing = $state(false);
+  /** The ways an ambiguous file can be read (from its first inspection), to choose from; empty when it reads one way. */
+  readings = $state.raw<Reading[]>([]);
   /** The file the inspection belongs to (null while none is complete). */
   inspectedFile: string | null = null;
   /** What the doctor's report was made for: file, mapping and split. */
@@ -67,8 +70,9 @@ export class DataStepState {
     }
   }
 
-  async load(file: string): Promise<void> {
+  async load(file: string, forced?: ParseSettings): Promise<void> {
     const w = this.w;
+    if (!forced) this.readings = [];
     this.inspectedFile = file;
     this.inspection = null;
     this.preview = null;
@@ -76,7 +80,7 @@ export class DataStepState {
     this.doctorKey = null;
     this.sourceMissing = false;
     this.error = null;
-    const overrides = w.mapping && w.parse ? { ...w.parse, labelColumn: w.mapping.labelColumn } : undefined;
+    const overrides = forced ?? (w.mapping && w.parse ? { ...w.parse, labelColumn: w.mapping.labelColumn } : undefined);
     const r = await this.inspectTask.run((id) => api.inspectDataset(file, overrides, id));
     if (!r || this.inspectedFile !== file) {
       if (this.inspectedFile === file) this.inspectedFile = null;
@@ -89,6 +93,7 @@ export class DataStepState {
     }
     this.inspection = r;
     w.parse = r.parse;
+    if (!forced) this.readings = readingChoices(r);
     if (!w.mapping || w.mapping.textColumns.some((c) => c >= r.columns.length) || w.mapping.labelColumn >= r.columns.length) {
       w.mapping = r.suggestedMapping ? { ...r.suggestedMapping } : fallbackMapping(r);
     }
@@ -166,13 +171,23 @@ export class DataStepState {
     if (r && w.file === file) this.inspection = r;
   }
 
+  /** The user chose another reading of an ambiguous file: read it again that way, with the mapping it suggests. */
+  async chooseReading(parse: ParseSettings): Promise<void> {
+    const file = this.w.file;
+    if (!file) return;
+    this.readings = this.readings.map((r) => ({ ...r, current: r.parse === parse }));
+    this.w.mapping = null;
+    this.changed();
+    await this.load(file, parse);
+  }
+
   setLabelName(raw: string, name: string): void {
     const m = this.w.mapping;
     if (!m) return;
-    const names = { ...(m.labelNames ?? {}) };
-    if (name.trim()) names[raw] = name.trim();
-    else delete names[raw];
-    if (Object.keys(names).length) m.labelNames = names;
+    // Entries, not `names[raw] = ...`: a label named `__proto__` must stay an ordinary key.
+    const entries = Object.entries(m.labelNames ?? {}).filter(([k]) => k !== raw);
+    if (name.trim()) entries.push([raw, name.trim()]);
+    if (entries.length) m.labelNames = Object.fromEntries(entries);
     else delete m.labelNames;
     this.changed();
   }

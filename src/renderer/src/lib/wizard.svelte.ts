@@ -8,6 +8,7 @@ import type { DatasetCleaning, DatasetMapping, ParseSettings, SplitSpec } from '
 import { rememberFileName } from './app-error';
 import { START_PRESETS, type ModelStart } from '../../../shared/learning-check';
 import { PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
+import { ownValue } from '../../../shared/own';
 
 /**
  * The presets the Settings step offers: the shared ones, plus one for a model started from scratch
@@ -232,7 +233,7 @@ export class Wizard {
     this.data.datasetName = name;
     const byLabel = this.data.classWeightsByLabel;
     if (byLabel) {
-      this.data.options.classWeights = labels.map((l) => byLabel[l] ?? 1);
+      this.data.options.classWeights = labels.map((l) => ownValue(byLabel, l) ?? 1);
       this.data.preset = presetOf(this.data.options);
     } else if (this.data.options.classWeights && this.data.options.classWeights.length !== labels.length) {
       this.data.options.classWeights = null;
