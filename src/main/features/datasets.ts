@@ -6,6 +6,7 @@ import { doctorDataset, getPreparedDataset, inspectDataset, listPreparedDatasets
 import { resolveModel } from '../hub/resolve';
 import { runWorkerJob } from '../training/jobs';
 import type { TaskHandle } from '../tasks';
+import { withBaseline } from './baseline';
 import type { AppContext } from './context';
 
 export function dataProgress(task: TaskHandle): (p: DataProgress) => void {
@@ -18,7 +19,7 @@ export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'p
       ctx.tasks.run(taskId, (task) => inspectDataset(file, { overrides, signal: task.signal, onProgress: dataProgress(task) })),
     previewDataset: (file, limit, overrides) => previewDataset(file, { limit, overrides }),
     prepareDataset: (request, taskId) =>
-      ctx.tasks.run(taskId, (task) => prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) })),
+      ctx.tasks.run(taskId, async (task) => withBaseline(ctx, task, await prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) }))),
     listDatasets: async () => listPreparedDatasets(ctx.dataDir),
     getDataset: async (id) => getPreparedDataset(ctx.dataDir, id),
     async deleteDataset(id) {
