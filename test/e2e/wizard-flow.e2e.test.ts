@@ -527,6 +527,15 @@ describe('the wizard, end to end', () => {
     await expect(page.locator('[data-testid="baseline-f1"]').count()).resolves.toBe(4);
     await shot('13b-results-not-learned', true);
 
+    // A dataset prepared before baselines existed: Results offers to compute it, with progress.
+    const dsDir = path.join(s.app.dataDir, 'datasets', ds.id);
+    for (const f of ['baseline.json', 'baseline-report.json']) fs.rmSync(path.join(dsDir, f));
+    await page.reload();
+    await page.locator('[data-testid="compute-baseline"]').click();
+    await baseline.waitFor({ timeout: 60_000 });
+    await expect(page.locator('[data-testid="baseline-headline"]').textContent()).resolves.toContain(`keyword baseline ${(ds.baseline!.accuracy * 100).toFixed(1)} %`);
+    expect(fs.existsSync(path.join(dsDir, 'baseline-report.json'))).toBe(true);
+
     // The runs table flags it too, not as a green success.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
     const row = page.locator(`tr[data-run-id="${start.id}"]`);
