@@ -12,6 +12,7 @@ import { formatBytes, plural } from '../shared/format';
 import { loadPreparedDataset } from './data';
 import { AppEventBus } from './events';
 import type { AppContext, HostCapabilities } from './features/context';
+import { baselineApi, baselineLookup } from './features/baseline';
 import { datasetsApi } from './features/datasets';
 import { modelsApi } from './features/models';
 import { runsApi } from './features/runs';
@@ -61,7 +62,7 @@ export function createApp(options: AppOptions): App {
   const { db, notices: startupNotices } = openRunDatabase(dataDir, { nativeBinding: options.sqliteBinding });
   const instance = newInstanceId();
   registerInstance(instance);
-  const runs = new RunRepository(db, { instance });
+  const runs = new RunRepository(db, { instance, baselineOf: baselineLookup(dataDir) });
   const events = new AppEventBus();
   const tasks = new TaskRegistry(events);
   // Only runs whose owning process is gone: another live process may be training the others.
@@ -115,6 +116,7 @@ export function createApp(options: AppOptions): App {
     ...datasetsApi(ctx),
     ...modelsApi(ctx),
     ...runsApi(ctx),
+    ...baselineApi(ctx),
   };
 
   return {

@@ -28,6 +28,7 @@ const USAGE = [
   '  data      inspect FILE | doctor FILE              check a dataset before training',
   '  models    list | download REPO | import DIR       models and the Hugging Face cache',
   '  export    RUN_ID --format hf|predictions|recipe [--out PATH]',
+  '  baseline  DATASET_ID|FILE [--export FILE]         the keyword baseline a fine-tuned model should beat',
   '',
   'Every command takes --help, and --json for machine-readable output.',
   'Data lives in FINETUNE_HOME (default ~/.finetune-studio).',
@@ -55,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   data: async (argv, c) => (await import('./cli/data')).dataCommand(argv, c.io),
   models: async (argv, c) => (await import('./cli/models')).modelsCommand(argv, c.io),
   export: async (argv, c) => (await import('./cli/export')).exportCommand(c.app(), argv, c.io),
+  baseline: async (argv, c) => (await import('./cli/baseline')).baselineCommand(c.app, argv, c.io),
 };
 
 /** The spec of a command for `finetune help COMMAND`. */
@@ -72,6 +74,8 @@ async function specOf(name: string): Promise<CommandSpec | null> {
       return (await import('./cli/init')).INIT_SPEC;
     case 'export':
       return (await import('./cli/export')).EXPORT_SPEC;
+    case 'baseline':
+      return (await import('./cli/baseline')).BASELINE_SPEC;
     default:
       return null;
   }

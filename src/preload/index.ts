@@ -44,6 +44,7 @@ const api = {
   deleteDataset: (id: string) => call('deleteDataset', id),
   doctorDataset: (source: DoctorSource, options?: { model?: string; maxLength?: number; minClassSize?: number }, taskId?: string) =>
     call('doctorDataset', source, options, taskId),
+  computeBaseline: (datasetId: string, taskId?: string) => call('computeBaseline', datasetId, taskId),
 
   listModels: () => call('listModels'),
   downloadModel: (repo: string, revision?: string, taskId?: string) => call('downloadModel', repo, revision, taskId),

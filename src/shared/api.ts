@@ -8,6 +8,7 @@
  * id, and cancelTask(taskId) stops the call, which then fails with code 'cancelled'.
  */
 import type {
+  BaselineSummary,
   DatasetInspection,
   DatasetPreview,
   DoctorReport,
@@ -109,6 +110,11 @@ export interface AppApi {
   deleteDataset(id: string): Promise<void>;
   /** The data doctor; with a model (Hub id or folder) it also measures token lengths. */
   doctorDataset(source: DoctorSource, options?: { model?: string; maxLength?: number; minClassSize?: number }, taskId?: string): Promise<DoctorReport>;
+  /**
+   * Trains and scores the keyword baseline (TF-IDF + logistic regression) of a prepared dataset;
+   * prepareDataset already does this, so this is for datasets prepared before. Seconds; cancellable.
+   */
+  computeBaseline(datasetId: string, taskId?: string): Promise<BaselineSummary>;
 
   // --- models ---------------------------------------------------------------
   listModels(): Promise<CatalogModel[]>;

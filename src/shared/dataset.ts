@@ -3,6 +3,7 @@
  * text + label (mapping), the prepared immutable copy a run trains on, and the data doctor's
  * report. Plain serialisable data only; src/shared/dataset-schema.ts validates the inputs.
  */
+import type { ClassMetrics } from './types';
 
 /** Text encodings the reader understands. 'utf-8' also covers UTF-8 with a BOM. */
 export const TEXT_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'windows-1252'] as const;
@@ -216,6 +217,31 @@ export interface PreparedDataset {
   /** What was changed or left out while preparing, in plain language. */
   warnings: string[];
   formatVersion: 1;
+  /** The keyword baseline's scores (from baseline-report.json beside meta.json; not part of the fingerprint), or null when none was computed. */
+  baseline: BaselineSummary | null;
+}
+
+/**
+ * The keyword baseline (TF-IDF word 1-2 grams + logistic regression) of a prepared dataset:
+ * trained on its training rows, scored on the same evaluation rows as the runs.
+ */
+export interface BaselineSummary {
+  accuracy: number;
+  macroF1: number;
+  perClass: ClassMetrics[];
+  /** confusion[true][predicted], in label order. */
+  confusion: number[][];
+  /** Mean cross-entropy on the evaluation rows. */
+  evalLoss: number;
+  trainRows: number;
+  evalRows: number;
+  /** Distinct word uni- and bigrams kept. */
+  features: number;
+  iterations: number;
+  converged: boolean;
+  trainSeconds: number;
+  /** Epoch milliseconds. */
+  createdAt: number;
 }
 
 /** One example as the engine trains on it. */

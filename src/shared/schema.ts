@@ -84,6 +84,7 @@ export const apiArgs = {
       taskIdSchema.optional(),
     ]),
   ),
+  computeBaseline: spec(['datasetId', 'taskId'], z.tuple([datasetIdSchema, taskIdSchema.optional()])),
 
   listModels: spec([], z.tuple([])),
   downloadModel: spec(['repo', 'revision', 'taskId'], z.tuple([hubIdSchema, revisionSchema.optional(), taskIdSchema.optional()])),

@@ -56,6 +56,9 @@ export interface RunSummary {
   bestMetricName: string | null;
   /** Accuracy at the best evaluation (the Runs table shows it whatever picks the best). */
   bestAccuracy: number | null;
+  /** The keyword baseline of the run's dataset (accuracy and macro-F1 on the same evaluation rows), or null when none was computed. */
+  baselineAccuracy: number | null;
+  baselineMacroF1: number | null;
   error: string | null;
   /** The process training this run (set while it is running or queued), or null. */
   owner: RunOwner | null;

@@ -517,12 +517,30 @@ describe('the wizard, end to end', () => {
     await expect(page.locator('[data-testid="headline"]').getAttribute('data-learned')).resolves.toBe('false');
     await expect(page.locator('[data-testid="run-status"]').textContent()).resolves.toMatch(/not learned/);
     await expect(page.locator('[data-testid="run-status"]').getAttribute('class')).resolves.not.toMatch(/completed/);
-    await shot('13b-results-not-learned');
+    // The keyword baseline of the dataset (computed when it was prepared) beats it, in plain words.
+    expect(ds.baseline).not.toBeNull();
+    const baseline = page.locator('[data-testid="baseline"]');
+    await baseline.waitFor();
+    await expect(baseline.getAttribute('data-verdict')).resolves.toBe('baseline-wins');
+    await expect(page.locator('[data-testid="baseline-headline"]').textContent()).resolves.toMatch(new RegExp(`^Your model [\\d.]+ % vs keyword baseline ${(ds.baseline!.accuracy * 100).toFixed(1)} %$`));
+    await expect(baseline.textContent()).resolves.toMatch(/A simple keyword model beats this run by [\d.]+ points: try more epochs, a pretrained model, or use the keyword model instead/);
+    await expect(page.locator('[data-testid="baseline-f1"]').count()).resolves.toBe(4);
+    await shot('13b-results-not-learned', true);
+
+    // A dataset prepared before baselines existed: Results offers to compute it, with progress.
+    const dsDir = path.join(s.app.dataDir, 'datasets', ds.id);
+    for (const f of ['baseline.json', 'baseline-report.json']) fs.rmSync(path.join(dsDir, f));
+    await page.reload();
+    await page.locator('[data-testid="compute-baseline"]').click();
+    await baseline.waitFor({ timeout: 60_000 });
+    await expect(page.locator('[data-testid="baseline-headline"]').textContent()).resolves.toContain(`keyword baseline ${(ds.baseline!.accuracy * 100).toFixed(1)} %`);
+    expect(fs.existsSync(path.join(dsDir, 'baseline-report.json'))).toBe(true);
 
     // The runs table flags it too, not as a green success.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
     const row = page.locator(`tr[data-run-id="${start.id}"]`);
     await row.locator('[data-testid="run-not-learned"]').waitFor();
+    await expect(row.locator('[data-testid="run-baseline"]').textContent()).resolves.toContain(`${(ds.baseline!.accuracy * 100).toFixed(1)} %`);
     await shot('13c-runs-not-learned');
 
     // "Run again with these settings": the Settings step, prefilled with the suggested values.

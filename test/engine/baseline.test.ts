@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { HEAVY_TEST_TIMEOUT_MS } from './timeouts';
 import {
   evaluateBaseline,
   historyFor,
@@ -349,5 +350,5 @@ describe('acceptance: AG News train_5k -> test.csv', () => {
       expect(Math.abs(report.accuracy - measured.accuracy)).toBeLessThanOrEqual(0.01);
       expect(Math.abs(report.macroF1 - measured.macroF1)).toBeLessThanOrEqual(0.01);
     }
-  }, 600_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

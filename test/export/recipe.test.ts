@@ -248,4 +248,21 @@ describe('model card', () => {
     expect(card).toContain('Recomputed from the evaluation predictions of the saved model (10 rows): accuracy 80.00 %');
     expect(card).toContain('a local model folder (`bert`)');
   });
+
+  it("names the dataset's keyword baseline beside the model's accuracy", () => {
+    const config = runConfig('/data', { ...prepared, labels }, 'bert');
+    const baseline = { accuracy: 0.831, macroF1: 0.82, perClass: [], confusion: [], evalLoss: 0.5, trainRows: 40, evalRows: 10, features: 100, iterations: 12, converged: true, trainSeconds: 0.1, createdAt: 0 };
+    const card = modelCard({
+      runId: 'r3',
+      config,
+      detail: null,
+      dataset: { ...prepared, labels, baseline },
+      hub: null,
+      modelType: 'bert',
+      predictionsReport: { accuracy: 0.792, macroF1: 0.79, perClass: labels.map((label) => ({ label, precision: 0.8, recall: 0.8, f1: 0.8, support: 5 })), confusion: [[4, 1], [1, 4]], rows: 10 },
+      appVersion: '9.9.9',
+      exportedAt: new Date(0),
+    });
+    expect(card).toContain('Keyword baseline (TF-IDF word 1-2 grams + logistic regression, C = 10, trained on the same training rows): accuracy 83.10 %, macro-F1 0.8200 on the same 10 rows; this model is 3.9 points below it.');
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EvalMetrics, RunDetail } from '../../src/shared/types';
-import { classDeltas, configDiff, evalCurves, flatten, headlineDeltas, lossCurves } from '../../src/renderer/src/lib/compare';
+import { baselineGaps, classDeltas, configDiff, evalCurves, flatten, headlineDeltas, lossCurves } from '../../src/renderer/src/lib/compare';
 
 const evalOf = (epoch: number, acc: number, f1s: Record<string, number>): EvalMetrics => ({
   step: epoch * 10,
@@ -27,6 +27,8 @@ function run(id: string, over: Partial<RunDetail>): RunDetail {
     bestMetric: null,
     bestMetricName: 'accuracy',
     bestAccuracy: null,
+    baselineAccuracy: null,
+    baselineMacroF1: null,
     error: null,
     owner: null,
     ownedHere: false,
@@ -80,6 +82,18 @@ describe('metric deltas', () => {
     expect(h[0]!.delta[1]).toBeNull();
     expect(h[0]!.delta[2]).toBeCloseTo(0.05, 10);
     expect(h[0]!.delta[0]).toBe(0);
+  });
+});
+
+describe('against the keyword baseline', () => {
+  it('each run against its own dataset\'s baseline; missing either side gives no gap', () => {
+    const a = evalOf(1, 0.8, { World: 0.9 });
+    const gaps = baselineGaps([{ baselineAccuracy: 0.85 }, { baselineAccuracy: 0.7 }, { baselineAccuracy: null }], [a, a, a]);
+    expect(gaps[0]!.baseline).toBe(0.85);
+    expect(gaps[0]!.gap).toBeCloseTo(-0.05, 10);
+    expect(gaps[1]!.gap).toBeCloseTo(0.1, 10);
+    expect(gaps[2]).toEqual({ baseline: null, gap: null });
+    expect(baselineGaps([{ baselineAccuracy: 0.85 }], [null])[0]).toEqual({ baseline: 0.85, gap: null });
   });
 });
 

@@ -22,6 +22,8 @@ function detail(steps: StepMetric[], evals: EvalMetrics[] = [], status: RunDetai
     bestMetric: null,
     bestMetricName: 'accuracy',
     bestAccuracy: null,
+    baselineAccuracy: null,
+    baselineMacroF1: null,
     error: null,
     owner: null,
     ownedHere: false,

@@ -16,6 +16,8 @@ const run = (id: string, over: Partial<RunSummary> = {}): RunSummary => ({
   bestMetric: null,
   bestMetricName: null,
   bestAccuracy: null,
+  baselineAccuracy: null,
+  baselineMacroF1: null,
   error: null,
   owner: null,
   ownedHere: false,
@@ -46,6 +48,11 @@ describe('runs table', () => {
     expect(queryRuns(runs, { ...DEFAULT_QUERY, text: 'AG_NEWS bert' }).map((r) => r.id)).toEqual(['b']);
     expect(queryRuns(runs, { ...DEFAULT_QUERY, status: 'failed' }).map((r) => r.id)).toEqual(['a']);
     expect(queryRuns(runs, { ...DEFAULT_QUERY, text: 'nothing' })).toEqual([]);
+  });
+  it('sorts by the keyword baseline, runs without one last', () => {
+    const rows = [run('x', { baselineAccuracy: 0.8 }), run('y', { baselineAccuracy: null }), run('z', { baselineAccuracy: 0.9 })];
+    expect(queryRuns(rows, { ...DEFAULT_QUERY, sort: 'baselineAccuracy', dir: 'desc' }).map((r) => r.id)).toEqual(['z', 'x', 'y']);
+    expect(queryRuns(rows, { ...DEFAULT_QUERY, sort: 'baselineAccuracy', dir: 'asc' }).map((r) => r.id)).toEqual(['x', 'z', 'y']);
   });
   it('a header click flips the same column, or starts another in its natural order', () => {
     const q = nextSort(DEFAULT_QUERY, 'createdAt');

@@ -44,7 +44,7 @@ export const PREDICT_SPEC: CommandSpec = {
     ...LENGTH_FLAGS,
     json: JSON_FLAG,
   },
-  notes: [COLUMN_NOTE],
+  notes: [COLUMN_NOTE, 'With --baseline FILE (a keyword baseline from `finetune baseline --export FILE`) instead of --model: labels of --text T.'],
 };
 
 async function loadPredictor(modelArg: string, io: CliIo): Promise<Predictor> {
@@ -90,6 +90,8 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 export async function predictCommand(argv: string[], io: CliIo): Promise<number> {
+  // An exported keyword baseline instead of a model (cli/baseline.ts).
+  if (argv.some((a) => a === '--baseline' || a.startsWith('--baseline='))) return (await import('./baseline')).predictWithBaseline(argv, io);
   const args = parseArgs(PREDICT_SPEC, argv, io);
   if (!args) return 0;
   const texts = args.all('text');

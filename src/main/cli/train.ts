@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StartRunRequest } from '../../shared/api';
+import { compareWithBaseline } from '../../shared/baseline';
 import { bestEvaluation } from '../../shared/best-metric';
 import type { DatasetCleaning, PreparedDataset, SplitSpec } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
@@ -270,6 +271,8 @@ function report(app: App, run: RunDetail, io: CliIo, json: boolean, out: string 
         out: copied,
         seconds,
         learned: learning ? learning.verdict.learned : null,
+        baseline_accuracy: run.baselineAccuracy,
+        baseline_macro_f1: run.baselineMacroF1,
         majority_rate: learning?.verdict.majorityRate ?? null,
         ...(notLearned ? { advice: notLearned.advice, suggestion: notLearned.suggestion && { learning_rate: notLearned.suggestion.learningRate, epochs: notLearned.suggestion.epochs }, try_flags: learning!.tryFlags } : {}),
       }),
@@ -277,6 +280,10 @@ function report(app: App, run: RunDetail, io: CliIo, json: boolean, out: string 
   } else if (run.status === 'completed') {
     io.out(`Run ${run.id} completed in ${formatDuration(seconds)} on ${run.backend ?? 'an unknown backend'}.`);
     if (best) io.out(`Best evaluation (epoch ${best.epoch.toFixed(2)}): accuracy ${formatPercent(best.accuracy)}, macro-F1 ${formatPercent(best.macroF1)}.`);
+    if (best && run.baselineAccuracy !== null) {
+      const versus = compareWithBaseline(best.accuracy, run.baselineAccuracy);
+      io.out(`${versus.headline} (keyword baseline macro-F1 ${formatPercent(run.baselineMacroF1)}). ${versus.advice}`);
+    }
     io.out(`Model: ${copied ?? modelDir}`);
     if (notLearned) {
       io.out(notLearned.advice);

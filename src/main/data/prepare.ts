@@ -18,6 +18,7 @@ import type {
 } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { fsyncPath, fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
+import { readBaselineReport } from './baseline-files';
 import { resolveFormat, type ResolvedFormat } from './format';
 import { hashText, seededRandom, shuffleInPlace } from './hash';
 import { describeBrokenQuotes, describeNuls, describeSkipped } from './inspect';
@@ -390,7 +391,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
     }
 
     const id = fingerprint(finished.labels, trainSha, evalSha);
-    const meta: PreparedDataset = {
+    const meta: Omit<PreparedDataset, 'baseline'> = {
       id,
       name: request.name ?? trainFormat.displayName,
       labels: finished.labels,
@@ -431,7 +432,7 @@ export async function prepareDataset(request: PrepareRequest, dataDir: string, o
       return readMeta(dataDir, id);
     }
     fsyncPath(root);
-    return meta;
+    return { ...meta, baseline: null };
   } catch (err) {
     for (const s of stores) s.texts.abandon();
     fs.rmSync(tempDir, { recursive: true, force: true });
@@ -447,11 +448,13 @@ function readMeta(dataDir: string, id: string): PreparedDataset {
   } catch {
     throw new AppError('not_found', `Dataset ${id.slice(0, 12)} does not exist in ${datasetsDir(dataDir)}; prepare it again.`);
   }
+  let meta: PreparedDataset;
   try {
-    return JSON.parse(text) as PreparedDataset;
+    meta = JSON.parse(text) as PreparedDataset;
   } catch {
     throw new AppError('io', `${file} is damaged (not valid JSON); prepare the dataset again.`);
   }
+  return { ...meta, baseline: readBaselineReport(path.dirname(file)) };
 }
 
 /** The meta.json of a prepared dataset. */

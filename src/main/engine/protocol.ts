@@ -3,6 +3,7 @@
  * process in the CLI and web host). The parent sends one job; the worker streams events and
  * ends with done, cancelled or failed.
  */
+import type { BaselineSummary } from '../../shared/dataset';
 import type { BackendInfo, BackendName, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
 import type { Prediction } from './inference';
 import type { BenchmarkRequest } from './benchmark';
@@ -44,7 +45,18 @@ export interface PredictFileJobMessage {
   csvInjectionSafe?: boolean;
 }
 
-export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage | PredictFileJobMessage) & {
+/**
+ * The keyword baseline of a prepared dataset (<dataDir>/datasets/<datasetId>/): trained on its
+ * training rows, scored on its evaluation rows; writes baseline.json (the model) and
+ * baseline-report.json (a BaselineSummary) beside meta.json and answers 'baseline'.
+ */
+export interface BaselineJobMessage {
+  kind: 'baseline';
+  dataDir: string;
+  datasetId: string;
+}
+
+export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage | PredictFileJobMessage | BaselineJobMessage) & {
   backend?: BackendName | null;
 };
 
@@ -73,4 +85,5 @@ export type WorkerMessage =
   | { type: 'token-counts'; counts: number[] }
   | { type: 'benchmark'; samplesPerSecond: number; tokensPerSecond: number }
   | { type: 'data-progress'; phase: string; done: number; total: number | null; etaSeconds: number | null }
-  | { type: 'exported'; path: string; files: string[]; rows: number };
+  | { type: 'exported'; path: string; files: string[]; rows: number }
+  | { type: 'baseline'; summary: BaselineSummary };

@@ -60,6 +60,16 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'token-counts', counts });
     return;
   }
+  if (job.kind === 'baseline') {
+    // Sparse Float64 arithmetic in plain JS: no backend needed.
+    const { computeDatasetBaseline } = await import('./baseline/dataset-job');
+    const summary = await computeDatasetBaseline(job.dataDir, job.datasetId, {
+      signal: abort.signal,
+      onProgress: (done, total, phase) => send({ type: 'data-progress', phase, done, total, etaSeconds: null }),
+    });
+    send({ type: 'baseline', summary });
+    return;
+  }
   const { info: backend, kernels } = await startBackend(job.backend ?? null);
   send({ type: 'backend', backend });
   if (job.kind === 'serve') {

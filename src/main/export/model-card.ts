@@ -122,6 +122,14 @@ export function modelCard(input: ModelCardInput): string {
       `Evaluation of this model${best ? ` (epoch ${best.epoch.toFixed(2)}, step ${best.step})` : ''}: accuracy **${pct(headline.accuracy)}**, macro-F1 **${f4(headline.macroF1)}** on ${int(config.dataset.evalCount)} held-out rows.`,
     );
   }
+  const baseline = dataset?.baseline;
+  if (baseline) {
+    lines.push('');
+    lines.push(
+      `Keyword baseline (TF-IDF word 1-2 grams + logistic regression, C = 10, trained on the same training rows): accuracy ${pct(baseline.accuracy)}, macro-F1 ${f4(baseline.macroF1)} on the same ${int(baseline.evalRows)} rows` +
+        (headline ? `; this model is ${Math.abs((headline.accuracy - baseline.accuracy) * 100).toFixed(1)} points ${headline.accuracy >= baseline.accuracy ? 'above' : 'below'} it.` : '.'),
+    );
+  }
   if (detail && detail.status !== 'completed') {
     lines.push('', `> Note: this run ended as **${detail.status}**${detail.error ? ` (${detail.error.replace(/[\r\n]+/g, ' ')})` : ''}; the model is its best evaluation before it stopped.`);
   }

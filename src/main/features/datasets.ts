@@ -7,6 +7,7 @@ import { resolveModel } from '../hub/resolve';
 import { removeUpload } from '../training/housekeeping';
 import { runWorkerJob } from '../training/jobs';
 import type { TaskHandle } from '../tasks';
+import { withBaseline } from './baseline';
 import type { AppContext } from './context';
 
 export function dataProgress(task: TaskHandle): (p: DataProgress) => void {
@@ -23,7 +24,7 @@ export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'p
         const prepared = await prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) });
         // A web upload's copy is no longer needed once prepared (removeUpload touches only <dataDir>/uploads).
         for (const f of [request.file, request.split.kind === 'file' ? request.split.evalFile : null]) if (f) removeUpload(ctx.dataDir, f);
-        return prepared;
+        return withBaseline(ctx, task, prepared);
       }),
     listDatasets: async () => listPreparedDatasets(ctx.dataDir),
     getDataset: async (id) => getPreparedDataset(ctx.dataDir, id),

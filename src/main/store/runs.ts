@@ -77,8 +77,12 @@ function ownerOfRow(row: RunRow): OwnerRecord | null {
   };
 }
 
-function toSummary(row: RunRow, instance: string): RunSummary {
+/** The keyword baseline's scores of a dataset (by fingerprint), or null; the store reads no dataset files itself. */
+export type BaselineLookup = (datasetFingerprint: string) => { accuracy: number; macroF1: number } | null;
+
+function toSummary(row: RunRow, instance: string, baselineOf?: BaselineLookup): RunSummary {
   const owner = ownerOfRow(row);
+  const baseline = row.dataset_fingerprint && baselineOf ? baselineOf(row.dataset_fingerprint) : null;
   return {
     id: row.id,
     name: row.name,
@@ -93,6 +97,8 @@ function toSummary(row: RunRow, instance: string): RunSummary {
     bestMetric: row.best_metric,
     bestMetricName: row.best_metric_name,
     bestAccuracy: row.best_accuracy,
+    baselineAccuracy: baseline?.accuracy ?? null,
+    baselineMacroF1: baseline?.macroF1 ?? null,
     error: row.error,
     owner: owner ? { pid: owner.pid, host: owner.host, startedAt: owner.startedAt } : null,
     ownedHere: owner !== null && owner.pid === process.pid && owner.instance === instance,
@@ -103,12 +109,14 @@ export class RunRepository {
   private readonly stmts;
   /** This app instance (see store/ownership.ts): RunSummary.ownedHere compares owners with it. */
   readonly instance: string;
+  private readonly baselineOf?: BaselineLookup;
 
   constructor(
     private readonly db: Database.Database,
-    options: { instance?: string } = {},
+    options: { instance?: string; baselineOf?: BaselineLookup } = {},
   ) {
     this.instance = options.instance ?? newInstanceId();
+    this.baselineOf = options.baselineOf;
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO runs (id, name, created_at, status, config, model_id, dataset_fingerprint, dataset_name)
@@ -182,7 +190,7 @@ export class RunRepository {
 
   summary(id: string): RunSummary | null {
     const row = this.stmts.get.get(id) as RunRow | undefined;
-    return row ? toSummary(row, this.instance) : null;
+    return row ? toSummary(row, this.instance, this.baselineOf) : null;
   }
 
   /** The process recorded as training the run (null when none is, or the run does not exist). */
@@ -210,7 +218,7 @@ export class RunRepository {
     const row = this.stmts.get.get(id) as RunRow | undefined;
     if (!row) return null;
     return {
-      ...toSummary(row, this.instance),
+      ...toSummary(row, this.instance, this.baselineOf),
       config: JSON.parse(row.config) as JsonObject,
       steps: this.steps(id),
       evals: this.evals(id),
@@ -224,7 +232,7 @@ export class RunRepository {
   }
 
   list(): RunSummary[] {
-    return (this.stmts.list.all() as RunRow[]).map((r) => toSummary(r, this.instance));
+    return (this.stmts.list.all() as RunRow[]).map((r) => toSummary(r, this.instance, this.baselineOf));
   }
 
   rename(id: string, name: string): RunSummary | null {

@@ -82,6 +82,22 @@ export function headlineDeltas(evals: readonly (EvalMetrics | null)[]): Headline
   });
 }
 
+export interface BaselineGap {
+  /** Accuracy of the keyword baseline of the run's dataset (same evaluation rows), or null. */
+  baseline: number | null;
+  /** The run's best accuracy minus the baseline's (null where either is missing). */
+  gap: number | null;
+}
+
+/** Each run against the keyword baseline of its own dataset. */
+export function baselineGaps(runs: readonly Pick<RunDetail, 'baselineAccuracy'>[], evals: readonly (EvalMetrics | null)[]): BaselineGap[] {
+  return runs.map((r, i) => {
+    const baseline = r.baselineAccuracy ?? null;
+    const accuracy = evals[i]?.accuracy ?? null;
+    return { baseline, gap: baseline === null || accuracy === null ? null : accuracy - baseline };
+  });
+}
+
 /** The best evaluation of a run as recorded (by the metric that picked its best model). */
 export function bestEvalOfRun(run: RunDetail): EvalMetrics | null {
   return bestEvalOf(run.evals, run.bestMetricName);

@@ -3,7 +3,7 @@ import type { RunStatus, RunSummary } from '../../../shared/types';
 import { runDuration } from './format';
 import { modelName } from './run-info';
 
-export const SORT_KEYS = ['name', 'createdAt', 'model', 'dataset', 'status', 'bestAccuracy', 'duration'] as const;
+export const SORT_KEYS = ['name', 'createdAt', 'model', 'dataset', 'status', 'bestAccuracy', 'baselineAccuracy', 'duration'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export type SortDir = 'asc' | 'desc';
 
@@ -30,6 +30,8 @@ function sortValue(r: RunSummary, key: SortKey, now: number): string | number | 
       return r.status;
     case 'bestAccuracy':
       return r.bestAccuracy;
+    case 'baselineAccuracy':
+      return r.baselineAccuracy;
     case 'duration':
       return runDuration(r.startedAt, r.finishedAt, now);
   }
@@ -60,6 +62,6 @@ export function queryRuns(runs: readonly RunSummary[], q: RunsQuery, now = Date.
 /** Clicking a column header: the same column flips the direction; another starts with its natural one. */
 export function nextSort(q: RunsQuery, key: SortKey): RunsQuery {
   if (q.sort === key) return { ...q, dir: q.dir === 'asc' ? 'desc' : 'asc' };
-  const descFirst: SortKey[] = ['createdAt', 'bestAccuracy', 'duration'];
+  const descFirst: SortKey[] = ['createdAt', 'bestAccuracy', 'baselineAccuracy', 'duration'];
   return { ...q, sort: key, dir: descFirst.includes(key) ? 'desc' : 'asc' };
 }

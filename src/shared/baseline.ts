@@ -1,0 +1,34 @@
+/**
+ * A run against the keyword baseline of its dataset (TF-IDF + logistic regression, trained in
+ * seconds on the same training rows, scored on the same evaluation rows): one verdict and one
+ * wording for the Results step, the CLI and the model card.
+ */
+import { formatPercent } from './format';
+
+/** Within this many points of accuracy the two are called level. */
+export const BASELINE_LEVEL_MARGIN = 0.005;
+
+export type BaselineVerdict = 'model-wins' | 'level' | 'baseline-wins';
+
+export interface BaselineComparison {
+  verdict: BaselineVerdict;
+  /** Model accuracy minus baseline accuracy (fraction; negative when the model loses). */
+  difference: number;
+  /** "Your model 79.2 % vs keyword baseline 83.1 %". */
+  headline: string;
+  /** What it means, in plain words (and what to do when the model loses). */
+  advice: string;
+}
+
+export function compareWithBaseline(modelAccuracy: number, baselineAccuracy: number): BaselineComparison {
+  const difference = modelAccuracy - baselineAccuracy;
+  const verdict: BaselineVerdict = difference > BASELINE_LEVEL_MARGIN ? 'model-wins' : difference < -BASELINE_LEVEL_MARGIN ? 'baseline-wins' : 'level';
+  const points = Math.abs(difference * 100).toFixed(1);
+  const advice =
+    verdict === 'baseline-wins'
+      ? `A simple keyword model beats this run by ${points} points: try more epochs, a pretrained model, or use the keyword model instead.`
+      : verdict === 'level'
+        ? 'A simple keyword model does as well as this run: the fine-tuned model adds little here. Try more epochs or a pretrained model.'
+        : `This run beats a simple keyword model by ${points} points.`;
+  return { verdict, difference, headline: `Your model ${formatPercent(modelAccuracy)} vs keyword baseline ${formatPercent(baselineAccuracy)}`, advice };
+}
