@@ -100,7 +100,7 @@ function loadGoldenMlm(family: Family): GoldenMlm {
   return JSON.parse(fs.readFileSync(path.join(mlmDir(family), 'golden_mlm.json'), 'utf8')) as GoldenMlm;
 }
 
-function hostBatch(input: MlmInput, padId: number): HostBatch {
+function hostBatch(input: MlmInput, _padId: number): HostBatch {
   const batchSize = input.input_ids.length;
   const seqLen = input.input_ids[0]!.length;
   return {
@@ -395,7 +395,7 @@ describe(`masked-LM details (${backend})`, () => {
       const probs = tf.tidy(() => tf.softmax(model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels()), trace), -1));
       const p = (await probs.array()) as number[][];
       const hh = (await trace.pooled!.array()) as number[][];
-      tf.dispose([probs, trace.embeddings, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor => !!t));
+      tf.dispose([probs, ...[trace.embeddings, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor2D => !!t)]);
       const out = new Array<number>(h).fill(0);
       p.forEach((row, i) => hh[i]!.forEach((x, j) => (out[j]! += ((row[pad]! - (batch.labels[i] === pad ? 1 : 0)) * x) / p.length)));
       return out;

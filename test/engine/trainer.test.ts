@@ -104,7 +104,7 @@ describe(`trainer (${backend})`, () => {
 
   it('keeps the tfjs tensor count constant across 50 training steps', async () => {
     let before = -1;
-    let counts: number[] = [];
+    const counts: number[] = [];
     const sink: TrainerSink = {
       phase: () => {},
       step: (e) => {
