@@ -37,14 +37,22 @@ const seqLen = Number(opt('seq', 32));
 const steps = Number(opt('steps', 5));
 const warmup = Number(opt('warmup', 1));
 
-const { createServer, createServerModuleRunner } = await import('vite');
-const server = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false, ws: false } });
-const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
-const load = (rel) => runner.import(path.join(root, rel));
+// The engine's TypeScript is loaded through vite (as bench/train-bench.mjs does), unless a bundle
+// that embeds this file supplies the modules (globalThis.__webgpuBenchModules: path -> module).
+let load;
+let server = null;
+if (globalThis.__webgpuBenchModules) {
+  load = async (rel) => globalThis.__webgpuBenchModules[rel];
+} else {
+  const { createServer, createServerModuleRunner } = await import('vite');
+  server = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false, ws: false } });
+  const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
+  load = (rel) => runner.import(path.join(root, rel));
+}
 try {
   await main();
 } finally {
-  await server.close();
+  await server?.close();
 }
 
 async function main() {
