@@ -123,7 +123,7 @@ async function child(backendName, steps, warmup) {
   const { parseModelConfig } = await load('src/main/hf/config.ts');
   const { createModel, initialiseModel } = await load('src/main/engine/models/index.ts');
   const { batchTensors, disposeBatch, padRows } = await load('src/main/engine/batch.ts');
-  const { Stepper, predictLogits } = await load('src/main/engine/step.ts');
+  const { Stepper, predictLogitsAsync } = await load('src/main/engine/step.ts');
   const { ForwardContext } = await load('src/main/engine/models/layers.ts');
   const { Rng } = await load('src/main/engine/rng.ts');
   let info;
@@ -146,18 +146,19 @@ async function child(backendName, steps, warmup) {
   const batch = { tensors: batchTensors(padRows(rows, 0), config), labels: Int32Array.from(rows, () => rng.int(4)) };
   const stepper = new Stepper(model, { weightDecay: 0.01, maxGradNorm: 1 }, kernels);
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const time = (fn, n, w) => {
-    for (let i = 0; i < w; i++) fn(i);
+  // Asynchronous reads (webgpu cannot read synchronously); on the CPU backends the same arithmetic as step().
+  const time = async (fn, n, w) => {
+    for (let i = 0; i < w; i++) await fn(i);
     const ts = [];
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      fn(i);
+      await fn(i);
       ts.push((performance.now() - t) / 1000);
     }
     return median(ts);
   };
-  const train = time((i) => stepper.step([batch], [new ForwardContext(true, i, kernels)], 2e-5), steps, warmup);
-  const infer = time(() => predictLogits(model, batch.tensors, kernels), Math.max(steps, 3), warmup);
+  const train = await time((i) => stepper.stepAsync([batch], [new ForwardContext(true, i, kernels)], 2e-5), steps, warmup);
+  const infer = await time(() => predictLogitsAsync(model, batch.tensors, kernels), Math.max(steps, 3), warmup);
   const tensors = tf.memory().numTensors;
   disposeBatch(batch.tensors);
   stepper.dispose();
