@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm test` after the build: the whole suite once, then the engine's golden tests again on each
- * other backend (wasm; native with the platform BLAS and with the own kernels), and the native
- * kernel tests with the addon switched off (they must skip, saying why). Any failure fails all.
+ * other backend (wasm; native with the platform BLAS and with the own kernels; webgpu on a software
+ * adapter), and the native kernel tests with the addon switched off (they must skip, saying why).
+ * Any failure fails all.
  *
  * A skipped test is a test that did not run: each pass lists the skips it expects (by title), and
  * under CI (CI=true) any other skip fails the run, so a missing torch, BLAS or addon cannot let CI
@@ -29,6 +30,9 @@ const passes = [
   { name: 'engine goldens and trainer on wasm', env: { FINETUNE_TEST_BACKEND: 'wasm' }, files: [...GOLDEN, 'test/engine/trainer.test.ts'] },
   { name: 'engine goldens and trainer on native (platform BLAS when present)', env: { FINETUNE_TEST_BACKEND: 'native' }, files: [...GOLDEN, 'test/engine/trainer.test.ts'] },
   { name: 'native kernels and engine goldens with the own GEMM kernels', env: { FINETUNE_TEST_BACKEND: 'native', FINETUNE_NATIVE_GEMM: 'own' }, files: ['test/native', ...GOLDEN] },
+  // No GPU in CI: Mesa's llvmpipe through Dawn's OpenGL ES backend is the adapter (FINETUNE_TEST_BACKEND
+  // asks for webgpu by name, which is what allows a software adapter).
+  { name: 'engine goldens and trainer on webgpu (software adapter)', env: { FINETUNE_TEST_BACKEND: 'webgpu', EGL_PLATFORM: 'surfaceless' }, files: [...GOLDEN, 'test/engine/trainer.test.ts', 'test/webgpu'] },
   { name: 'native kernel tests without the addon (they skip, saying why)', env: { FINETUNE_NATIVE: 'off' }, files: ['test/native'], allowSkips: [/^native /, /GEMM with a GELU epilogue/, /skips, saying why/] },
 ];
 

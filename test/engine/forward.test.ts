@@ -6,8 +6,8 @@ import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch
 import { ForwardContext, type ForwardTrace } from '../../src/main/engine/models/layers';
 import { activate } from '../../src/main/engine/models/layers';
 import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/reference';
-import { maxAbsDiff, setTestBackend } from '../helpers/engine';
-import { predictLogits } from '../../src/main/engine/step';
+import { maxAbsDiff, setTestBackend, tidyArray, tidyData } from '../helpers/engine';
+import { predictLogitsAsync } from '../../src/main/engine/step';
 import { hostRuntime } from '../../src/main/engine/models/host';
 import { useHeavyTimeouts } from './timeouts';
 
@@ -40,31 +40,31 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
     expect(loaded.report.loaded).toBe(loaded.model.store.specs.size);
   });
 
-  it('matches the activation table', () => {
-    const y = tf.tidy(() => activate(tf.tensor1d(golden.activation.x), loaded.model.config.hiddenAct, activeKernels()).dataSync());
+  it('matches the activation table', async () => {
+    const y = await tidyData(() => activate(tf.tensor1d(golden.activation.x), loaded.model.config.hiddenAct, activeKernels()));
     expect(maxAbsDiff(Array.from(y), golden.activation.y)).toBeLessThanOrEqual(1e-6);
   });
 
-  it.each(golden.logits_cases.map((c) => [c.name, c] as const))('logits: %s', (_name, c) => {
+  it.each(golden.logits_cases.map((c) => [c.name, c] as const))('logits: %s', async (_name, c) => {
     const host = padRows(rowsOf(c as never), loaded.tokenizer.padId);
     // Keep the golden padding where rows were padded in the reference input: same logits either way.
     const batch = batchTensors(host, loaded.model.config);
-    const logits = tf.tidy(() => loaded.model.logits(batch, new ForwardContext(false, 0, activeKernels())).arraySync());
+    const logits = await tidyArray(() => loaded.model.logits(batch, new ForwardContext(false, 0, activeKernels())));
     disposeBatch(batch);
     expect(maxAbsDiff(logits.flat(), c.logits.flat())).toBeLessThanOrEqual(1e-5);
   });
 
-  it.each(golden.logits_cases.map((c) => [c.name, c] as const))('eval-mode predictLogits (the inference path of this backend): %s', (_name, c) => {
+  it.each(golden.logits_cases.map((c) => [c.name, c] as const))('eval-mode predictLogits (the inference path of this backend): %s', async (_name, c) => {
     if (backend === 'native') expect(hostRuntime(activeKernels()), 'the native backend runs inference on host arrays').not.toBeNull();
     const batch = batchTensors(padRows(rowsOf(c as never), loaded.tokenizer.padId), loaded.model.config);
     const before = tf.memory().numTensors;
-    const logits = predictLogits(loaded.model, batch, activeKernels());
+    const logits = await predictLogitsAsync(loaded.model, batch, activeKernels());
     expect(tf.memory().numTensors).toBe(before);
     disposeBatch(batch);
     expect(maxAbsDiff(logits, c.logits.flat())).toBeLessThanOrEqual(1e-5);
   });
 
-  it('hidden states match layer by layer', () => {
+  it('hidden states match layer by layer', async () => {
     const hs = golden.hidden_states as { case: string; embeddings: number[][][]; embeddings_projected?: number[][][]; layers: number[][][][]; pooled: number[][] };
     const c = golden.logits_cases.find((x) => x.name === hs.case)!;
     const full = c.input_ids!.map((ids, i) => ({ ids, typeIds: c.token_type_ids?.[i] }));
@@ -79,37 +79,37 @@ describe.each(FAMILIES)(`%s forward (${backend})`, (family: Family) => {
     const mask = c.attention_mask!;
     // Compare only real (unpadded) token rows: padded query rows are computed but never read.
     const realRows = (x: number[][], b: number) => x.filter((_, j) => mask[b]![j] === 1);
-    const cmp = (ours: tf.Tensor2D, ref: number[][][]) => {
-      const arr = ours.arraySync();
+    const cmp = async (ours: tf.Tensor2D, ref: number[][][]) => {
+      const arr = await ours.array();
       let worst = 0;
       ref.forEach((rows, b) => {
         worst = Math.max(worst, maxAbsDiff(realRows(arr.slice(b * t, (b + 1) * t), b).flat(), realRows(rows, b).flat()));
       });
       return worst;
     };
-    expect(cmp(trace.embeddings!, hs.embeddings)).toBeLessThanOrEqual(1e-5);
-    if (hs.embeddings_projected) expect(cmp(trace.embeddingsProjected!, hs.embeddings_projected)).toBeLessThanOrEqual(1e-5);
+    expect(await cmp(trace.embeddings!, hs.embeddings)).toBeLessThanOrEqual(1e-5);
+    if (hs.embeddings_projected) expect(await cmp(trace.embeddingsProjected!, hs.embeddings_projected)).toBeLessThanOrEqual(1e-5);
     expect(trace.layers.length).toBe(hs.layers.length);
-    trace.layers.forEach((l, i) => expect(cmp(l, hs.layers[i]!), `layer ${i}`).toBeLessThanOrEqual(1e-4));
-    expect(maxAbsDiff(trace.pooled!.arraySync().flat(), hs.pooled.flat())).toBeLessThanOrEqual(1e-5);
+    for (const [i, l] of trace.layers.entries()) expect(await cmp(l, hs.layers[i]!), `layer ${i}`).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff((await trace.pooled!.array()).flat(), hs.pooled.flat())).toBeLessThanOrEqual(1e-5);
     tf.dispose([trace.embeddings!, trace.embeddingsProjected!, trace.pooled!, ...trace.layers].filter(Boolean));
     disposeBatch(batch);
   });
 
-  it('a padded batch gives the same logits as its rows alone', () => {
+  it('a padded batch gives the same logits as its rows alone', async () => {
     const c = golden.logits_cases.find((x) => x.name === 'padded_mixed_lengths')!;
     const rows = rowsOf(c as never);
-    const together = (() => {
+    const together = await (async () => {
       const b = batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config);
-      const out = tf.tidy(() => loaded.model.logits(b, new ForwardContext(false, 0, activeKernels())).arraySync());
+      const out = await tidyArray(() => loaded.model.logits(b, new ForwardContext(false, 0, activeKernels())));
       disposeBatch(b);
       return out;
     })();
-    rows.forEach((row, i) => {
+    for (const [i, row] of rows.entries()) {
       const b = batchTensors(padRows([row], loaded.tokenizer.padId), loaded.model.config);
-      const alone = tf.tidy(() => loaded.model.logits(b, new ForwardContext(false, 0, activeKernels())).arraySync());
+      const alone = await tidyArray(() => loaded.model.logits(b, new ForwardContext(false, 0, activeKernels())));
       disposeBatch(b);
       expect(maxAbsDiff(alone[0]!, together[i]!)).toBeLessThanOrEqual(1e-5);
-    });
+    }
   });
 });

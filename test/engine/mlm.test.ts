@@ -23,7 +23,7 @@ import { applyMaskingRule, collateMlm, DEFAULT_MASKING, drawMasks, encodeForMlm,
 import { saveMaskedLmFolder } from '../../src/main/engine/mlm/save';
 import { pretrainMaskedLm, PretrainCancelled } from '../../src/main/engine/mlm/pretrain';
 import { FAMILIES, REFERENCE_DIR, type Family } from '../helpers/reference';
-import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { maxAbsDiff, setTestBackend, tidyArray, tidyData } from '../helpers/engine';
 
 const backend = process.env.FINETUNE_TEST_BACKEND ?? 'cpu';
 beforeAll(async () => {
@@ -100,7 +100,7 @@ function loadGoldenMlm(family: Family): GoldenMlm {
   return JSON.parse(fs.readFileSync(path.join(mlmDir(family), 'golden_mlm.json'), 'utf8')) as GoldenMlm;
 }
 
-function hostBatch(input: MlmInput, padId: number): HostBatch {
+function hostBatch(input: MlmInput, _padId: number): HostBatch {
   const batchSize = input.input_ids.length;
   const seqLen = input.input_ids[0]!.length;
   return {
@@ -117,17 +117,18 @@ function mlmBatch(loaded: LoadedMaskedLm, input: MlmInput): MlmLabeledBatch {
 }
 
 /** Logit of the label at each target, from the [n, vocab] target logits. */
-function labelLogits(loaded: LoadedMaskedLm, batch: MlmLabeledBatch): number[] {
-  const logits = tf.tidy(() => loaded.model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels())).arraySync() as number[][]);
+async function labelLogits(loaded: LoadedMaskedLm, batch: MlmLabeledBatch): Promise<number[]> {
+  const logits = await tidyArray(() => loaded.model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels())));
   return Array.from(batch.labels, (l, i) => logits[i]![l]!);
 }
 
-function evalLoss(loaded: LoadedMaskedLm, batch: MlmLabeledBatch): number {
-  return tf.tidy(() => {
+async function evalLoss(loaded: LoadedMaskedLm, batch: MlmLabeledBatch): Promise<number> {
+  const mean = await tidyData(() => {
     const logits = loaded.model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels()));
     const logp = tf.logSoftmax(logits, -1);
-    return -tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), logits.shape[1]), logp), -1)).dataSync()[0]!;
+    return tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), logits.shape[1]), logp), -1));
   });
+  return -mean[0]!;
 }
 
 const gradTol = (ref: Float32Array, gradNorm: number): number => 1e-4 * ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0) + 1e-6 * gradNorm;
@@ -164,15 +165,14 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     loaded = await loadMaskedLmFolder(mlmDir(family));
     batch = mlmBatch(loaded, c);
     expect(batch.tensors.targets).toBe(c.expected.n_masked);
-    expect(maxAbsDiff(labelLogits(loaded, batch), c.expected.label_logits)).toBeLessThanOrEqual(1e-4);
-    expect(Math.abs(evalLoss(loaded, batch) - c.expected.loss)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(await labelLogits(loaded, batch), c.expected.label_logits)).toBeLessThanOrEqual(1e-4);
+    expect(Math.abs((await evalLoss(loaded, batch)) - c.expected.loss)).toBeLessThanOrEqual(1e-5);
     // Every position: the plain batch gives [B*T, vocab] logits and, in the trace, the head transform.
     const plain = batchTensors(hostBatch(c, loaded.tokenizer.padId), loaded.model.config);
     const trace: ForwardTrace = { layers: [] };
-    const [all, head] = tf.tidy(() => {
-      const logits = loaded!.model.logits(plain, new ForwardContext(false, 0, activeKernels()), trace);
-      return [logits.arraySync() as number[][], trace.pooled!.arraySync() as number[][]];
-    });
+    const logitsT = tf.tidy(() => loaded!.model.logits(plain, new ForwardContext(false, 0, activeKernels()), trace));
+    const [all, head] = [(await logitsT.array()) as number[][], (await trace.pooled!.array()) as number[][]];
+    logitsT.dispose();
     tf.dispose([trace.embeddings, trace.embeddingsProjected, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor2D => !!t));
     disposeBatch(plain);
     const seqLen = c.input_ids[0]!.length;
@@ -198,20 +198,20 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     stepper = new MlmStepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm }, activeKernels());
     const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ts.expected.loss)).toBeLessThanOrEqual(1e-5);
-    const { gradNorm, clipCoef } = stepper.optimizer.clip(grads, ts.input.max_grad_norm);
+    const { gradNorm, clipCoef } = await stepper.optimizer.clipAsync(grads, ts.input.max_grad_norm);
     expect(Math.abs(gradNorm - ts.expected.grad_norm) / ts.expected.grad_norm).toBeLessThanOrEqual(1e-4);
     expect(Math.abs(clipCoef - ts.expected.clip_coef!)).toBeLessThanOrEqual(1e-6);
     const ref = readSafetensors(path.join(mlmDir(family), 'golden_mlm_grads.safetensors'));
     expect([...grads.keys()].sort()).toEqual([...ref.keys()].sort());
     for (const [name, g] of grads) {
       const r = ref.get(name)!;
-      expect(maxAbsDiff(g.dataSync(), r.data), name).toBeLessThanOrEqual(gradTol(r.data, ts.expected.grad_norm));
+      expect(maxAbsDiff(await g.data(), r.data), name).toBeLessThanOrEqual(gradTol(r.data, ts.expected.grad_norm));
     }
     // The pad row of the word embeddings gets the decoder part of the gradient (and no lookup part).
     const word = loaded.model.wordEmbedding;
     const h = loaded.model.config.embeddingSize;
     const pad = loaded.model.config.padTokenId;
-    const padRow = Array.from(grads.get(word)!.dataSync().slice(pad * h, (pad + 1) * h));
+    const padRow = Array.from((await grads.get(word)!.data()).slice(pad * h, (pad + 1) * h));
     expect(maxAbsDiff(padRow, ts.expected.word_embeddings_pad_row_grad!)).toBeLessThanOrEqual(gradTol(ref.get(word)!.data, ts.expected.grad_norm));
     for (const g of grads.values()) g.dispose();
   });
@@ -229,10 +229,10 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
       activeKernels(),
     );
     const grads = new Map([...ref].map(([k, t]) => [k, tf.tensor(t.data, t.shape)] as const));
-    const { clipCoef } = opt.clip(grads, ts.input.max_grad_norm);
+    const { clipCoef } = await opt.clipAsync(grads, ts.input.max_grad_norm);
     opt.apply(grads, ts.input.lr, clipCoef);
     tf.dispose([...grads.values()]);
-    for (const name of model.store.names()) expect(maxAbsDiff(model.store.get(name).dataSync(), after.get(name)!.data), name).toBeLessThanOrEqual(1e-6);
+    for (const name of model.store.names()) expect(maxAbsDiff(await model.store.get(name).data(), after.get(name)!.data), name).toBeLessThanOrEqual(1e-6);
     opt.dispose();
   });
 
@@ -245,7 +245,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     loaded = await loadMaskedLmFolder(mlmDir(family));
     const model = loaded.model;
     batch = mlmBatch(loaded, spec.input);
-    if (spec.expected.label_logits_before) expect(maxAbsDiff(labelLogits(loaded, batch), spec.expected.label_logits_before)).toBeLessThanOrEqual(1e-4);
+    if (spec.expected.label_logits_before) expect(maxAbsDiff(await labelLogits(loaded, batch), spec.expected.label_logits_before)).toBeLessThanOrEqual(1e-4);
     stepper = new MlmStepper(model, { weightDecay: spec.input.weight_decay, maxGradNorm: spec.input.max_grad_norm }, activeKernels());
     const lrs = spec.input.lrs ?? [spec.input.lr];
     const losses: number[] = [];
@@ -263,7 +263,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const sumLr = lrs.reduce((a, b) => a + b, 0);
     const initial = readSafetensors(path.join(mlmDir(family), 'model.safetensors'));
     for (const [name, first8] of Object.entries(spec.expected.params_after)) {
-      const ours = model.store.get(name).dataSync();
+      const ours = await model.store.get(name).data();
       if (ill.has(name)) {
         expect(maxAbsDiff(ours, initial.get(name)!.data), name).toBeLessThanOrEqual(sumLr * 1.0001);
         continue;
@@ -277,7 +277,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
       let total = 0;
       for (const name of model.store.names()) {
         if (ill.has(name)) continue;
-        const ours = model.store.get(name).dataSync();
+        const ours = await model.store.get(name).data();
         const ref = after.get(name)!.data;
         expect(maxAbsDiff(ours, ref), name).toBeLessThanOrEqual(1e-3);
         for (let i = 0; i < ref.length; i++) if (Math.abs(ours[i]! - ref[i]!) > 1e-6) beyond++;
@@ -287,11 +287,11 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
       // The pad row moves (decoder gradient), exactly as the reference's.
       const h = model.config.embeddingSize;
       const pad = model.config.padTokenId;
-      const padRow = Array.from(model.store.get(model.wordEmbedding).dataSync().slice(pad * h, (pad + 1) * h));
+      const padRow = Array.from((await model.store.get(model.wordEmbedding).data()).slice(pad * h, (pad + 1) * h));
       expect(maxAbsDiff(padRow, spec.expected.word_embeddings_pad_row_after!)).toBeLessThanOrEqual(1e-4);
     }
-    expect(Math.abs(evalLoss(loaded, batch) - spec.expected.loss_after)).toBeLessThanOrEqual(1e-5);
-    expect(maxAbsDiff(labelLogits(loaded, batch), spec.expected.label_logits_after)).toBeLessThanOrEqual(1e-4);
+    expect(Math.abs((await evalLoss(loaded, batch)) - spec.expected.loss_after)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(await labelLogits(loaded, batch), spec.expected.label_logits_after)).toBeLessThanOrEqual(1e-4);
   });
 
   it.each([0, 1, 2])('masking rule on the golden draws of collator[%i] (exact)', (k) => {
@@ -325,18 +325,18 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const model = loaded.model;
     expect([...loaded.report.initialised].sort()).toEqual([...model.headParams].sort());
     expect(loaded.report.ignored.length).toBeGreaterThan(0);
-    const dense = Array.from(model.store.get(model.transform.weight).dataSync() as Float32Array);
+    const dense = Array.from((await model.store.get(model.transform.weight).data()) as Float32Array);
     const mean = dense.reduce((s, x) => s + x, 0) / dense.length;
     const std = Math.sqrt(dense.reduce((s, x) => s + (x - mean) ** 2, 0) / dense.length);
     expect(Math.abs(std - model.config.initializerRange)).toBeLessThan(0.003);
-    expect(Array.from(model.store.get(model.transform.bias).dataSync()).every((x) => x === 0)).toBe(true);
-    expect(Array.from(model.store.get(model.head.bias).dataSync()).every((x) => x === 0)).toBe(true);
-    expect(Array.from(model.store.get(model.norm.weight).dataSync()).every((x) => x === 1)).toBe(true);
-    expect(Array.from(model.store.get(model.norm.bias).dataSync()).every((x) => x === 0)).toBe(true);
+    expect(Array.from(await model.store.get(model.transform.bias).data()).every((x) => x === 0)).toBe(true);
+    expect(Array.from(await model.store.get(model.head.bias).data()).every((x) => x === 0)).toBe(true);
+    expect(Array.from(await model.store.get(model.norm.weight).data()).every((x) => x === 1)).toBe(true);
+    expect(Array.from(await model.store.get(model.norm.bias).data()).every((x) => x === 0)).toBe(true);
     // The encoder is the classifier's, bit for bit.
     const source = readSafetensors(path.join(classifierDir(family), 'model.safetensors'));
     const word = model.wordEmbedding;
-    expect(maxAbsDiff(model.store.get(word).dataSync(), source.get(word)!.data)).toBe(0);
+    expect(maxAbsDiff(await model.store.get(word).data(), source.get(word)!.data)).toBe(0);
   });
 
   it('saves a *ForMaskedLM folder with the save_pretrained keys, which loads back and initialises a classifier', async () => {
@@ -366,7 +366,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
         expect(clf.report.ignored.some((n) => loaded!.model.headParams.includes(n))).toBe(true);
         for (const name of clf.model.store.names()) {
           if (clf.model.headParams.includes(name)) continue;
-          expect(maxAbsDiff(clf.model.store.get(name).dataSync(), original.get(name)!.data), name).toBe(0);
+          expect(maxAbsDiff(await clf.model.store.get(name).data(), original.get(name)!.data), name).toBe(0);
         }
       } finally {
         clf.model.store.dispose();
@@ -388,21 +388,21 @@ describe(`masked-LM details (${backend})`, () => {
     const stepper = new MlmStepper(model, { weightDecay: 0, maxGradNorm: null }, activeKernels());
     const { grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
     const h = model.config.hiddenSize;
-    const padGrad = grads.get(model.wordEmbedding)!.dataSync().slice(pad * h, (pad + 1) * h);
+    const padGrad = (await grads.get(model.wordEmbedding)!.data()).slice(pad * h, (pad + 1) * h);
     // Decoder part only: d loss / d E[pad] = mean over targets of (softmax(logits)[pad] - [label == pad]) * head_transform.
-    const expected = tf.tidy(() => {
+    const expected = await (async () => {
       const trace: ForwardTrace = { layers: [] };
-      const logits = model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels()), trace);
-      const p = tf.softmax(logits, -1).arraySync() as number[][];
-      const hh = trace.pooled!.arraySync() as number[][];
-      tf.dispose([trace.embeddings, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor2D => !!t));
+      const probs = tf.tidy(() => tf.softmax(model.logits(batch.tensors, new ForwardContext(false, 0, activeKernels()), trace), -1));
+      const p = (await probs.array()) as number[][];
+      const hh = (await trace.pooled!.array()) as number[][];
+      tf.dispose([probs, ...[trace.embeddings, trace.pooled, ...trace.layers].filter((t): t is tf.Tensor2D => !!t)]);
       const out = new Array<number>(h).fill(0);
       p.forEach((row, i) => hh[i]!.forEach((x, j) => (out[j]! += ((row[pad]! - (batch.labels[i] === pad ? 1 : 0)) * x) / p.length)));
       return out;
-    });
+    })();
     expect(maxAbsDiff(padGrad, expected)).toBeLessThanOrEqual(1e-6);
     // Without the padding_idx rule, the lookup part would be large here.
-    const lookupPart = grads.get(model.wordEmbedding)!.dataSync().slice(457 * h, 458 * h);
+    const lookupPart = (await grads.get(model.wordEmbedding)!.data()).slice(457 * h, 458 * h);
     expect(Math.max(...Array.from(lookupPart, Math.abs))).toBeGreaterThan(1e-4);
     tf.dispose([...grads.values()]);
     stepper.dispose();
@@ -417,14 +417,14 @@ describe(`masked-LM details (${backend})`, () => {
     const batch = mlmBatchTensors(host, [-100, -100, -100, -100], model.config);
     const stepper = new MlmStepper(model, { weightDecay: 0.1, maxGradNorm: 1 }, activeKernels());
     const word = model.wordEmbedding;
-    const before = model.store.get(word).dataSync().slice();
+    const before = (await model.store.get(word).data()).slice();
     const tensors = tf.memory().numTensors;
     const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], 0.01);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(out.targets).toBe(0);
     expect(Number.isNaN(out.loss)).toBe(true);
     expect(out.gradNorm).toBe(0);
-    const after = model.store.get(word).dataSync();
+    const after = await model.store.get(word).data();
     // Zero gradient: the update is the decay p *= 1 - lr * wd only.
     expect(maxAbsDiff(after, before.map((x) => x * (1 - 0.01 * 0.1)))).toBeLessThanOrEqual(1e-7);
     const meter = new MlmLossMeter();
@@ -537,7 +537,7 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
       expect(tf.memory().numTensors).toBe(before);
       expect(result.steps).toBe(options.epochs * Math.ceil(texts.length / options.batchSize));
       expect(result.epochLosses[3]!).toBeLessThan(result.epochLosses[0]! - 0.3);
-      runs.push({ losses, word: Float32Array.from(model.store.get(model.wordEmbedding).dataSync()) });
+      runs.push({ losses, word: Float32Array.from(await model.store.get(model.wordEmbedding).data()) });
       model.dispose();
     }
     expect(runs[1]!.losses).toEqual(runs[0]!.losses);
@@ -556,7 +556,7 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
     const resumed: number[] = [];
     pretrainMaskedLm(model, tokenizer, texts, { ...options, startStep: 5, optimizerState: state }, (p) => resumed.push(p.loss));
     expect(resumed).toEqual(runs[0]!.losses.slice(5));
-    expect(maxAbsDiff(model.store.get(model.wordEmbedding).dataSync(), runs[0]!.word)).toBe(0);
+    expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBe(0);
     model.dispose();
   });
 });

@@ -17,7 +17,7 @@ import { createModel, initialiseModel } from '../../src/main/engine/models/index
 import { ForwardContext } from '../../src/main/engine/models/layers';
 import { readSafetensors } from '../../src/main/hf/safetensors';
 import { saveModelFolder } from '../../src/main/engine/save';
-import { predictLogits, Stepper } from '../../src/main/engine/step';
+import { predictLogitsAsync, Stepper } from '../../src/main/engine/step';
 import { readTokenizerFiles } from '../../src/main/engine/tokenizer';
 import { agNewsRows } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
@@ -68,7 +68,7 @@ describe.skipIf(torchMissing)(`bert-tiny scale against the Python reference (${b
 
     const batch = { tensors: batchTensors(host, loaded.model.config), labels: Int32Array.from(spec.labels) };
     const stepper = new Stepper(loaded.model, { weightDecay: 0.01, maxGradNorm: 1 }, activeKernels());
-    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
+    const { loss, grads } = await stepper.gradientsAsync([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ref.loss)).toBeLessThan(1e-5);
     const refGrads = readSafetensors(path.join(dir, 'grads.safetensors'));
     for (const [name, g] of grads) {
@@ -76,12 +76,13 @@ describe.skipIf(torchMissing)(`bert-tiny scale against the Python reference (${b
       if (name.endsWith('attention.self.key.bias')) continue;
       const r = refGrads.get(name)!;
       const refMax = r.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-      expect(maxAbsDiff(g.dataSync(), r.data), name).toBeLessThanOrEqual(1e-4 * refMax + 1e-6 * ref.grad_norm);
+      expect(maxAbsDiff(await g.data(), r.data), name).toBeLessThanOrEqual(1e-4 * refMax + 1e-6 * ref.grad_norm);
       g.dispose();
     }
-    const losses = spec.lrs.map((lr) => stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], lr).loss);
+    const losses: number[] = [];
+    for (const lr of spec.lrs) losses.push((await stepper.stepAsync([batch], [new ForwardContext(false, 0, activeKernels())], lr)).loss);
     losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]!)).toBeLessThan(1e-5));
-    expect(maxAbsDiff(predictLogits(loaded.model, batch.tensors, activeKernels()), ref.logits_after.flat())).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await predictLogitsAsync(loaded.model, batch.tensors, activeKernels()), ref.logits_after.flat())).toBeLessThan(1e-4);
     disposeBatch(batch.tensors);
     stepper.dispose();
     loaded.model.store.dispose();

@@ -6,7 +6,7 @@ import { loadModelFolder, type LoadedModel } from '../../src/main/engine/load';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
 import { ForwardContext } from '../../src/main/engine/models/layers';
 import { decayParameterNames } from '../../src/main/engine/models/index';
-import { Stepper, predictLogits, type LabeledBatch } from '../../src/main/engine/step';
+import { Stepper, predictLogitsAsync, type LabeledBatch } from '../../src/main/engine/step';
 import { AdamW, TRAINER_ADAMW, adamwUpdateJs } from '../../src/main/engine/optimizer';
 import { readSafetensors } from '../../src/main/hf/safetensors';
 import { FAMILIES, fixtureDir, loadGolden, type Family } from '../helpers/reference';
@@ -77,9 +77,9 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     loaded = await loadModelFolder(fixtureDir(family));
     batch = labeledBatch(loaded, ts.input);
     stepper = new Stepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm }, activeKernels());
-    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
+    const { loss, grads } = await stepper.gradientsAsync([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ts.expected.loss)).toBeLessThanOrEqual(1e-5);
-    const { gradNorm, clipCoef } = stepper.optimizer.clip(grads, ts.input.max_grad_norm);
+    const { gradNorm, clipCoef } = await stepper.optimizer.clipAsync(grads, ts.input.max_grad_norm);
     expect(Math.abs(gradNorm - ts.expected.grad_norm) / ts.expected.grad_norm).toBeLessThanOrEqual(1e-4);
     expect(Math.abs(clipCoef - ts.expected.clip_coef)).toBeLessThanOrEqual(1e-6);
     const ref = readSafetensors(path.join(fixtureDir(family), 'golden_grads.safetensors'));
@@ -88,7 +88,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
       expect(r, name).toBeDefined();
       const refMax = r!.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
       const tol = 1e-4 * refMax + 1e-6 * ts.expected.grad_norm;
-      expect(maxAbsDiff(g.dataSync(), r!.data), name).toBeLessThanOrEqual(tol);
+      expect(maxAbsDiff(await g.data(), r!.data), name).toBeLessThanOrEqual(tol);
       g.dispose();
     }
     expect(grads.size).toBe(ref.size);
@@ -102,11 +102,11 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     const params = loaded.model.store.names().map((name) => ({ name, variable: loaded!.model.store.get(name), decay: decay.has(name) }));
     const opt = new AdamW(params, { ...TRAINER_ADAMW, weightDecay: ts.input.weight_decay }, activeKernels());
     const grads = new Map([...ref].map(([k, t]) => [k, tf.tensor(t.data, t.shape)] as const));
-    const { clipCoef } = opt.clip(grads, ts.input.max_grad_norm);
+    const { clipCoef } = await opt.clipAsync(grads, ts.input.max_grad_norm);
     opt.apply(grads, ts.input.lr, clipCoef);
     for (const g of grads.values()) g.dispose();
     for (const name of loaded.model.store.names()) {
-      expect(maxAbsDiff(loaded.model.store.get(name).dataSync(), after.get(name)!.data), name).toBeLessThanOrEqual(1e-6);
+      expect(maxAbsDiff(await loaded.model.store.get(name).data(), after.get(name)!.data), name).toBeLessThanOrEqual(1e-6);
     }
     opt.dispose();
   });
@@ -119,7 +119,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     loaded = await loadModelFolder(fixtureDir(family));
     batch = labeledBatch(loaded, spec.input);
     stepper = new Stepper(loaded.model, { weightDecay: spec.input.weight_decay, maxGradNorm: spec.input.max_grad_norm }, activeKernels());
-    const before = predictLogits(loaded.model, batch.tensors, activeKernels());
+    const before = await predictLogitsAsync(loaded.model, batch.tensors, activeKernels());
     expect(maxAbsDiff(before, spec.expected.logits_before.flat())).toBeLessThanOrEqual(1e-4);
     const steps = spec.input.steps ?? 1;
     const lrs = spec.input.lrs ?? [spec.input.lr];
@@ -127,7 +127,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     const norms: number[] = [];
     const tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < steps; i++) {
-      const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], lrs[i]!);
+      const out = await stepper.stepAsync([batch], [new ForwardContext(false, 0, activeKernels())], lrs[i]!);
       losses.push(out.loss);
       norms.push(out.gradNorm);
       expect(tf.memory().numTensors).toBe(tensorsBefore);
@@ -137,7 +137,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
     const sumLr = lrs.reduce((a, b) => a + b, 0);
     const initial = readSafetensors(path.join(fixtureDir(family), 'model.safetensors'));
     for (const [name, first8] of Object.entries(spec.expected.params_after)) {
-      const ours = loaded.model.store.get(name).dataSync();
+      const ours = await loaded.model.store.get(name).data();
       if (ill.has(name)) {
         const start = initial.get(name)!.data;
         expect(maxAbsDiff(ours, start), name).toBeLessThanOrEqual(sumLr * 1.0001);
@@ -151,7 +151,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
       let total = 0;
       for (const name of loaded.model.store.names()) {
         if (ill.has(name)) continue;
-        const ours = loaded.model.store.get(name).dataSync();
+        const ours = await loaded.model.store.get(name).data();
         const ref = after.get(name)!.data;
         expect(maxAbsDiff(ours, ref), name).toBeLessThanOrEqual(1e-3);
         for (let i = 0; i < ref.length; i++) if (Math.abs(ours[i]! - ref[i]!) > 1e-6) beyond++;
@@ -159,7 +159,7 @@ describe.each(FAMILIES)(`%s training step (${backend})`, (family: Family) => {
       }
       expect(beyond / total).toBeLessThanOrEqual(1e-3);
     }
-    const afterLogits = predictLogits(loaded.model, batch.tensors, activeKernels());
+    const afterLogits = await predictLogitsAsync(loaded.model, batch.tensors, activeKernels());
     expect(maxAbsDiff(afterLogits, spec.expected.logits_after.flat())).toBeLessThanOrEqual(1e-4);
   });
 });

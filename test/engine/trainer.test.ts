@@ -7,7 +7,7 @@ import { tf } from '../../src/main/engine/tf';
 import { Trainer, type TrainJob, type TrainerSink, MODEL_DIR, PREDICTIONS_FILE, epochBatches } from '../../src/main/engine/trainer';
 import { loadModelFolder } from '../../src/main/engine/load';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
-import { predictLogits } from '../../src/main/engine/step';
+import { predictLogitsAsync } from '../../src/main/engine/step';
 import { latestCheckpoint } from '../../src/main/engine/checkpoint';
 import { RECOMMENDED_OPTIONS, type RunConfig } from '../../src/shared/run-config';
 import type { TrainStepEvent } from '../../src/shared/types';
@@ -90,7 +90,7 @@ describe(`trainer (${backend})`, () => {
     const preds = fs.readFileSync(path.join(tmp, 'basic', PREDICTIONS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const rows = evalRows.slice(0, 8).map((r) => loaded.tokenizer.encode(r.text, 32));
     const b = batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config);
-    const logits = predictLogits(loaded.model, b, activeKernels());
+    const logits = await predictLogitsAsync(loaded.model, b, activeKernels());
     disposeBatch(b);
     for (let i = 0; i < 8; i++) {
       const row = Array.from(logits.subarray(i * 4, i * 4 + 4));
@@ -104,7 +104,7 @@ describe(`trainer (${backend})`, () => {
 
   it('keeps the tfjs tensor count constant across 50 training steps', async () => {
     let before = -1;
-    let counts: number[] = [];
+    const counts: number[] = [];
     const sink: TrainerSink = {
       phase: () => {},
       step: (e) => {

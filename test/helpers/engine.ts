@@ -13,3 +13,26 @@ export async function setTestBackend(name: string): Promise<void> {
   await initBackend(name as BackendName);
   if (tf.getBackend() !== name) throw new Error(`backend ${name} did not start`);
 }
+
+/**
+ * Runs fn in a tidy and reads its result asynchronously (webgpu cannot read synchronously; the
+ * CPU backends give the same values either way), then disposes it.
+ */
+export async function tidyData(fn: () => tf.Tensor): Promise<Float32Array> {
+  const t = tf.tidy(fn);
+  try {
+    return Float32Array.from((await t.data()) as Float32Array);
+  } finally {
+    t.dispose();
+  }
+}
+
+/** tidyData, as nested arrays (arraySync's shape). */
+export async function tidyArray<T = number[][]>(fn: () => tf.Tensor): Promise<T> {
+  const t = tf.tidy(fn);
+  try {
+    return (await t.array()) as T;
+  } finally {
+    t.dispose();
+  }
+}

@@ -83,8 +83,9 @@ export class AdamW {
         this.m.set(p.name, new Float32Array(size));
         this.v.set(p.name, new Float32Array(size));
       } else {
-        this.mT.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
-        this.vT.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
+        // tidy: the zeros the variable is made from would otherwise stay registered (a leak per moment).
+        this.mT.set(p.name, tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
+        this.vT.set(p.name, tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
       }
     }
   }
@@ -182,8 +183,10 @@ export class AdamW {
         this.m.get(p.name)!.set(s.m);
         this.v.get(p.name)!.set(s.v);
       } else {
-        this.mT.get(p.name)!.assign(tf.tensor(s.m, p.variable.shape));
-        this.vT.get(p.name)!.assign(tf.tensor(s.v, p.variable.shape));
+        tf.tidy(() => {
+          this.mT.get(p.name)!.assign(tf.tensor(s.m, p.variable.shape));
+          this.vT.get(p.name)!.assign(tf.tensor(s.v, p.variable.shape));
+        });
       }
     }
   }
