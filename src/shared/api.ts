@@ -19,7 +19,7 @@ import type {
 import type { ModelStart } from './learning-check';
 import type { CatalogModel, DownloadProgress, ImportReport } from './models';
 import type { FolderListing, ScratchModel, ScratchShape } from './scratch';
-import type { TrainingOptions } from './run-config';
+import type { MlmStage, TrainingOptions } from './run-config';
 import type {
   CsvExportOptions,
   BackendName,
@@ -46,6 +46,8 @@ export interface StartRunRequest {
   backend?: BackendName;
   /** 'scratch' for a model with random weights (createScratchModel); absent: found from the model folder. */
   modelStart?: ModelStart;
+  /** Masked-LM adaptation before fine-tuning ("adapt the model to your texts first"); absent or null: off. */
+  mlm?: MlmStage | null;
 }
 
 export interface TextPrediction {
