@@ -147,6 +147,21 @@ describe('wizard: from scratch and new files', () => {
     expect(new Wizard(storage).data).toEqual(w.data);
   });
 
+  it('proposes masked-LM adaptation for a model from scratch (off for a pretrained one) and keeps its settings over a reload', () => {
+    const storage = mem();
+    const w = new Wizard(storage);
+    expect(w.data.mlm).toEqual({ enabled: false, epochs: 3, extraTextsFile: null });
+    w.setModel('/d/models/scratch-tiny', 'tiny', 'scratch');
+    expect(w.data.mlm.enabled).toBe(true);
+    w.setMlm({ epochs: 5, extraTextsFile: '/d/unlabelled.txt' });
+    expect(new Wizard(storage).data.mlm).toEqual({ enabled: true, epochs: 5, extraTextsFile: '/d/unlabelled.txt' });
+    w.setModel('roberta-base', 'RoBERTa base', 'pretrained');
+    expect(w.data.mlm).toEqual({ enabled: false, epochs: 5, extraTextsFile: '/d/unlabelled.txt' });
+    // A malformed saved stage falls back to the default of the model start.
+    expect(parseWizard(JSON.stringify({ modelStart: 'scratch', mlm: { enabled: 'yes', epochs: 0 } })).mlm).toEqual({ enabled: false, epochs: 3, extraTextsFile: null });
+    expect(parseWizard(JSON.stringify({ modelStart: 'scratch' })).mlm.enabled).toBe(true);
+  });
+
   it('forgets the test file, the run and its name on a new file', () => {
     const w = new Wizard(mem());
     w.setFile('/u/a.csv', 'a.csv');
