@@ -338,7 +338,7 @@ export class Trainer {
             etaSeconds: eta,
             elapsedSeconds: elapsed(),
           });
-          this.phase('adapting', `Adapting the model to your texts: step ${p.step} of ${p.totalSteps}, loss ${p.loss.toFixed(3)}`, p.step, p.totalSteps, eta);
+          this.phase('adapting', `Adapting the model to your texts (masked-LM loss ${p.loss.toFixed(3)})`, p.step, p.totalSteps, eta);
           if (p.step % perEpoch === 0 && p.step < p.totalSteps) {
             this.phase('checkpointing', `Writing the masked-LM checkpoint of epoch ${p.step / perEpoch}`);
             const dir = writeCheckpoint(stageDir, {
