@@ -71,6 +71,10 @@ describe('finetune pretrain', () => {
     expect(show.code).toBe(0);
     const detail = JSON.parse(show.stdout);
     expect(detail.config.mlm).toMatchObject({ epochs: 1, learningRate: 1e-3 });
+    // Stored in SQLite by stage: the chart of each stage reads its own steps.
+    expect(detail.steps.map((s: { step: number }) => s.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(detail.mlmSteps.map((s: { step: number; stage: string }) => [s.stage, s.step])).toEqual([['mlm', 1], ['mlm', 2], ['mlm', 3], ['mlm', 4], ['mlm', 5]]);
+    expect(detail.mlmSteps.map((s: { loss: number }) => Math.round(s.loss * 1e6) / 1e6)).toEqual(steps.filter((s) => s.stage === 'mlm').map((s) => s.loss));
   });
 
   it('refuses a missing --texts and --mlm-texts without --mlm-epochs (usage, exit 2)', () => {
