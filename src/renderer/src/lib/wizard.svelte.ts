@@ -7,7 +7,7 @@
 import type { DatasetCleaning, DatasetMapping, ParseSettings, SplitSpec } from '../../../shared/dataset';
 import { rememberFileName } from './app-error';
 import { START_PRESETS, type ModelStart } from '../../../shared/learning-check';
-import { MLM_SCRATCH_EPOCHS, PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
+import { MLM_ON_FOR_SCRATCH, MLM_SCRATCH_EPOCHS, PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
 
 /**
  * The presets the Settings step offers: the shared ones, plus one for a model started from scratch
@@ -74,9 +74,9 @@ export interface WizardMlm {
   extraTextsFile: string | null;
 }
 
-/** Off for pretrained models; proposed on for a model from scratch (setModel). */
+/** Off for pretrained models; for a model from scratch as MLM_ON_FOR_SCRATCH says (measured: off). */
 export function defaultMlm(start: ModelStart): WizardMlm {
-  return { enabled: start === 'scratch', epochs: MLM_SCRATCH_EPOCHS, extraTextsFile: null };
+  return { enabled: start === 'scratch' && MLM_ON_FOR_SCRATCH, epochs: MLM_SCRATCH_EPOCHS, extraTextsFile: null };
 }
 
 function parseMlm(v: unknown, start: ModelStart): WizardMlm {
@@ -273,7 +273,7 @@ export class Wizard {
     this.data.modelLabel = label;
     this.data.modelStart = start;
     if (changedStart && this.data.preset !== 'custom') this.applyPreset(defaultPresetFor(start));
-    if (changedStart) this.data.mlm = { ...this.data.mlm, enabled: start === 'scratch' };
+    if (changedStart) this.data.mlm = { ...this.data.mlm, enabled: defaultMlm(start).enabled };
     this.save();
   }
 
