@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const vitest = path.join(root, 'node_modules/vitest/vitest.mjs');
-const GOLDEN = ['test/engine/forward.test.ts', 'test/engine/train-step.test.ts', 'test/engine/tokenizer.test.ts', 'test/engine/reference-scale.test.ts'];
+const GOLDEN = ['test/engine/forward.test.ts', 'test/engine/train-step.test.ts', 'test/engine/tokenizer.test.ts', 'test/engine/reference-scale.test.ts', 'test/engine/mlm.test.ts'];
 
 // Skips expected everywhere: Python transformers is not a dependency (CI has torch only), and the
 // "without the addon" suites run only in the pass that switches the addon off.
@@ -27,8 +27,8 @@ const ALWAYS_ALLOWED = [/runs one tiny training step with Python transformers/, 
 
 const passes = [
   { name: 'whole suite (engine on the JavaScript cpu backend)', env: {}, files: [] },
-  { name: 'engine goldens and trainer on wasm', env: { FINETUNE_TEST_BACKEND: 'wasm' }, files: [...GOLDEN, 'test/engine/trainer.test.ts'] },
-  { name: 'engine goldens and trainer on native (platform BLAS when present)', env: { FINETUNE_TEST_BACKEND: 'native' }, files: [...GOLDEN, 'test/engine/trainer.test.ts'] },
+  { name: 'engine goldens and trainer on wasm', env: { FINETUNE_TEST_BACKEND: 'wasm' }, files: [...GOLDEN, 'test/engine/trainer.test.ts', 'test/engine/trainer-mlm.test.ts'] },
+  { name: 'engine goldens and trainer on native (platform BLAS when present)', env: { FINETUNE_TEST_BACKEND: 'native' }, files: [...GOLDEN, 'test/engine/trainer.test.ts', 'test/engine/trainer-mlm.test.ts'] },
   { name: 'native kernels and engine goldens with the own GEMM kernels', env: { FINETUNE_TEST_BACKEND: 'native', FINETUNE_NATIVE_GEMM: 'own' }, files: ['test/native', ...GOLDEN] },
   // No GPU in CI: Mesa's llvmpipe through Dawn's OpenGL ES backend is the adapter (FINETUNE_TEST_BACKEND
   // asks for webgpu by name, which is what allows a software adapter).

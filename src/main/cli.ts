@@ -2,7 +2,7 @@
  * The `finetune` command: a transport over the same AppApi as the Electron IPC and the web host
  * (createApp()), headless. Commands that need no run records (data, models, eval, predict, init)
  * never open the database.
- *   finetune train | resume | runs | init | eval | predict | data | models | export
+ *   finetune train | resume | pretrain | runs | init | eval | predict | data | models | export
  * One parser (cli/args.ts), one error line (`finetune <command>: <message>` on stderr), exit codes
  * 0 ok, 1 failed, 2 usage.
  */
@@ -21,6 +21,7 @@ const USAGE = [
   'Commands:',
   '  train     --model DIR|HUB_ID --train FILE [...]   train a classifier (finetune train --help)',
   '  resume    RUN_ID                                  continue an interrupted run from its last checkpoint',
+  '  pretrain  --model M --texts FILE --out DIR        adapt a model to your texts (masked LM) first',
   '  runs      list | show RUN_ID                      past runs',
   '  eval      --model DIR --data FILE                 accuracy and per-class metrics on a labelled file',
   '  predict   --model DIR (--text T... | --input FILE --output FILE)',
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   // Each command loads its code on demand: `runs list` need not load TensorFlow.js.
   train: async (argv, c) => (await import('./cli/train')).trainCommand(c.app, argv, c.io),
   resume: async (argv, c) => (await import('./cli/train')).resumeCommand(c.app, argv, c.io),
+  pretrain: async (argv, c) => (await import('./cli/pretrain')).pretrainCommand(argv, c.io),
   runs: async (argv, c) => (await import('./cli/runs')).runsCommand(c.app, argv, c.io, c.setWhere),
   init: async (argv, c) => (await import('./cli/init')).initCommand(argv, c.io),
   eval: async (argv, c) => (await import('./cli/predict')).evalCommand(argv, c.io),
@@ -66,6 +68,8 @@ async function specOf(name: string): Promise<CommandSpec | null> {
       return (await import('./cli/train')).TRAIN_SPEC;
     case 'resume':
       return (await import('./cli/train')).RESUME_SPEC;
+    case 'pretrain':
+      return (await import('./cli/pretrain')).PRETRAIN_SPEC;
     case 'eval':
       return (await import('./cli/predict')).EVAL_SPEC;
     case 'predict':

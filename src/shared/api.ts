@@ -20,7 +20,7 @@ import type {
 import type { ModelStart } from './learning-check';
 import type { CatalogModel, DownloadProgress, ImportReport } from './models';
 import type { FolderListing, ScratchModel, ScratchShape } from './scratch';
-import type { TrainingOptions } from './run-config';
+import type { MlmStage, TrainingOptions } from './run-config';
 import type {
   CsvExportOptions,
   BackendName,
@@ -47,6 +47,8 @@ export interface StartRunRequest {
   backend?: BackendName;
   /** 'scratch' for a model with random weights (createScratchModel); absent: found from the model folder. */
   modelStart?: ModelStart;
+  /** Masked-LM adaptation before fine-tuning ("adapt the model to your texts first"); absent or null: off. */
+  mlm?: MlmStage | null;
 }
 
 export interface TextPrediction {

@@ -8,7 +8,7 @@ import { EXPORT_FORMATS, type ApiMethod, type AppApi } from './api';
 import { datasetIdSchema, doctorSourceSchema, filePathSchema, inspectOverridesSchema, prepareRequestSchema, previewLimitSchema } from './dataset-schema';
 import { AppError } from './errors';
 import { hubIdSchema, modelRefSchema, revisionSchema } from './models-schema';
-import { trainingOptionsSchema } from './run-config';
+import { mlmStageSchema, trainingOptionsSchema } from './run-config';
 import { BACKEND_NAMES } from './types';
 
 /** Predictions CSV options: csvInjectionSafe false writes formula-like cells verbatim. */
@@ -48,6 +48,8 @@ export const startRunRequestSchema = z
     options: trainingOptionsSchema,
     backend: z.enum(BACKEND_NAMES).optional(),
     modelStart: z.enum(['pretrained', 'scratch']).optional(),
+    /** Masked-LM adaptation before fine-tuning (RunConfig.mlm). */
+    mlm: mlmStageSchema.nullable().optional(),
   })
   .strict();
 

@@ -106,7 +106,12 @@ export interface StepMetric {
   loss: number;
   learningRate: number;
   samplesPerSecond: number | null;
+  /** 'mlm': a step of the masked-LM adaptation stage; absent: fine-tuning. */
+  stage?: TrainStage;
 }
+
+export const TRAIN_STAGES = ['mlm', 'finetune'] as const;
+export type TrainStage = (typeof TRAIN_STAGES)[number];
 
 export interface ClassMetrics {
   label: string;
@@ -149,6 +154,8 @@ export interface RunDetail extends RunSummary {
   /** The run's configuration as recorded (the RunConfig, JSON). */
   config: JsonObject;
   steps: StepMetric[];
+  /** Steps of the masked-LM adaptation stage (absent or empty: the run had none). */
+  mlmSteps?: StepMetric[];
   evals: EvalMetrics[];
   artifacts: Artifact[];
   /** The last lines of the run's log (train.log), when the caller asked the app for them. */
@@ -156,7 +163,7 @@ export interface RunDetail extends RunSummary {
 }
 
 /** What the trainer is doing, for progress bars. */
-export const TRAIN_PHASES = ['starting', 'loading', 'tokenising', 'training', 'evaluating', 'saving', 'checkpointing'] as const;
+export const TRAIN_PHASES = ['starting', 'loading', 'tokenising', 'adapting', 'training', 'evaluating', 'saving', 'checkpointing'] as const;
 export type TrainPhase = (typeof TRAIN_PHASES)[number];
 
 export interface TrainPhaseEvent {
@@ -180,6 +187,8 @@ export interface TrainStepEvent {
   tokensPerSecond: number;
   etaSeconds: number | null;
   elapsedSeconds: number;
+  /** 'mlm': a masked-LM adaptation step (loss over the masked tokens); absent: fine-tuning. */
+  stage?: TrainStage;
 }
 
 /** One evaluation row: the eval-set row index, its true and predicted label and the probabilities. */

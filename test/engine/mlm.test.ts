@@ -533,7 +533,7 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
       const { model, tokenizer } = await loadMaskedLmFolder(mlmDir('bert'));
       const before = tf.memory().numTensors;
       const losses: number[] = [];
-      const result = pretrainMaskedLm(model, tokenizer, texts, options, (p) => losses.push(p.loss));
+      const result = await pretrainMaskedLm(model, tokenizer, texts, options, (p) => losses.push(p.loss));
       expect(tf.memory().numTensors).toBe(before);
       expect(result.steps).toBe(options.epochs * Math.ceil(texts.length / options.batchSize));
       expect(result.epochLosses[3]!).toBeLessThan(result.epochLosses[0]! - 0.3);
@@ -545,16 +545,16 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
     const { model, tokenizer } = await loadMaskedLmFolder(mlmDir('bert'));
     const abort = new AbortController();
     let state: { step: number; moments: Map<string, { m: Float32Array; v: Float32Array }> } | undefined;
-    expect(() =>
+    await expect(
       pretrainMaskedLm(model, tokenizer, texts, options, (p, opt) => {
         if (p.step === 5) {
           state = { step: opt.step, moments: new Map([...opt.moments()].map(([k, s]) => [k, { m: s.m.slice(), v: s.v.slice() }])) };
           abort.abort();
         }
       }, abort.signal),
-    ).toThrow(PretrainCancelled);
+    ).rejects.toThrow(PretrainCancelled);
     const resumed: number[] = [];
-    pretrainMaskedLm(model, tokenizer, texts, { ...options, startStep: 5, optimizerState: state }, (p) => resumed.push(p.loss));
+    await pretrainMaskedLm(model, tokenizer, texts, { ...options, startStep: 5, optimizerState: state }, (p) => resumed.push(p.loss));
     expect(resumed).toEqual(runs[0]!.losses.slice(5));
     expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBe(0);
     model.dispose();

@@ -103,6 +103,25 @@ describe('RunFeed', () => {
     expect(feed.version).toBe(v + 1);
   });
 
+  it('keeps masked-LM steps apart from fine-tuning steps (record and live), without touching the fine-tuning progress', async () => {
+    const f = fakeApi();
+    const feed = new RunFeed('r1', f.api, (fn) => fn(), () => 0);
+    feed.start();
+    const mlmStep = (s: number): StepMetric => ({ ...step(s), stage: 'mlm', loss: 8 - s / 10 });
+    f.emit('run-step', { ...stepEvent(3), stage: 'mlm', loss: 7.7, totalSteps: 20 });
+    f.resolveNext({ ...detail([]), mlmSteps: [mlmStep(1), mlmStep(2)] });
+    await tick();
+    expect(feed.mlmSteps.step).toEqual([1, 2, 3]);
+    expect(feed.mlmSteps.loss).toEqual([7.9, 7.8, 7.7]);
+    expect(feed.mlmStepCount).toBe(3);
+    expect(feed.lastMlmStep?.totalSteps).toBe(20);
+    expect(feed.steps.length).toBe(0);
+    expect(feed.lastStep).toBeNull();
+    f.emit('run-step', { ...stepEvent(1), stage: 'finetune' });
+    expect(feed.steps.step).toEqual([1]);
+    expect(feed.mlmSteps.length).toBe(3);
+  });
+
   it('shows the recorded log after a reload, then appends live lines', async () => {
     const f = fakeApi();
     const feed = new RunFeed('r1', f.api, (fn) => fn(), () => 42);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRESETS, RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
+import { MLM_ON_FOR_SCRATCH, PRESETS, RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
 import { defaultWizard, parseWizard, presetOf, serializeWizard, STORAGE_KEY, Wizard } from '../../src/renderer/src/lib/wizard.svelte';
 
 function memoryStorage(initial: Record<string, string> = {}) {
@@ -145,6 +145,22 @@ describe('wizard: from scratch and new files', () => {
     const w = new Wizard(storage);
     w.setModel('/d/models/scratch-small', 'small', 'scratch');
     expect(new Wizard(storage).data).toEqual(w.data);
+  });
+
+  it('masked-LM adaptation: off by default (as measured, from scratch too), its settings kept over a reload and a model change', () => {
+    const storage = mem();
+    const w = new Wizard(storage);
+    expect(w.data.mlm).toEqual({ enabled: false, epochs: 3, extraTextsFile: null });
+    w.setModel('/d/models/scratch-tiny', 'tiny', 'scratch');
+    expect(w.data.mlm.enabled).toBe(MLM_ON_FOR_SCRATCH);
+    w.setMlm({ enabled: true, epochs: 5, extraTextsFile: '/d/unlabelled.txt' });
+    expect(new Wizard(storage).data.mlm).toEqual({ enabled: true, epochs: 5, extraTextsFile: '/d/unlabelled.txt' });
+    w.setModel('roberta-base', 'RoBERTa base', 'pretrained');
+    expect(w.data.mlm).toEqual({ enabled: false, epochs: 5, extraTextsFile: '/d/unlabelled.txt' });
+    // A malformed saved stage falls back to the default of the model start.
+    expect(parseWizard(JSON.stringify({ modelStart: 'scratch', mlm: { enabled: 'yes', epochs: 0 } })).mlm).toEqual({ enabled: false, epochs: 3, extraTextsFile: null });
+    expect(parseWizard(JSON.stringify({ modelStart: 'scratch' })).mlm.enabled).toBe(MLM_ON_FOR_SCRATCH);
+    expect(parseWizard(JSON.stringify({ modelStart: 'pretrained' })).mlm.enabled).toBe(false);
   });
 
   it('forgets the test file, the run and its name on a new file', () => {

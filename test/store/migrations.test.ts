@@ -102,12 +102,31 @@ describe('migration 2: run owners', () => {
     const v1 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 1) });
     v1.prepare("INSERT INTO runs (id, name, created_at, status, config) VALUES ('old', 'old', 1, 'running', '{}')").run();
     v1.close();
-    const db = openDatabase(file);
+    const db = openDatabase(file, { migrations: MIGRATIONS.slice(0, 2) });
     expect(db.pragma('user_version', { simple: true })).toBe(2);
     const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').all('runs') as { name: string }[]).map((c) => c.name);
     expect(columns).toEqual(expect.arrayContaining(['owner_pid', 'owner_process_start', 'owner_host', 'owner_instance', 'owner_since']));
     expect(db.prepare("SELECT owner_pid, owner_host FROM runs WHERE id = 'old'").get()).toEqual({ owner_pid: null, owner_host: null });
     expect(() => db.prepare("UPDATE runs SET owner_host = 'robot' WHERE id = 'old'").run()).toThrow(/CHECK/);
+    db.close();
+  });
+});
+
+describe('migration 3: the stage of each step', () => {
+  it('keeps a version-2 database\'s steps as fine-tuning steps; an MLM step may share a step number', () => {
+    const file = path.join(dir, 'v2.db');
+    const v2 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 2) });
+    v2.prepare("INSERT INTO runs (id, name, created_at, status, config) VALUES ('old', 'old', 1, 'completed', '{}')").run();
+    v2.prepare("INSERT INTO step_metrics (run_id, step, epoch, loss, learning_rate, samples_per_second) VALUES ('old', 1, 0.5, 1.25, 0.001, 10)").run();
+    v2.close();
+    const db = openDatabase(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.prepare('SELECT run_id, stage, step, loss FROM step_metrics').all()).toEqual([{ run_id: 'old', stage: 'finetune', step: 1, loss: 1.25 }]);
+    db.prepare("INSERT INTO step_metrics (run_id, stage, step, epoch, loss, learning_rate) VALUES ('old', 'mlm', 1, 0.1, 7.5, 0.0005)").run();
+    expect(db.prepare('SELECT COUNT(*) AS n FROM step_metrics').get()).toEqual({ n: 2 });
+    expect(() => db.prepare("INSERT INTO step_metrics (run_id, stage, step, epoch, loss, learning_rate) VALUES ('old', 'other', 2, 0.1, 1, 1)").run()).toThrow(/CHECK/);
+    db.prepare("DELETE FROM runs WHERE id = 'old'").run();
+    expect(db.prepare('SELECT COUNT(*) AS n FROM step_metrics').get()).toEqual({ n: 0 });
     db.close();
   });
 });

@@ -65,6 +65,18 @@ describe('RunRepository', () => {
     expect(repo.evals('r').map((e) => e.step)).toEqual([2]);
   });
 
+  it('keeps masked-LM steps apart from fine-tuning steps (same step numbers); truncating a resumed fine-tuning keeps them', () => {
+    repo.create({ id: 'r', name: 'r', config: {} });
+    repo.addSteps('r', [1, 2, 3].map((s) => ({ stage: 'mlm' as const, step: s, epoch: s / 3, loss: 9 - s, learningRate: 5e-4, samplesPerSecond: 4 })));
+    repo.addSteps('r', [1, 2].map((s) => ({ step: s, epoch: s / 2, loss: 1 / s, learningRate: 0.1, samplesPerSecond: 5 })));
+    const d = repo.get('r')!;
+    expect(d.steps.map((s) => s.loss)).toEqual([1, 0.5]);
+    expect(d.mlmSteps!.map((s) => [s.stage, s.step, s.loss])).toEqual([['mlm', 1, 8], ['mlm', 2, 7], ['mlm', 3, 6]]);
+    repo.truncateAfter('r', 1);
+    expect(repo.steps('r').map((s) => s.step)).toEqual([1]);
+    expect(repo.mlmSteps('r').map((s) => s.step)).toEqual([1, 2, 3]);
+  });
+
   it('deleting a run removes its metrics and artifacts (foreign keys cascade)', () => {
     repo.create({ id: 'r', name: 'r', config: {} });
     repo.addSteps('r', [{ step: 1, epoch: 1, loss: 1, learningRate: 1, samplesPerSecond: null }]);

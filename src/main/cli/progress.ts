@@ -39,10 +39,10 @@ export function runPrinter(io: CliIo, mode: 'tty' | 'plain' | 'json'): RunPrinte
     flush,
     step(e) {
       if (mode === 'json') {
-        io.out(JSON.stringify({ event: 'step', step: e.step, total_steps: e.totalSteps, epoch: round(e.epoch, 4), loss: round(e.loss, 6), learning_rate: e.learningRate, grad_norm: round(e.gradNorm, 6), samples_per_second: round(e.samplesPerSecond, 2), tokens_per_second: round(e.tokensPerSecond, 1), eta_seconds: e.etaSeconds === null ? null : Math.round(e.etaSeconds), elapsed_seconds: round(e.elapsedSeconds, 1) }));
+        io.out(JSON.stringify({ event: 'step', stage: e.stage ?? 'finetune', step: e.step, total_steps: e.totalSteps, epoch: round(e.epoch, 4), loss: round(e.loss, 6), learning_rate: e.learningRate, grad_norm: round(e.gradNorm, 6), samples_per_second: round(e.samplesPerSecond, 2), tokens_per_second: round(e.tokensPerSecond, 1), eta_seconds: e.etaSeconds === null ? null : Math.round(e.etaSeconds), elapsed_seconds: round(e.elapsedSeconds, 1) }));
         return;
       }
-      const text = `epoch ${e.epoch.toFixed(2)} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${formatRate(e.learningRate)} ${formatSpeed(e.samplesPerSecond)} ETA ${formatEta(e.etaSeconds)}`;
+      const text = `${e.stage === 'mlm' ? 'masked-LM ' : ''}epoch ${e.epoch.toFixed(2)} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${formatRate(e.learningRate)} ${formatSpeed(e.samplesPerSecond)} ETA ${formatEta(e.etaSeconds)}`;
       if (mode === 'tty' && io.write) {
         const width = 24;
         const filled = Math.round((e.step / e.totalSteps) * width);

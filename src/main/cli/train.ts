@@ -84,6 +84,9 @@ export const TRAIN_SPEC: CommandSpec = {
     'class-weights': { kind: 'string', value: 'auto|W1,W2,...', help: 'class-weighted loss: "auto" (balanced) or one weight per label' },
     quick: { kind: 'switch', help: 'quick mode: freeze the encoder, train only the head' },
     'group-by-length': { kind: 'switch', help: 'batches of similar lengths (faster)' },
+    'mlm-epochs': { kind: 'number', integer: true, min: 1, max: 100, value: 'N', help: 'adapt the model to your texts first: N epochs of masked-LM on the training texts' },
+    'mlm-texts': { kind: 'path', value: 'FILE', help: 'with --mlm-epochs: more unlabelled texts (one per line, or a CSV / TSV / JSONL text column)' },
+    'mlm-lr': { kind: 'number', min: 1e-12, max: 1, value: 'X', help: 'with --mlm-epochs: the masked-LM learning rate (default 5e-5; 5e-4 from scratch)' },
     backend: { kind: 'string', value: 'NAME', choices: BACKEND_NAMES, help: 'train on this backend (default: the best available)' },
     name: { kind: 'string', value: 'NAME', help: 'run name (default "<model> on <file>")' },
     out: { kind: 'path', value: 'DIR', help: 'copy the best model to this folder at the end' },
@@ -338,6 +341,17 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
   const file = path.resolve(args.string('train')!);
   const model = modelRef(args.string('model')!);
   const out = args.string('out') ?? null;
+  const mlmEpochs = args.number('mlm-epochs');
+  if (mlmEpochs === undefined && (args.has('mlm-texts') || args.has('mlm-lr'))) throw new UsageError('--mlm-texts and --mlm-lr go with --mlm-epochs N');
+  const mlm =
+    mlmEpochs === undefined
+      ? null
+      : {
+          epochs: mlmEpochs,
+          extraTextsFile: args.string('mlm-texts') !== undefined ? path.resolve(args.string('mlm-texts')!) : null,
+          ...(args.number('mlm-lr') !== undefined ? { learningRate: args.number('mlm-lr')! } : {}),
+        };
+  if (mlm?.extraTextsFile && !fs.existsSync(mlm.extraTextsFile)) throw new UsageError(`--mlm-texts: ${mlm.extraTextsFile} does not exist`);
   const app = getApp();
 
   const inspection = await task(app, io, !json, (t) => api(app).inspectDataset(file, overrides, t));
@@ -356,6 +370,7 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
     model,
     datasetId: prepared.id,
     options,
+    ...(mlm ? { mlm } : {}),
     ...(args.string('name') !== undefined ? { name: args.string('name')! } : {}),
     ...(args.string('backend') !== undefined ? { backend: args.string('backend') as BackendName } : {}),
   };

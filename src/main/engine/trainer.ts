@@ -21,7 +21,13 @@ import { ForwardContext } from './models/layers';
 import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
 import { modelWeights, saveModelFolder } from './save';
-import { MODEL_DIR, PREDICTIONS_FILE } from './layout';
+import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './layout';
+import { removeDirSafely } from '../fsutil';
+import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
+import { loadMaskedLmFolder } from './mlm/load';
+import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from './mlm/pretrain';
+import { saveMaskedLmFolder } from './mlm/save';
+import { readUnlabelledTexts } from './mlm/texts';
 import { predictLogitsAsync, Stepper, type LabeledBatch } from './step';
 import { readBack } from './kernels';
 import type { TextTokenizer } from './tokenizer';
@@ -192,7 +198,13 @@ export class Trainer {
     const { job } = this;
     const opts = job.config.options;
     fs.mkdirSync(job.runDir, { recursive: true });
-    const { model, tokenizer } = await this.loadModel();
+    let modelFolder = job.config.model.path;
+    if (job.config.mlm) {
+      const adapted = await this.adaptEncoder();
+      if (adapted === null) return this.cancelledBeforeFineTuning();
+      modelFolder = adapted;
+    }
+    const { model, tokenizer } = await this.loadModel(modelFolder);
     let stepper: Stepper | null = null;
     try {
       stepper = new Stepper(
@@ -227,15 +239,149 @@ export class Trainer {
   }
 
   /** The model folder with the run's labels, and what loading it changed (logged). */
-  private async loadModel(): Promise<LoadedModel> {
+  private async loadModel(folder: string): Promise<LoadedModel> {
     const { config } = this.job;
-    this.phase('loading', `Loading ${config.model.source}`);
-    this.loaded = await loadModelFolder(config.model.path, { labels: config.labels, seed: config.options.seed });
+    const adapted = folder !== config.model.path;
+    this.phase('loading', adapted ? `Loading ${config.model.source}, adapted to your texts` : `Loading ${config.model.source}`);
+    this.loaded = await loadModelFolder(folder, { labels: config.labels, seed: config.options.seed });
     const { report } = this.loaded;
     if (report.initialised.length) this.sink.log(`New classification head initialised: ${report.initialised.join(', ')}`);
     if (report.reinitialised.length) this.sink.log(`Classification head re-initialised for ${config.labels.length} labels: ${report.reinitialised.join(', ')}`);
     if (report.ignored.length) this.sink.log(`Ignored ${report.ignored.length} checkpoint tensor(s) that classification does not use (e.g. ${report.ignored[0]}).`);
     return this.loaded;
+  }
+
+  /**
+   * The masked-LM stage: continued pretraining of the encoder on the training texts (and the
+   * extra unlabelled texts), checkpointed at each epoch end in <run>/mlm-stage, the adapted model
+   * saved as <run>/mlm-model (a *ForMaskedLM folder). A finished stage (mlm-model present) is
+   * skipped. Returns the adapted folder, or null when cancelled.
+   */
+  private async adaptEncoder(): Promise<string | null> {
+    const { job, sink, signal } = this;
+    const mlm = job.config.mlm!;
+    const opts = job.config.options;
+    const outDir = path.join(job.runDir, MLM_MODEL_DIR);
+    const stageDir = path.join(job.runDir, MLM_STAGE_DIR);
+    if (fs.existsSync(path.join(outDir, 'config.json'))) {
+      sink.log('The masked-LM stage is already done: fine-tuning starts from the adapted model.');
+      return outDir;
+    }
+    this.phase('loading', `Loading ${job.config.model.source} for masked-LM adaptation`);
+    const texts = job.train.map((r) => r.text);
+    if (mlm.extraTextsFile) {
+      const extra = readUnlabelledTexts(mlm.extraTextsFile);
+      sink.log(`Read ${extra.length} unlabelled texts from ${path.basename(mlm.extraTextsFile)}.`);
+      texts.push(...extra);
+    }
+    const loaded = await loadMaskedLmFolder(job.config.model.path, { seed: opts.seed });
+    const { model, tokenizer } = loaded;
+    try {
+      if (loaded.report.initialised.length) sink.log(`New masked-LM head initialised: ${loaded.report.initialised.join(', ')}`);
+      const learningRate = mlm.learningRate ?? (job.config.modelStart === 'scratch' ? MLM_SCRATCH_LEARNING_RATE : MLM_DEFAULT_LEARNING_RATE);
+      const perEpoch = pretrainStepsPerEpoch(texts, opts.batchSize);
+      const totalSteps = perEpoch * mlm.epochs;
+      let startStep = 0;
+      let optimizerState: { step: number; moments: Map<string, { m: Float32Array; v: Float32Array }> } | undefined;
+      let priorSeconds = 0;
+      const ckptDir = job.resume ? latestCheckpoint(stageDir) : null;
+      if (!job.resume) fs.rmSync(stageDir, { recursive: true, force: true });
+      if (ckptDir) {
+        const ckpt = readCheckpoint(ckptDir);
+        for (const name of model.store.names()) {
+          const t = ckpt.weights.get(name);
+          if (!t) throw new Error(`${ckptDir}: the masked-LM checkpoint lacks ${name}`);
+          model.store.set(name, t.data);
+        }
+        startStep = ckpt.state.globalStep;
+        optimizerState = { step: ckpt.state.globalStep, moments: ckpt.moments };
+        priorSeconds = ckpt.state.trainingSeconds;
+        sink.log(`Masked-LM stage resumed at step ${startStep} (epoch ${ckpt.state.epochsCompleted}).`);
+      }
+      sink.log(`Masked-LM adaptation: ${texts.length} texts, ${mlm.epochs} epoch(s), ${totalSteps} steps (${perEpoch} per epoch), learning rate ${learningRate}.`);
+      const clock0 = performance.now();
+      const elapsed = () => priorSeconds + (performance.now() - clock0) / 1000;
+      let ema: number | null = null;
+      let last = performance.now();
+      this.phase('adapting', 'Adapting the model to your texts (masked-LM)', startStep, totalSteps, null);
+      const result = await pretrainMaskedLm(
+        model,
+        tokenizer,
+        texts,
+        {
+          epochs: mlm.epochs,
+          batchSize: opts.batchSize,
+          learningRate,
+          weightDecay: opts.weightDecay,
+          warmupRatio: opts.warmupRatio,
+          maxGradNorm: opts.maxGradNorm,
+          maxLength: opts.maxLength,
+          seed: opts.seed,
+          startStep,
+          optimizerState,
+        },
+        async (p, optimizer) => {
+          const now = performance.now();
+          const dt = (now - last) / 1000;
+          last = now;
+          ema = ema === null ? dt : 0.9 * ema + 0.1 * dt;
+          const eta = ema * (p.totalSteps - p.step);
+          sink.step({
+            stage: 'mlm',
+            step: p.step,
+            totalSteps: p.totalSteps,
+            epoch: p.step / perEpoch,
+            loss: p.loss,
+            learningRate: p.learningRate,
+            gradNorm: p.gradNorm,
+            samplesPerSecond: dt > 0 ? opts.batchSize / dt : 0,
+            tokensPerSecond: 0,
+            etaSeconds: eta,
+            elapsedSeconds: elapsed(),
+          });
+          this.phase('adapting', `Adapting the model to your texts (masked-LM loss ${p.loss.toFixed(3)})`, p.step, p.totalSteps, eta);
+          if (p.step % perEpoch === 0 && p.step < p.totalSteps) {
+            this.phase('checkpointing', `Writing the masked-LM checkpoint of epoch ${p.step / perEpoch}`);
+            await readBack(model.store.names().map((n) => model.store.get(n)), this.kernels.backend);
+            await optimizer.prefetchMoments(this.kernels.backend);
+            const dir = writeCheckpoint(stageDir, {
+              state: {
+                version: 1,
+                globalStep: p.step,
+                epochsCompleted: p.step / perEpoch,
+                bestMetric: null,
+                bestStep: null,
+                evalsWithoutImprovement: 0,
+                seed: opts.seed,
+                labels: [],
+                trainingSeconds: elapsed(),
+              },
+              weights: model.store.names().map((n) => [n, { shape: model.store.get(n).shape.slice(), data: model.store.get(n).dataSync() as Float32Array }]),
+              moments: optimizer.moments(),
+              shapes: new Map(model.store.names().map((n) => [n, model.store.get(n).shape.slice()])),
+            });
+            sink.log(`Masked-LM checkpoint written at step ${p.step} (${path.relative(job.runDir, dir)}).`);
+          }
+        },
+        signal,
+        this.kernels,
+      );
+      sink.log(`Masked-LM loss by epoch: ${result.epochLosses.map((l) => (Number.isNaN(l) ? '-' : l.toFixed(3))).join(', ')} (${elapsed().toFixed(1)} s).`);
+      this.phase('saving', 'Saving the adapted model');
+      await readBack(model.store.names().map((n) => model.store.get(n)), this.kernels.backend);
+      saveMaskedLmFolder(outDir, model, { tokenizer: tokenizer.files, sourceDir: job.config.model.path });
+      removeDirSafely(stageDir);
+      return outDir;
+    } catch (err) {
+      if (err instanceof PretrainCancelled) return null;
+      throw err;
+    } finally {
+      model.dispose();
+    }
+  }
+
+  private cancelledBeforeFineTuning(): TrainResult {
+    return { status: 'cancelled', stoppedEarly: false, globalStep: 0, best: null, bestMetric: null, modelDir: null, predictionsFile: null, trainingSeconds: 0 };
   }
 
   /** A fresh trainer state, or the newest checkpoint's (weights and optimizer moments restored). */
@@ -361,6 +507,7 @@ export class Trainer {
     let tokens = 0;
     for (const rowsOf of microRows) for (const i of rowsOf) tokens += train.lengths[i]!;
     this.sink.step({
+      stage: 'finetune',
       step: state.globalStep,
       totalSteps: plan.totalSteps,
       epoch: state.globalStep / plan.stepsPerEpoch,

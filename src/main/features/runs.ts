@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AppApi, StartRunRequest } from '../../shared/api';
 import { AppError, appErrorFromErrno } from '../../shared/errors';
-import { runConfigSchema, type RunConfig } from '../../shared/run-config';
+import { runConfigSchema, type MlmStage, type RunConfig } from '../../shared/run-config';
 import type { EvalPrediction, RunLogLine, RunSummary } from '../../shared/types';
 import { getPreparedDataset, preparedDatasetDir } from '../data';
 import { checkMaxLength } from '../hf/config';
@@ -73,6 +73,14 @@ export function runsApi(ctx: AppContext): Pick<
     return dir;
   };
 
+  /** The extra texts file is read by the trainer process: it must exist now (absolute path recorded). */
+  const mlmStageFor = (mlm: MlmStage): MlmStage => {
+    if (!mlm.extraTextsFile) return { ...mlm, extraTextsFile: null };
+    const file = path.resolve(mlm.extraTextsFile);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new AppError('invalid_input', `mlm.extraTextsFile: ${file} is not a file`, 'mlm.extraTextsFile');
+    return { ...mlm, extraTextsFile: file };
+  };
+
   const configFor = async (request: StartRunRequest): Promise<RunConfig> => {
     const dataset = getPreparedDataset(ctx.dataDir, request.datasetId);
     const model = await resolveModel(request.model, {
@@ -93,6 +101,7 @@ export function runsApi(ctx: AppContext): Pick<
       },
       options: request.options,
       modelStart: request.modelStart ?? modelStartOf(model.dir),
+      ...(request.mlm ? { mlm: mlmStageFor(request.mlm) } : {}),
     };
   };
 
@@ -152,7 +161,7 @@ export function runsApi(ctx: AppContext): Pick<
       const parsed = runConfigSchema.safeParse(runs.config(id));
       if (!parsed.success) throw new AppError('unsupported', `Run "${run.name}" was recorded in a format this version cannot repeat.`);
       const c = parsed.data;
-      return training.start(await configFor({ name: `${c.name} (again)`, model: c.model.source, datasetId: c.dataset.fingerprint, options: c.options, modelStart: c.modelStart }));
+      return training.start(await configFor({ name: `${c.name} (again)`, model: c.model.source, datasetId: c.dataset.fingerprint, options: c.options, modelStart: c.modelStart, mlm: c.mlm ?? null }));
     },
     async evalPredictions(id, query) {
       requireRun(id);

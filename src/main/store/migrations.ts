@@ -74,6 +74,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN owner_since INTEGER;
     `);
   },
+  // 3: the stage of each step ('mlm': masked-LM adaptation before fine-tuning), part of the key
+  // (both stages count their steps from 1). Earlier rows are fine-tuning steps.
+  (db) => {
+    db.exec(`
+      CREATE TABLE step_metrics_v3 (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        stage TEXT NOT NULL DEFAULT 'finetune' CHECK (stage IN ('mlm','finetune')),
+        step INTEGER NOT NULL,
+        epoch REAL NOT NULL,
+        loss REAL NOT NULL,
+        learning_rate REAL NOT NULL,
+        samples_per_second REAL,
+        PRIMARY KEY (run_id, stage, step)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO step_metrics_v3 (run_id, stage, step, epoch, loss, learning_rate, samples_per_second)
+        SELECT run_id, 'finetune', step, epoch, loss, learning_rate, samples_per_second FROM step_metrics;
+      DROP TABLE step_metrics;
+      ALTER TABLE step_metrics_v3 RENAME TO step_metrics;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -127,18 +127,21 @@ export class RunRepository {
       rename: db.prepare('UPDATE runs SET name = ? WHERE id = ?'),
       remove: db.prepare('DELETE FROM runs WHERE id = ?'),
       steps: db.prepare(
-        'SELECT step, epoch, loss, learning_rate, samples_per_second FROM step_metrics WHERE run_id = ? ORDER BY step',
+        "SELECT step, epoch, loss, learning_rate, samples_per_second FROM step_metrics WHERE run_id = ? AND stage = 'finetune' ORDER BY step",
+      ),
+      mlmSteps: db.prepare(
+        "SELECT step, epoch, loss, learning_rate, samples_per_second FROM step_metrics WHERE run_id = ? AND stage = 'mlm' ORDER BY step",
       ),
       stepsAfter: db.prepare(
-        'SELECT step, epoch, loss, learning_rate, samples_per_second FROM step_metrics WHERE run_id = ? AND step > ? ORDER BY step',
+        "SELECT step, epoch, loss, learning_rate, samples_per_second FROM step_metrics WHERE run_id = ? AND stage = 'finetune' AND step > ? ORDER BY step",
       ),
       evals: db.prepare(
         'SELECT step, epoch, eval_loss, accuracy, macro_f1, per_class, confusion FROM epoch_metrics WHERE run_id = ? ORDER BY step',
       ),
       artifacts: db.prepare('SELECT kind, path, created_at FROM artifacts WHERE run_id = ? ORDER BY id'),
       addStep: db.prepare(
-        `INSERT OR REPLACE INTO step_metrics (run_id, step, epoch, loss, learning_rate, samples_per_second)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO step_metrics (run_id, stage, step, epoch, loss, learning_rate, samples_per_second)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       addEval: db.prepare(
         `INSERT OR REPLACE INTO epoch_metrics (run_id, step, epoch, eval_loss, accuracy, macro_f1, per_class, confusion)
@@ -169,7 +172,7 @@ export class RunRepository {
         `UPDATE runs SET owner_pid = @pid, owner_process_start = @processStart, owner_host = @host,
            owner_instance = @instance, owner_since = @startedAt WHERE id = @id`,
       ),
-      truncateSteps: db.prepare('DELETE FROM step_metrics WHERE run_id = ? AND step > ?'),
+      truncateSteps: db.prepare("DELETE FROM step_metrics WHERE run_id = ? AND stage = 'finetune' AND step > ?"),
       truncateEvals: db.prepare('DELETE FROM epoch_metrics WHERE run_id = ? AND step > ?'),
     };
   }
@@ -221,6 +224,7 @@ export class RunRepository {
       ...toSummary(row, this.instance, this.baselineOf),
       config: JSON.parse(row.config) as JsonObject,
       steps: this.steps(id),
+      mlmSteps: this.mlmSteps(id),
       evals: this.evals(id),
       artifacts: this.artifacts(id),
     };
@@ -290,7 +294,7 @@ export class RunRepository {
   addSteps(id: string, steps: readonly StepMetric[]): void {
     const insert = this.db.transaction((rows: readonly StepMetric[]) => {
       for (const s of rows) {
-        this.stmts.addStep.run(id, s.step, s.epoch, s.loss, s.learningRate, s.samplesPerSecond);
+        this.stmts.addStep.run(id, s.stage ?? 'finetune', s.step, s.epoch, s.loss, s.learningRate, s.samplesPerSecond);
       }
     });
     insert(steps);
@@ -307,6 +311,12 @@ export class RunRepository {
       learningRate: r.learning_rate,
       samplesPerSecond: r.samples_per_second,
     }));
+  }
+
+  /** The masked-LM adaptation stage's steps (loss over the masked tokens), oldest first. */
+  mlmSteps(id: string): StepMetric[] {
+    const rows = this.stmts.mlmSteps.all(id) as { step: number; epoch: number; loss: number; learning_rate: number; samples_per_second: number | null }[];
+    return rows.map((r) => ({ stage: 'mlm', step: r.step, epoch: r.epoch, loss: r.loss, learningRate: r.learning_rate, samplesPerSecond: r.samples_per_second }));
   }
 
   /** Records an evaluation; the caller says which metric ranks runs and whether this one is the best. */

@@ -294,7 +294,7 @@ export class TrainingService {
         events.emit('run-phase', { runId: id, ...m.event });
         break;
       case 'step': {
-        const step = { step: m.event.step, epoch: m.event.epoch, loss: m.event.loss, learningRate: m.event.learningRate, samplesPerSecond: m.event.samplesPerSecond };
+        const step = { step: m.event.step, epoch: m.event.epoch, loss: m.event.loss, learningRate: m.event.learningRate, samplesPerSecond: m.event.samplesPerSecond, ...(m.event.stage === 'mlm' ? { stage: 'mlm' as const } : {}) };
         runs.addSteps(id, [step]);
         metric({ type: 'step', metric: step });
         events.emit('run-step', { runId: id, ...m.event });

@@ -56,6 +56,11 @@ export const pretrainSeeds = (seed: number, epoch: number, step: number): { mask
   dropout: mixSeed(seed, epoch, step, 2),
 });
 
+/** Optimizer steps per epoch for these texts (empty texts are skipped, as tokenizeForPretraining does). */
+export function pretrainStepsPerEpoch(texts: readonly string[], batchSize: number): number {
+  return Math.ceil(texts.filter((t) => t.trim().length > 0).length / batchSize);
+}
+
 export function tokenizeForPretraining(tokenizer: TextTokenizer, texts: readonly string[], maxLength: number): MlmRow[] {
   return texts.filter((t) => t.trim().length > 0).map((t) => encodeForMlm(tokenizer, t, maxLength));
 }
@@ -68,18 +73,18 @@ export class PretrainCancelled extends Error {
   }
 }
 
-/** Runs the epochs (or the rest of them, from startStep). */
-export function pretrainMaskedLm(
+/** Runs the epochs (or the rest of them, from startStep), yielding to the event loop after every step (a cancel message is heard). */
+export async function pretrainMaskedLm(
   model: MaskedLanguageModel,
   tokenizer: TextTokenizer,
   texts: readonly string[],
   options: PretrainOptions,
   /** After every optimizer step (progress, live loss chart; the optimizer for checkpoints). */
-  onStep?: (p: PretrainProgress, optimizer: AdamW) => void,
+  onStep?: (p: PretrainProgress, optimizer: AdamW) => void | Promise<void>,
   signal?: AbortSignal,
   /** The started backend's kernels (backends/start.ts); the current backend's by default. */
   kernels: Kernels = activeKernels(),
-): PretrainResult {
+): Promise<PretrainResult> {
   const maxLength = Math.min(options.maxLength, maxSequenceLength(model.config));
   const rows = tokenizeForPretraining(tokenizer, texts, maxLength);
   if (rows.length === 0) throw new RangeError('no text to pretrain on (every text is empty)');
@@ -106,14 +111,15 @@ export function pretrainMaskedLm(
         const batch = mlmBatchTensors(collated.host, collated.labels, model.config);
         const lr = linearScheduleLr(options.learningRate, step, totalSteps, warmup);
         try {
-          const out = stepper.step([batch], [new ForwardContext(true, seeds.dropout, kernels)], lr);
+          const out = await stepper.stepAsync([batch], [new ForwardContext(true, seeds.dropout, kernels)], lr);
           const loss = meter.add(out.loss);
           sum += loss;
           count++;
-          onStep?.({ epoch, step: step + 1, totalSteps, loss, gradNorm: out.gradNorm, learningRate: lr, targets: out.targets }, stepper.optimizer);
+          await onStep?.({ epoch, step: step + 1, totalSteps, loss, gradNorm: out.gradNorm, learningRate: lr, targets: out.targets }, stepper.optimizer);
         } finally {
           disposeMlmBatch(batch);
         }
+        await new Promise((r) => setImmediate(r));
       }
       epochLosses.push(count ? sum / count : Number.NaN);
     }

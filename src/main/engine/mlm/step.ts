@@ -69,23 +69,40 @@ export class MlmStepper {
 
   /** Summed gradients by HF name and the mean loss; zero gradients (and NaN loss) for a batch without targets. */
   gradients(micro: readonly MlmLabeledBatch[], contexts: readonly ForwardContext[]): { loss: number; grads: Map<string, tf.Tensor>; targets: number } {
+    const plan = this.plan(micro, contexts);
+    return this.combine(plan, plan.withTargets.length ? this.stepper.gradients(plan.withTargets, plan.contexts) : null);
+  }
+
+  /** gradients() reading the loss asynchronously (webgpu). */
+  async gradientsAsync(micro: readonly MlmLabeledBatch[], contexts: readonly ForwardContext[]): Promise<{ loss: number; grads: Map<string, tf.Tensor>; targets: number }> {
+    const plan = this.plan(micro, contexts);
+    return this.combine(plan, plan.withTargets.length ? await this.stepper.gradientsAsync(plan.withTargets, plan.contexts) : null);
+  }
+
+  /** Which micro-batches have targets (the others add zero gradients) and their contexts. */
+  private plan(micro: readonly MlmLabeledBatch[], contexts: readonly ForwardContext[]) {
     const targets = micro.reduce((s, b) => s + b.tensors.targets, 0);
     const withTargets = micro.filter((b) => b.tensors.targets > 0);
-    if (withTargets.length === micro.length) return { ...this.stepper.gradients(micro, contexts), targets };
+    const ctx = micro.map((b, i) => (b.tensors.targets > 0 ? contexts[i]! : null)).filter((c): c is ForwardContext => c !== null);
+    return { targets, withTargets, contexts: ctx, all: withTargets.length === micro.length, scale: withTargets.length / micro.length };
+  }
+
+  private combine(
+    plan: ReturnType<MlmStepper['plan']>,
+    r: { loss: number; grads: Map<string, tf.Tensor> } | null,
+  ): { loss: number; grads: Map<string, tf.Tensor>; targets: number } {
+    if (plan.all && r) return { ...r, targets: plan.targets };
     // Micro-batches without targets add zero gradients; the others keep Trainer's 1 / count scale.
     const grads = new Map<string, tf.Tensor>();
-    if (withTargets.length) {
-      const ctx = micro.map((b, i) => (b.tensors.targets > 0 ? contexts[i]! : null)).filter((c): c is ForwardContext => c !== null);
-      const r = this.stepper.gradients(withTargets, ctx);
-      const scale = withTargets.length / micro.length;
+    if (r) {
       for (const [name, g] of r.grads) {
-        grads.set(name, tf.mul(g, scale));
+        grads.set(name, tf.mul(g, plan.scale));
         g.dispose();
       }
     }
     for (const p of this.stepper.params) if (!grads.has(p.name)) grads.set(p.name, tf.zerosLike(p.variable));
     // The mean over micro-batches includes a NaN one, as torch's would.
-    return { loss: Number.NaN, grads, targets };
+    return { loss: Number.NaN, grads, targets: plan.targets };
   }
 
   /** A full optimizer step at the given learning rate; disposes the gradients. */
@@ -97,6 +114,21 @@ export class MlmStepper {
       return { loss, gradNorm, clipCoef, targets };
     } finally {
       for (const g of grads.values()) g.dispose();
+    }
+  }
+
+  /** step() through asynchronous reads where the backend needs them (webgpu); the same arithmetic elsewhere. */
+  async stepAsync(micro: readonly MlmLabeledBatch[], contexts: readonly ForwardContext[], learningRate: number): Promise<MlmStepOutcome> {
+    const kernels = this.stepper.kernels;
+    if (kernels.backend !== 'webgpu') return this.step(micro, contexts, learningRate);
+    const { loss, grads, targets } = await this.gradientsAsync(micro, contexts);
+    try {
+      const { gradNorm, clipCoef } = await this.optimizer.clipAsync(grads, this.stepper.options.maxGradNorm);
+      this.optimizer.apply(grads, learningRate, clipCoef);
+      return { loss, gradNorm, clipCoef, targets };
+    } finally {
+      for (const g of grads.values()) g.dispose();
+      kernels.afterStep?.();
     }
   }
 

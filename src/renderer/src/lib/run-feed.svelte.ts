@@ -44,8 +44,15 @@ export class RunFeed {
 
   readonly steps = new StepHistory();
   readonly evals = new EvalHistory();
+  /** The masked-LM adaptation stage's steps (before fine-tuning), when the run has one. */
+  readonly mlmSteps = new StepHistory();
+  /** Masked-LM steps in their history (reactive). */
+  mlmStepCount = $state(0);
+  /** The latest masked-LM step event (its total steps and ETA). */
+  lastMlmStep = $state.raw<RunStepEvent | null>(null);
 
   private pendingSteps: StepMetric[] = [];
+  private pendingMlmSteps: StepMetric[] = [];
   private pendingEvals: EvalMetrics[] = [];
   private pendingLogs: LogLine[] = [];
   private pendingStep: { event: RunStepEvent; receivedAt: number } | null = null;
@@ -68,6 +75,12 @@ export class RunFeed {
     this.offs.push(
       this.api.on('run-step', (e: RunStepEvent) => {
         if (!mine(e)) return;
+        if (e.stage === 'mlm') {
+          this.pendingMlmSteps.push({ stage: 'mlm', step: e.step, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: e.samplesPerSecond });
+          this.lastMlmStep = e;
+          this.request();
+          return;
+        }
         this.pendingSteps.push({ step: e.step, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: e.samplesPerSecond });
         this.pendingStep = { event: e, receivedAt: this.now() };
         // Steps mean training: a phase such as "tokenising" or "evaluating" is over.
@@ -130,8 +143,10 @@ export class RunFeed {
       this.lastStep = null;
       this.stepCount = 0;
       this.evalList = [];
+      this.mlmSteps.clear();
+      this.mlmStepCount = 0;
     }
-    const { steps, evals, log, ...rest } = d;
+    const { steps, evals, mlmSteps, log, ...rest } = d;
     this.detail = rest;
     // The recorded log shows what happened before this window opened (live lines append after).
     if (log && (reset || this.logs.length === 0)) this.logs = log.slice(-MAX_LOG_LINES);
@@ -142,6 +157,7 @@ export class RunFeed {
     // The record goes in first; live events still pending are merged on top at the flush.
     this.pendingSteps = [...steps, ...this.pendingSteps];
     this.pendingEvals = [...evals, ...this.pendingEvals];
+    this.pendingMlmSteps = [...(mlmSteps ?? []), ...this.pendingMlmSteps];
     this.loaded = true;
     this.flush();
   }
@@ -160,6 +176,13 @@ export class RunFeed {
     if (this.pendingSteps.length) {
       changed = this.steps.merge(this.pendingSteps) || changed;
       this.pendingSteps = [];
+    }
+    if (this.pendingMlmSteps.length) {
+      if (this.mlmSteps.merge(this.pendingMlmSteps)) {
+        this.mlmStepCount = this.mlmSteps.length;
+        changed = true;
+      }
+      this.pendingMlmSteps = [];
     }
     if (this.pendingEvals.length) {
       if (this.evals.merge(this.pendingEvals)) {

@@ -7,7 +7,7 @@
 import type { DatasetCleaning, DatasetMapping, ParseSettings, SplitSpec } from '../../../shared/dataset';
 import { rememberFileName } from './app-error';
 import { START_PRESETS, type ModelStart } from '../../../shared/learning-check';
-import { PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
+import { MLM_ON_FOR_SCRATCH, MLM_SCRATCH_EPOCHS, PRESETS, RECOMMENDED_OPTIONS, trainingOptionsSchema, type TrainingOptions } from '../../../shared/run-config';
 import { ownValue } from '../../../shared/own';
 
 /**
@@ -64,6 +64,27 @@ export interface WizardData {
   runName: string;
   /** The run the Train and Results steps follow. */
   runId: string | null;
+  /** "Adapt the model to your texts first": masked-LM adaptation before fine-tuning. */
+  mlm: WizardMlm;
+}
+
+export interface WizardMlm {
+  enabled: boolean;
+  epochs: number;
+  /** A file of unlabelled texts added to the training texts; null: the training texts only. */
+  extraTextsFile: string | null;
+}
+
+/** Off for pretrained models; for a model from scratch as MLM_ON_FOR_SCRATCH says (measured: off). */
+export function defaultMlm(start: ModelStart): WizardMlm {
+  return { enabled: start === 'scratch' && MLM_ON_FOR_SCRATCH, epochs: MLM_SCRATCH_EPOCHS, extraTextsFile: null };
+}
+
+function parseMlm(v: unknown, start: ModelStart): WizardMlm {
+  const o = obj(v);
+  if (!o) return defaultMlm(start);
+  const epochs = typeof o.epochs === 'number' && Number.isInteger(o.epochs) && o.epochs >= 1 && o.epochs <= 100 ? o.epochs : MLM_SCRATCH_EPOCHS;
+  return { enabled: o.enabled === true, epochs, extraTextsFile: str(o.extraTextsFile) };
 }
 
 export const DEFAULT_SPLIT: SplitSpec = { kind: 'ratio', evalRatio: 0.2, seed: 42 };
@@ -87,6 +108,7 @@ export function defaultWizard(): WizardData {
     classWeightsByLabel: null,
     runName: '',
     runId: null,
+    mlm: defaultMlm('pretrained'),
   };
 }
 
@@ -151,6 +173,7 @@ export function parseWizard(raw: string | null): WizardData {
     classWeightsByLabel: weights && Object.values(weights).every((x) => typeof x === 'number' && x > 0) ? (weights as Record<string, number>) : null,
     runName: typeof o.runName === 'string' ? o.runName : '',
     runId: str(o.runId),
+    mlm: parseMlm(o.mlm, o.modelStart === 'scratch' ? 'scratch' : 'pretrained'),
   };
 }
 
@@ -251,6 +274,12 @@ export class Wizard {
     this.data.modelLabel = label;
     this.data.modelStart = start;
     if (changedStart && this.data.preset !== 'custom') this.applyPreset(defaultPresetFor(start));
+    if (changedStart) this.data.mlm = { ...this.data.mlm, enabled: defaultMlm(start).enabled };
+    this.save();
+  }
+
+  setMlm(patch: Partial<WizardMlm>): void {
+    this.data.mlm = { ...this.data.mlm, ...patch };
     this.save();
   }
 
