@@ -533,7 +533,7 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
       const { model, tokenizer } = await loadMaskedLmFolder(mlmDir('bert'));
       const before = tf.memory().numTensors;
       const losses: number[] = [];
-      const result = await pretrainMaskedLm(model, tokenizer, texts, options, (p) => losses.push(p.loss));
+      const result = await pretrainMaskedLm(model, tokenizer, texts, options, (p) => void losses.push(p.loss));
       expect(tf.memory().numTensors).toBe(before);
       expect(result.steps).toBe(options.epochs * Math.ceil(texts.length / options.batchSize));
       expect(result.epochLosses[3]!).toBeLessThan(result.epochLosses[0]! - 0.3);
@@ -554,7 +554,7 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
       }, abort.signal),
     ).rejects.toThrow(PretrainCancelled);
     const resumed: number[] = [];
-    await pretrainMaskedLm(model, tokenizer, texts, { ...options, startStep: 5, optimizerState: state }, (p) => resumed.push(p.loss));
+    await pretrainMaskedLm(model, tokenizer, texts, { ...options, startStep: 5, optimizerState: state }, (p) => void resumed.push(p.loss));
     expect(resumed).toEqual(runs[0]!.losses.slice(5));
     expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBe(0);
     model.dispose();

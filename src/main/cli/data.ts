@@ -9,7 +9,7 @@ import type { ColumnInfo, DataProgress, DatasetInspection, DatasetMapping, Docto
 import { AppError } from '../../shared/errors';
 import { formatBytes, formatCount, formatPercent, plural } from '../../shared/format';
 import { describeParse, doctorDataset, inspectDataset, resolveFormat, DEFAULT_MAX_LENGTH, DEFAULT_MIN_CLASS_SIZE } from '../data';
-import { guarded, helpLines, JSON_FLAG, parseArgs, UsageError, type CommandSpec } from './args';
+import { guarded, JSON_FLAG, parseArgs, UsageError, type CommandSpec } from './args';
 import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides, resolveColumn } from './dataset-flags';
 import type { CliIo } from './io';
 import { modelRef, resolveModelArg } from './model-arg';

@@ -3,7 +3,6 @@
  * layout, delimiter, header), its columns with types and samples, the suggested mapping, the
  * label distribution, and every row that could not be read. previewDataset: the first rows.
  */
-import path from 'node:path';
 import type { DatasetInspection, DatasetMapping, DatasetPreview, InspectOverrides, LabelCount } from '../../shared/dataset';
 import { ColumnStats, suggestColumns } from './columns';
 import { DELIMITER_NAMES, resolveFormat } from './format';

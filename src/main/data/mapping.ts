@@ -2,7 +2,6 @@
  * Applying a mapping: each record becomes (line, text, raw label). The text is the chosen
  * columns joined by the separator, empty parts left out; NUL characters are already gone.
  */
-import path from 'node:path';
 import type { DatasetMapping } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { resolveFormat, type ResolvedFormat } from './format';

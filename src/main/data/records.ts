@@ -5,7 +5,6 @@
  * silently. Reading reports progress in bytes and stops when the AbortSignal fires.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { SkippedRow } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';

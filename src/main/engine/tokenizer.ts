@@ -78,7 +78,7 @@ export class TextTokenizer {
   build(aIn: readonly number[], bIn: readonly number[] | null, maxLength: number): Encoded {
     const budget = Math.max(0, maxLength - this.specialCount(bIn !== null));
     let a = aIn.slice();
-    let b = bIn ? bIn.slice() : null;
+    const b = bIn ? bIn.slice() : null;
     if (b === null) {
       if (a.length > budget) a = a.slice(0, budget);
     } else {
