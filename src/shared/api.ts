@@ -84,6 +84,8 @@ export interface ExportResult {
   /** The folder (or file) written. */
   path: string;
   files: string[];
+  /** Bytes written, where the writer counts them. */
+  bytes?: number;
 }
 
 /** What a file chooser returns: the chosen path, or null when the user cancelled. */

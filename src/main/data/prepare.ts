@@ -4,6 +4,7 @@
  * fsynced, then renamed, so a run stays reproducible when the source changes and a failure
  * leaves nothing half-written. Also loading, listing and removing prepared datasets.
  */
+import { plural } from '../../shared/format';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -116,9 +117,6 @@ async function readSide(
   return { store, format: summary.format, summary, emptyTexts, missingLabels, sha256: sourceHash.digest('hex'), mapping };
 }
 
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
-}
 
 /** Row masks after cleaning: 1 = dropped. */
 function cleanRows(

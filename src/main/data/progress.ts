@@ -44,5 +44,10 @@ export class ProgressReporter {
 
 /** Throws AppError('cancelled') when the signal was aborted. */
 export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new AppError('cancelled', `${what} was cancelled.`);
+  throwIfAborted(signal, what);
+}
+
+/** The one cancellation check of the data and export work: "<what> was cancelled[; <consequence>]." */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string, consequence?: string): void {
+  if (signal?.aborted) throw new AppError('cancelled', `${what} was cancelled${consequence ? `; ${consequence}` : ''}.`);
 }

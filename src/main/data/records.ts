@@ -4,6 +4,7 @@
  * record carries the line where it starts; rows that cannot be used are reported, never dropped
  * silently. Reading reports progress in bytes and stops when the AbortSignal fires.
  */
+import { plural } from '../../shared/format';
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { SkippedRow } from '../../shared/dataset';
@@ -96,9 +97,6 @@ interface RecordEngine {
   close(): void;
 }
 
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
-}
 
 /** Fits a record to the column count, or says why it cannot be used. */
 function fitRecord(fields: string[], columnCount: number): string[] | string {

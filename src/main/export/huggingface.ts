@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DataProgress } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
+import type { ExportResult as SharedExportResult } from '../../shared/api';
+import { throwIfAborted } from '../data/progress';
 import type { JsonObject } from '../../shared/json';
 import { parseSafetensors } from '../hf/safetensors';
 import { APP_VERSION } from '../version';
@@ -26,19 +28,15 @@ export interface ExportOptions {
   signal?: AbortSignal;
 }
 
-export interface ExportResult {
-  format: 'hf' | 'recipe' | 'predictions';
-  /** The folder (hf, recipe) or file (predictions) written. */
-  path: string;
-  files: string[];
-  bytes: number;
-}
+/** The AppApi's ExportResult, with the byte count every writer here fills in. */
+export type ExportResult = SharedExportResult & { bytes: number };
 
 /** Files of the model folder that are not copied as they are. */
 const REWRITTEN = new Set(['config.json', 'README.md']);
 
+/** An export stops before its rename: nothing is written when it is cancelled. */
 export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new AppError('cancelled', `${what} was cancelled; nothing was written.`);
+  throwIfAborted(signal, what, 'nothing was written');
 }
 
 /** config.json of the export: the model's, with the run's labels and the single-label problem type. */

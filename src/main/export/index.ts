@@ -25,8 +25,8 @@ export { writeEvalPredictionsCsv } from './eval-predictions';
 export { loadRunSource, runExportsDir, type RunSource } from './run-source';
 export { modelCard } from './model-card';
 
-export const EXPORT_FORMATS = ['hf', 'predictions', 'recipe'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import { EXPORT_FORMATS, type ExportFormat } from '../../shared/api';
+export { EXPORT_FORMATS, type ExportFormat };
 
 export interface PredictionsExportOptions extends ExportOptions, Pick<PredictFileOptions, 'textColumns' | 'parse' | 'batchSize' | 'chunkRows' | 'csvInjectionSafe'> {
   /** A file to predict; without it, the run's evaluation predictions are written. */

@@ -23,6 +23,7 @@
  * Only the files training needs are fetched (config, tokenizer files, one weights format), not
  * the TensorFlow/Flax/ONNX copies a repo may also hold.
  */
+import { formatBytes } from '../../shared/format';
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -90,6 +91,9 @@ export function hubConnection(options: HubOptions = {}): HubConnection {
 // Errors
 // ---------------------------------------------------------------------------------------------
 
+/** Why a download failed, where the caller acts on it (never on the message's words). */
+export type DownloadFailure = 'connection-broke' | 'resume-refused';
+
 /** A download failure; `retryable` ones (dropped connection, stall, 5xx) are retried with resume. */
 export class DownloadError extends AppError {
   constructor(
@@ -97,6 +101,7 @@ export class DownloadError extends AppError {
     message: string,
     readonly retryable: boolean,
     field?: string,
+    readonly failure?: DownloadFailure,
   ) {
     super(code, message, field);
   }
@@ -127,12 +132,6 @@ function causeCode(err: unknown): string | undefined {
   return undefined;
 }
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The fetch given to @huggingface/hub: signal, stall timeout, response record
@@ -410,7 +409,7 @@ function classify(err: unknown, ctx: FetchContext, s: Session, what: string, met
       if (errorCode === 'EntryNotFound') return new DownloadError('not_found', `${what}: the Hub has no such file in ${s.repo} at ${s.commit.slice(0, 8)}`, false);
       return new DownloadError('not_found', `no model "${s.repo}" on ${s.conn.hubUrl}; check the id (e.g. "roberta-base" or "google/bert_uncased_L-4_H-256_A-4")`, false);
     }
-    if (status === 416) return new DownloadError('network', `${what}: the server refused to resume (HTTP 416); restarting the file`, true);
+    if (status === 416) return new DownloadError('network', `${what}: the server refused to resume (HTTP 416); restarting the file`, true, undefined, 'resume-refused');
     if (status === 429 || status >= 500) {
       const message = `${what}: the Hub answered HTTP ${status}; try again in a moment`;
       return metadata ? new HubUnreachableError(message) : new DownloadError('network', message, true);
@@ -421,7 +420,7 @@ function classify(err: unknown, ctx: FetchContext, s: Session, what: string, met
   const message = err instanceof Error ? err.message : String(err);
   if ((code && NETWORK_CODES.has(code)) || /fetch failed|terminated|socket|network/i.test(message)) {
     if (metadata) return new HubUnreachableError(`cannot reach ${s.conn.hubUrl} (${code ?? message}); check the connection, or work offline with models already downloaded`);
-    return new DownloadError('network', `${what}: the connection broke (${code ?? message}); download again to resume`, true);
+    return new DownloadError('network', `${what}: the connection broke (${code ?? message}); download again to resume`, true, undefined, 'connection-broke');
   }
   return new DownloadError('network', `${what}: ${message}`, false);
 }
@@ -566,10 +565,10 @@ async function fetchBlob(s: Session, plan: FilePlan, blob: string): Promise<void
     finishBlob(s, plan, incomplete, blob, hash.digest('hex'));
   } catch (err) {
     const e = classify(err, ctx, s, what, false);
-    if (e.code === 'network' && /connection broke/.test(e.message) && position > 0) {
+    if (e.failure === 'connection-broke' && position > 0) {
       throw new DownloadError('network', `${what}: the connection broke after ${formatBytes(position)} of ${formatBytes(plan.size)}; what arrived is kept, download again to resume`, true);
     }
-    if (/HTTP 416/.test(e.message)) fs.rmSync(incomplete, { force: true });
+    if (e.failure === 'resume-refused') fs.rmSync(incomplete, { force: true });
     throw e;
   } finally {
     if (fd !== null) {

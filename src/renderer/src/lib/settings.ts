@@ -57,21 +57,23 @@ export function parseOptionInput(raw: string, field: Pick<NumberField, 'nullable
   return Number(t);
 }
 
+/** A plain message for a zod issue the schema gave no message of its own. */
+function plainIssueMessage(issue: { code?: string; expected?: unknown; minimum?: unknown; maximum?: unknown }): string | undefined {
+  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'enter a whole number' : 'enter a number';
+  if (issue.code === 'too_small' && issue.minimum !== undefined) return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === 'too_big' && issue.maximum !== undefined) return `must be at most ${String(issue.maximum)}`;
+  return undefined;
+}
+
 /** The reason a value is refused, or null when it is valid. */
 export function validateOption(key: OptionKey, value: unknown): string | null {
   if (typeof value === 'number' && !Number.isFinite(value)) return 'enter a number';
   const schema = trainingOptionsSchema.shape[key];
-  const r = schema.safeParse(value);
+  // The schema's own messages are for people and win; this error map words the checks that have
+  // none, by zod's issue code (never by zod's English wording, which is for developers).
+  const r = schema.safeParse(value, { error: plainIssueMessage });
   if (r.success) return null;
-  const issue = r.error.issues[0];
-  if (!issue) return 'not a valid value';
-  const message = issue.message;
-  // zod's own wording is for developers; the schema's custom messages are for people.
-  if (/^Invalid input: expected int/i.test(message)) return 'enter a whole number';
-  if (/^Invalid input: expected number/i.test(message)) return 'enter a number';
-  if (/^Too small/i.test(message) && 'minimum' in issue) return `must be at least ${String(issue.minimum)}`;
-  if (/^Too big/i.test(message) && 'maximum' in issue) return `must be at most ${String(issue.maximum)}`;
-  return message;
+  return r.error.issues[0]?.message ?? 'not a valid value';
 }
 
 /** Plain names of every recorded setting (the Compare page's rows); the raw key stays as a tooltip. */
