@@ -3,30 +3,19 @@
  * the path of a dropped file as window.api. The renderer never sees ipcRenderer.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import type { AppEventName, AppEvents, EvalPredictionQuery, ExportFormat, RendererApi, StartRunRequest } from '../shared/api';
+import type { AppEventName, AppEvents, BridgeApi, EvalPredictionQuery, ExportFormat, StartRunRequest } from '../shared/api';
 import type { DoctorSource, InspectOverrides, PrepareRequest } from '../shared/dataset';
 import type { CallResult } from '../shared/errors';
 import type { ScratchShape } from '../shared/scratch';
 
 const EVENT_CHANNEL = 'api:event';
 
-class BridgeError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'AppError';
-  }
-}
-
-async function call<T>(method: string, ...args: unknown[]): Promise<T> {
-  const result = (await ipcRenderer.invoke(`api:${method}`, ...args)) as CallResult<T>;
-  if (result.ok) return result.value;
-  // contextBridge copies only the message of a thrown Error; the code travels in it as a prefix
-  // that the renderer's client parses back (see renderer/src/lib/api.ts).
-  throw new BridgeError(result.error.code, `[${result.error.code}] ${result.error.message}`, result.error.field);
+/**
+ * One AppApi call: the main process answers a CallResult, handed to the renderer as it is (a plain
+ * object crosses contextBridge whole; a thrown Error would lose its code and field).
+ */
+function call<T>(method: string, ...args: unknown[]): Promise<CallResult<T>> {
+  return ipcRenderer.invoke(`api:${method}`, ...args) as Promise<CallResult<T>>;
 }
 
 const api = {
@@ -76,12 +65,10 @@ const api = {
     };
   },
 
-  /** The path of a file the user dropped or picked (Electron removed File.path). */
+  /** The path of a file the user dropped or picked (Electron removed File.path); '' when it has none. */
   async pathForFile(file: File): Promise<string> {
-    const p = webUtils.getPathForFile(file);
-    if (!p) throw new BridgeError('invalid_input', '[invalid_input] This file has no path on disk; save it to a folder first.');
-    return p;
+    return webUtils.getPathForFile(file);
   },
-} satisfies RendererApi;
+} satisfies BridgeApi;
 
 contextBridge.exposeInMainWorld('api', api);

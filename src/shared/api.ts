@@ -17,6 +17,7 @@ import type {
   PrepareRequest,
   PreparedDataset,
 } from './dataset';
+import type { CallResult } from './errors';
 import type { ModelStart } from './learning-check';
 import type { CatalogModel, DownloadProgress, ImportReport } from './models';
 import type { FolderListing, ScratchModel, ScratchShape } from './scratch';
@@ -228,8 +229,19 @@ export interface FileAccess {
   pathForFile(file: File): Promise<string>;
 }
 
-/** What the renderer sees as window.api (Electron preload) or the web client. */
+/** What the renderer's client offers (over the Electron preload or the web host). */
 export type RendererApi = AppApi & AppEventSource & FileAccess;
+
+/**
+ * What the Electron preload exposes as window.api: every AppApi method answers the CallResult
+ * object itself ({ ok, value } or { ok: false, error: { code, message, field } }). contextBridge
+ * copies only the message of a thrown Error, so nothing is thrown across it: the renderer's client
+ * turns an error result into a typed AppError.
+ */
+export type BridgeApi = {
+  [K in keyof AppApi]: (...args: Parameters<AppApi[K]>) => Promise<CallResult<Awaited<ReturnType<AppApi[K]>>>>;
+} & AppEventSource &
+  FileAccess;
 
 export const APP_EVENT_NAMES = [
   'run-status',

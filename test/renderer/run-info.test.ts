@@ -74,10 +74,13 @@ describe('results helpers', () => {
 });
 
 describe('error messages for people', () => {
-  it('parses the preload prefix and keeps the code', () => {
-    const err = toAppError(new Error("Error invoking remote method 'api:getRun': Error: [not_found] There is no run \"x\"."));
+  it('keeps the code and field of a typed error; anything else is internal (no code is read out of message text)', () => {
+    const err = toAppError({ code: 'not_found', message: 'There is no run "x".', field: 'id' });
     expect(err.code).toBe('not_found');
     expect(err.message).toBe('There is no run "x".');
+    expect(err.field).toBe('id');
+    const text = toAppError(new Error('[not_found] There is no run "x".'));
+    expect(text.code).toBe('internal');
   });
   it('never shows a stack trace, and says what to do', () => {
     const msg = userMessage(new AppError('internal', 'TypeError: x is undefined\n    at foo (/app/out/main/index.js:10:5)\n    at bar (node:internal)'));

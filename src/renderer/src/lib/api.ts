@@ -3,7 +3,7 @@
  * else a web client over the web host's HTTP + Server-Sent Events. Both satisfy RendererApi,
  * and every failure arrives as an AppError with a code and a message meant for people.
  */
-import type { AppApi, AppEventListener, AppEventName, ExportResult, RendererApi } from '../../../shared/api';
+import type { AppApi, AppEventListener, AppEventName, BridgeApi, ExportResult, RendererApi } from '../../../shared/api';
 import { AppError, type CallResult } from '../../../shared/errors';
 import { rememberFileName, toAppError } from './app-error';
 
@@ -11,7 +11,7 @@ export { toAppError };
 
 declare global {
   interface Window {
-    api?: RendererApi;
+    api?: BridgeApi;
   }
 }
 
@@ -184,7 +184,31 @@ function normalised(inner: RendererApi): RendererApi {
   });
 }
 
-const electronApi = typeof window !== 'undefined' && window.api ? window.api : null;
+/**
+ * The Electron preload's window.api as a RendererApi: each call's CallResult becomes its value, or
+ * a typed AppError (code, message, field) — nothing is parsed out of message text.
+ */
+export function fromBridge(bridge: BridgeApi): RendererApi {
+  return new Proxy(bridge, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (prop === 'on' || typeof value !== 'function') return value;
+      if (prop === 'pathForFile')
+        return async (file: File) => {
+          const path = await (value as (f: File) => Promise<string>).call(target, file);
+          if (!path) throw new AppError('invalid_input', 'This file has no path on disk; save it to a folder first.');
+          return path;
+        };
+      return async (...args: unknown[]) => {
+        const result = (await (value as (...a: unknown[]) => Promise<CallResult<unknown>>).apply(target, args)) as CallResult<unknown>;
+        if (result.ok) return result.value;
+        throw AppError.fromData(result.error);
+      };
+    },
+  }) as unknown as RendererApi;
+}
+
+const electronApi = typeof window !== 'undefined' && window.api ? fromBridge(window.api) : null;
 const webClient = electronApi ? null : createWebClient();
 
 export const api: RendererApi = normalised(electronApi ?? webClient!);

@@ -1,20 +1,15 @@
 /** Any rejection of an AppApi call as an AppError (no DOM: usable in tests). */
-import { AppError, APP_ERROR_CODES, isAppErrorData, type AppErrorCode } from '../../../shared/errors';
+import { AppError, isAppErrorData, type AppErrorCode } from '../../../shared/errors';
 
-const CODE_PREFIX = /^\[([a-z_]+)\] /;
-
-/** Turns whatever a call threw into an AppError (the preload sends "[code] message"). */
+/**
+ * Turns whatever a call threw into an AppError. The hosts hand the renderer typed errors (the
+ * preload's CallResult, the web host's JSON body); anything else is unexpected: 'internal'.
+ */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isAppErrorData(err)) return AppError.fromData(err);
   const raw = err instanceof Error ? err.message : String(err);
-  // Electron may wrap the message: "Error invoking remote method 'x': Error: [code] ...".
-  const inner = raw.replace(/^Error invoking remote method '[^']+': (?:\w*Error: )?/, '');
-  const m = CODE_PREFIX.exec(inner);
-  if (m && (APP_ERROR_CODES as readonly string[]).includes(m[1]!)) {
-    return new AppError(m[1] as AppErrorCode, inner.slice(m[0].length));
-  }
-  return new AppError('internal', inner || 'Unknown error');
+  return new AppError('internal', raw || 'Unknown error');
 }
 
 /** What to do next, by error code, when the message itself does not say it. */
