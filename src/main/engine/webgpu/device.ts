@@ -177,7 +177,7 @@ export async function openWebGpu(options: { allowSoftware: boolean }): Promise<W
  * has one without `gpu`. Either way only the `gpu` member is added.
  */
 function exposeNavigatorGpu(gpu: GpuLike): void {
-  const g = globalThis as { navigator?: Record<string, unknown> };
+  const g = globalThis as unknown as { navigator?: Record<string, unknown> };
   if (g.navigator && 'gpu' in g.navigator) return;
   const nav = g.navigator ?? {};
   Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, enumerable: true });
