@@ -80,45 +80,108 @@ const CHANGING_METHODS = new Set(['exportRun', 'predictFile']);
 /** Uploads older than this are deleted by the hourly sweep. */
 export const UPLOAD_MAX_AGE_MS = 24 * 3600_000;
 
+/** Starts the browser host on 127.0.0.1 (a random port unless options.port). */
 export function createWebHost(options: WebHostOptions): Promise<WebHost> {
-  const { app } = options;
-  const auth = createAuth(options.token);
-  const rendererDir = path.resolve(options.rendererDir);
-  const sseClients = new Set<http.ServerResponse>();
-  let port = 0;
-  const downloads = new Downloads(path.join(app.dataDir, 'downloads'), async (p) => {
-    const run = await app.api.getRun(p.runId);
-    return { format: p.format, runName: run.name, datasetName: run.datasetName, input: p.input };
-  });
+  return new WebHostServer(options).listen(options.port ?? 0);
+}
 
-  // Web uploads older than a day are deleted now and every hour (prepared ones already are).
-  const sweep = (): void => {
-    try {
-      sweepUploads(app.dataDir, UPLOAD_MAX_AGE_MS);
-    } catch {
-      // Best effort: the next sweep tries again.
-    }
-  };
-  sweep();
-  const sweeper = setInterval(sweep, 3600_000).unref();
+/**
+ * The browser host: one method per route (the route table below), the shared state (the token
+ * and session, the event-stream clients, the download tickets) as fields.
+ */
+class WebHostServer {
+  private readonly app: App;
+  private readonly auth: ReturnType<typeof createAuth>;
+  private readonly rendererDir: string;
+  private readonly sseClients = new Set<http.ServerResponse>();
+  private readonly downloads: Downloads;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private port = 0;
 
-  const unsubscribe = app.events.onAny((event, payload) => {
-    const frame = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
-    for (const res of sseClients) res.write(frame);
-  });
+  // First match wins: exact paths before the prefixes they fall under.
+  private readonly routes: Route[] = [
+    { path: '/favicon.ico', methods: ['GET', 'HEAD'], access: 'public', handle: (c) => this.favicon(c) },
+    { path: '/api/events', methods: ['GET'], access: 'events', handle: (c) => this.events(c) },
+    { path: UPLOAD_PATH, methods: ['POST'], access: 'api', handle: (c) => this.upload(c) },
+    { path: DOWNLOAD_PATH, methods: ['POST'], access: 'api', handle: (c) => this.offerDownload(c) },
+    { path: '/api/', methods: ['POST'], access: 'api', handle: (c) => this.callMethod(c) },
+    { path: DOWNLOAD_PREFIX, methods: ['GET'], access: 'page', handle: (c) => this.sendDownload(c) },
+    { path: '/', methods: ['GET', 'HEAD'], access: 'page', handle: (c) => this.page(c) },
+  ];
 
-  const hostAllowed = (req: http.IncomingMessage): boolean => {
+  constructor(options: WebHostOptions) {
+    this.app = options.app;
+    this.auth = createAuth(options.token);
+    this.rendererDir = path.resolve(options.rendererDir);
+    const app = this.app;
+    this.downloads = new Downloads(path.join(app.dataDir, 'downloads'), async (p) => {
+      const run = await app.api.getRun(p.runId);
+      return { format: p.format, runName: run.name, datasetName: run.datasetName, input: p.input };
+    });
+    // Web uploads older than a day are deleted now and every hour (prepared ones already are).
+    const sweep = (): void => {
+      try {
+        sweepUploads(app.dataDir, UPLOAD_MAX_AGE_MS);
+      } catch {
+        // Best effort: the next sweep tries again.
+      }
+    };
+    sweep();
+    this.sweeper = setInterval(sweep, 3600_000).unref();
+    this.unsubscribe = app.events.onAny((event, payload) => {
+      const frame = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
+      for (const res of this.sseClients) res.write(frame);
+    });
+  }
+
+  listen(requestedPort: number): Promise<WebHost> {
+    const server = http.createServer((req, res) => {
+      void this.handle(req, res).catch((err) => {
+        console.error('web host error:', err);
+        if (!res.headersSent) sendError(res, 500, 'internal', 'The web host failed on this request.');
+        else res.end();
+      });
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(requestedPort, LOOPBACK, () => {
+        server.off('error', reject);
+        const address = server.address();
+        this.port = typeof address === 'object' && address ? address.port : 0;
+        resolve({
+          url: `http://${LOOPBACK}:${this.port}/?token=${this.auth.token}`,
+          port: this.port,
+          token: this.auth.token,
+          cookieName: this.auth.cookieName,
+          server,
+          close: () =>
+            new Promise<void>((done) => {
+              this.unsubscribe();
+              clearInterval(this.sweeper);
+              for (const res of this.sseClients) res.end();
+              this.sseClients.clear();
+              this.downloads.close();
+              server.close(() => done());
+              server.closeAllConnections();
+            }),
+        });
+      });
+    });
+  }
+
+  private hostAllowed(req: http.IncomingMessage): boolean {
     const host = req.headers.host ?? '';
-    return host === `${LOOPBACK}:${port}` || host === `localhost:${port}`;
-  };
+    return host === `${LOOPBACK}:${this.port}` || host === `localhost:${this.port}`;
+  }
 
   /**
    * index.html. Opened with the printed URL (?token=), it carries the API token in a meta tag and
    * starts the session cookie; opened by the session alone (a reload) it carries no token: the
    * page kept it in sessionStorage.
    */
-  const serveIndex = (res: http.ServerResponse, creds: Credentials): void => {
-    const file = path.join(rendererDir, 'index.html');
+  private serveIndex(res: http.ServerResponse, creds: Credentials): void {
+    const file = path.join(this.rendererDir, 'index.html');
     let html: string;
     try {
       html = fs.readFileSync(file, 'utf8');
@@ -127,15 +190,15 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       res.end(`The renderer is not built (${file} is missing). Run "npm run build" first.`);
       return;
     }
-    if (creds.query || creds.header) html = html.replace('<head>', `<head>\n    <meta name="finetune-token" content="${auth.token}" />`);
+    if (creds.query || creds.header) html = html.replace('<head>', `<head>\n    <meta name="finetune-token" content="${this.auth.token}" />`);
     const headers = pageHeaders('text/html; charset=utf-8');
     headers['cache-control'] = 'no-store';
-    if (!creds.session) headers['set-cookie'] = auth.sessionCookie();
+    if (!creds.session) headers['set-cookie'] = this.auth.sessionCookie();
     res.writeHead(200, headers);
     res.end(html);
-  };
+  }
 
-  const serveStatic = (res: http.ServerResponse, pathname: string): boolean => {
+  private serveStatic(res: http.ServerResponse, pathname: string): boolean {
     let rel: string;
     try {
       rel = decodeURIComponent(pathname);
@@ -143,8 +206,8 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       return false;
     }
     if (rel.includes('\0')) return false;
-    const file = path.resolve(rendererDir, '.' + path.posix.normalize('/' + rel));
-    if (!file.startsWith(rendererDir + path.sep)) return false;
+    const file = path.resolve(this.rendererDir, '.' + path.posix.normalize('/' + rel));
+    if (!file.startsWith(this.rendererDir + path.sep)) return false;
     let stat: fs.Stats;
     try {
       stat = fs.statSync(file);
@@ -159,9 +222,9 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     res.writeHead(200, headers);
     fs.createReadStream(file).pipe(res);
     return true;
-  };
+  }
 
-  const events = ({ req, res }: Context): void => {
+  private events({ req, res }: Context): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -169,18 +232,18 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       'x-content-type-options': 'nosniff',
     });
     res.write(': connected\n\n');
-    sseClients.add(res);
+    this.sseClients.add(res);
     const ping = setInterval(() => res.write(': ping\n\n'), 15000);
     req.on('close', () => {
       clearInterval(ping);
-      sseClients.delete(res);
+      this.sseClients.delete(res);
     });
-  };
+  }
 
-  const upload = async ({ req, res, url }: Context): Promise<void> => {
+  private async upload({ req, res, url }: Context): Promise<void> {
     const name = url.searchParams.get('name') ?? 'upload';
     try {
-      const file = await receiveUpload(req, path.join(app.dataDir, 'uploads'), name);
+      const file = await receiveUpload(req, path.join(this.app.dataDir, 'uploads'), name);
       sendJson(res, 200, { ok: true, value: file } satisfies CallResult<string>);
     } catch (err) {
       if (err instanceof RequestError && err.code === 'too_large') {
@@ -189,10 +252,10 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
         sendError(res, 400, 'io', `The upload of ${name} did not complete; try again.`);
       }
     }
-  };
+  }
 
   /** The body as JSON, or an answer already sent (413, 400) and undefined. */
-  const jsonBody = async ({ req, res }: Context): Promise<{ value: unknown } | undefined> => {
+  private async jsonBody({ req, res }: Context): Promise<{ value: unknown } | undefined> {
     let body: Buffer;
     try {
       body = await readBody(req);
@@ -208,10 +271,10 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       sendError(res, 400, 'invalid_input', 'The request body is not valid JSON.');
       return undefined;
     }
-  };
+  }
 
-  const offerDownload = async (ctx: Context): Promise<void> => {
-    const body = await jsonBody(ctx);
+  private async offerDownload(ctx: Context): Promise<void> {
+    const body = await this.jsonBody(ctx);
     if (!body) return;
     const requested = (body.value as { path?: unknown } | null)?.path;
     if (typeof requested !== 'string') {
@@ -219,17 +282,17 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       return;
     }
     try {
-      sendJson(ctx.res, 200, { ok: true, value: await downloads.offer(requested) });
+      sendJson(ctx.res, 200, { ok: true, value: await this.downloads.offer(requested) });
     } catch (err) {
       sendJson(ctx.res, 200, { ok: false, error: toErrorData(err, 'download') } satisfies CallResult<never>);
     }
-  };
+  }
 
-  const sendDownload = ({ res, rest }: Context): void => {
-    const ticket = downloads.take(rest.split('/')[0] ?? '');
+  private sendDownload({ res, rest }: Context): void {
+    const ticket = this.downloads.take(rest.split('/')[0] ?? '');
     if (!ticket) {
       res.writeHead(404, pageHeaders('text/plain; charset=utf-8'));
-      res.end('This download link was used already or has expired: download again from the app.');
+      res.end('This download link was used already or has expired: download again from the this.app.');
       return;
     }
     const headers = pageHeaders(MIME[path.extname(ticket.filename).toLowerCase()] ?? 'application/octet-stream');
@@ -241,12 +304,12 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     stream.pipe(res);
     res.on('close', () => {
       stream.destroy();
-      downloads.done(ticket);
+      this.downloads.done(ticket);
     });
-  };
+  }
 
   /** An API call: arguments parsed once here (400 when invalid), then run. */
-  const callMethod = async (ctx: Context): Promise<void> => {
+  private async callMethod(ctx: Context): Promise<void> {
     const method = ctx.rest;
     // Transport errors get a 4xx status; a call that ran and failed (a run that is not there, a
     // conflict) answers 200 with ok: false, as JSON-RPC does: the page shows its message, and the
@@ -255,7 +318,7 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
       sendError(ctx.res, 404, 'not_found', `Unknown method "${method}".`);
       return;
     }
-    const body = await jsonBody(ctx);
+    const body = await this.jsonBody(ctx);
     if (!body) return;
     let args: unknown[];
     try {
@@ -267,73 +330,62 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     }
     let result: CallResult<unknown>;
     try {
-      const value = await (app.api[method] as (...a: unknown[]) => Promise<unknown>).apply(app.api, args);
-      if (CHANGING_METHODS.has(method)) downloads.record(value as ExportResult, args[0] as string, method === 'predictFile' ? (args[1] as string) : undefined);
+      const value = await (this.app.api[method] as (...a: unknown[]) => Promise<unknown>).apply(this.app.api, args);
+      if (CHANGING_METHODS.has(method)) this.downloads.record(value as ExportResult, args[0] as string, method === 'predictFile' ? (args[1] as string) : undefined);
       result = { ok: true, value: value === undefined ? null : value };
     } catch (err) {
       result = { ok: false, error: toErrorData(err, method) };
     }
     sendJson(ctx.res, 200, result);
-  };
+  }
 
-  const page = ({ res, url, creds }: Context): void => {
-    if (url.pathname !== '/' && url.pathname !== '/index.html' && serveStatic(res, url.pathname)) return;
-    serveIndex(res, creds);
-  };
+  private page({ res, url, creds }: Context): void {
+    if (url.pathname !== '/' && url.pathname !== '/index.html' && this.serveStatic(res, url.pathname)) return;
+    this.serveIndex(res, creds);
+  }
 
-  const favicon = ({ res }: Context): void => {
+  private favicon({ res }: Context): void {
     res.writeHead(204, { 'cache-control': 'max-age=86400' });
     res.end();
-  };
+  }
 
-  // First match wins: exact paths before the prefixes they fall under.
-  const routes: Route[] = [
-    { path: '/favicon.ico', methods: ['GET', 'HEAD'], access: 'public', handle: favicon },
-    { path: '/api/events', methods: ['GET'], access: 'events', handle: events },
-    { path: UPLOAD_PATH, methods: ['POST'], access: 'api', handle: upload },
-    { path: DOWNLOAD_PATH, methods: ['POST'], access: 'api', handle: offerDownload },
-    { path: '/api/', methods: ['POST'], access: 'api', handle: callMethod },
-    { path: DOWNLOAD_PREFIX, methods: ['GET'], access: 'page', handle: sendDownload },
-    { path: '/', methods: ['GET', 'HEAD'], access: 'page', handle: page },
-  ];
-
-  const findRoute = (pathname: string): { route: Route; rest: string } => {
-    for (const route of routes) {
+  private findRoute(pathname: string): { route: Route; rest: string } {
+    for (const route of this.routes) {
       if (pathname === route.path) return { route, rest: '' };
       if (route.path.endsWith('/') && pathname.startsWith(route.path)) return { route, rest: pathname.slice(route.path.length) };
     }
-    return { route: routes[routes.length - 1]!, rest: pathname };
-  };
+    return { route: this.routes[this.routes.length - 1]!, rest: pathname };
+  }
 
   /** Null when let in; else the refusal (status and message). */
-  const refusal = (access: Access, creds: Credentials, req: http.IncomingMessage): [number, string] | null => {
+  private refusal(access: Access, creds: Credentials, req: http.IncomingMessage): [number, string] | null {
     switch (access) {
       case 'public':
         return null;
       case 'api':
         // API calls need the header: a cookie alone would let any site post here (CSRF), and the
-        // cookie is sent to every port of 127.0.0.1.
+        // cookie is sent to every this.port of 127.0.0.1.
         if (!creds.header) return [401, `Missing or wrong ${TOKEN_HEADER} header: open the full URL (with ?token=...) printed where the web host started.`];
-        if (!auth.sameOrigin(req, port)) return [403, 'This call came from another site or origin.'];
+        if (!this.auth.sameOrigin(req, this.port)) return [403, 'This call came from another site or origin.'];
         return null;
       case 'events':
         if (!(creds.header || creds.session || creds.query)) return [401, 'Missing or wrong token: open the URL printed by the web host.'];
-        if (!auth.sameOrigin(req, port)) return [403, 'This request came from another site or origin.'];
+        if (!this.auth.sameOrigin(req, this.port)) return [403, 'This request came from another site or origin.'];
         return null;
       case 'page':
         return creds.header || creds.session || creds.query ? null : [401, 'Finetune Studio: missing or wrong token. Open the full URL (with ?token=...) printed where the web host started.'];
     }
-  };
+  }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!hostAllowed(req)) {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!this.hostAllowed(req)) {
       sendError(res, 421, 'invalid_input', 'Wrong Host header: open the URL printed by the web host.');
       return;
     }
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}:${port}`);
-    const { route, rest } = findRoute(url.pathname);
-    const creds = auth.credentials(req, url);
-    const refused = refusal(route.access, creds, req);
+    const url = new URL(req.url ?? '/', `http://${LOOPBACK}:${this.port}`);
+    const { route, rest } = this.findRoute(url.pathname);
+    const creds = this.auth.credentials(req, url);
+    const refused = this.refusal(route.access, creds, req);
     if (refused) {
       if (route.access === 'page') {
         res.writeHead(refused[0], pageHeaders('text/plain; charset=utf-8'));
@@ -349,40 +401,6 @@ export function createWebHost(options: WebHostOptions): Promise<WebHost> {
     }
     await route.handle({ req, res, url, creds, rest });
   }
-
-  const server = http.createServer((req, res) => {
-    void handle(req, res).catch((err) => {
-      console.error('web host error:', err);
-      if (!res.headersSent) sendError(res, 500, 'internal', 'The web host failed on this request.');
-      else res.end();
-    });
-  });
-
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, LOOPBACK, () => {
-      server.off('error', reject);
-      const address = server.address();
-      port = typeof address === 'object' && address ? address.port : 0;
-      resolve({
-        url: `http://${LOOPBACK}:${port}/?token=${auth.token}`,
-        port,
-        token: auth.token,
-        cookieName: auth.cookieName,
-        server,
-        close: () =>
-          new Promise<void>((done) => {
-            unsubscribe();
-            clearInterval(sweeper);
-            for (const res of sseClients) res.end();
-            sseClients.clear();
-            downloads.close();
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
 }
 
 /**
