@@ -196,7 +196,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     loaded = await loadMaskedLmFolder(mlmDir(family));
     batch = mlmBatch(loaded, ts.input);
     stepper = new MlmStepper(loaded.model, { weightDecay: ts.input.weight_decay, maxGradNorm: ts.input.max_grad_norm }, activeKernels());
-    const { loss, grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
+    const { loss, grads } = await stepper.gradientsAsync([batch], [new ForwardContext(false, 0, activeKernels())]);
     expect(Math.abs(loss - ts.expected.loss)).toBeLessThanOrEqual(1e-5);
     const { gradNorm, clipCoef } = await stepper.optimizer.clipAsync(grads, ts.input.max_grad_norm);
     expect(Math.abs(gradNorm - ts.expected.grad_norm) / ts.expected.grad_norm).toBeLessThanOrEqual(1e-4);
@@ -252,7 +252,7 @@ describe.each(FAMILIES)(`%s masked LM (${backend})`, (family: Family) => {
     const norms: number[] = [];
     const tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < (spec.input.steps ?? 1); i++) {
-      const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], lrs[i]!);
+      const out = await stepper.stepAsync([batch], [new ForwardContext(false, 0, activeKernels())], lrs[i]!);
       losses.push(out.loss);
       norms.push(out.gradNorm);
       expect(out.targets).toBe(batch.tensors.targets);
@@ -386,7 +386,7 @@ describe(`masked-LM details (${backend})`, () => {
     const host: HostBatch = { batchSize: 1, seqLen: 6, inputIds: Int32Array.from([101, 457, 190, pad, 223, 102]), attentionMask: new Int32Array(6).fill(1), tokenTypeIds: new Int32Array(6) };
     const batch = mlmBatchTensors(host, [-100, 457, -100, -100, 223, -100], model.config);
     const stepper = new MlmStepper(model, { weightDecay: 0, maxGradNorm: null }, activeKernels());
-    const { grads } = stepper.gradients([batch], [new ForwardContext(false, 0, activeKernels())]);
+    const { grads } = await stepper.gradientsAsync([batch], [new ForwardContext(false, 0, activeKernels())]);
     const h = model.config.hiddenSize;
     const padGrad = (await grads.get(model.wordEmbedding)!.data()).slice(pad * h, (pad + 1) * h);
     // Decoder part only: d loss / d E[pad] = mean over targets of (softmax(logits)[pad] - [label == pad]) * head_transform.
@@ -419,7 +419,7 @@ describe(`masked-LM details (${backend})`, () => {
     const word = model.wordEmbedding;
     const before = (await model.store.get(word).data()).slice();
     const tensors = tf.memory().numTensors;
-    const out = stepper.step([batch], [new ForwardContext(false, 0, activeKernels())], 0.01);
+    const out = await stepper.stepAsync([batch], [new ForwardContext(false, 0, activeKernels())], 0.01);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(out.targets).toBe(0);
     expect(Number.isNaN(out.loss)).toBe(true);
@@ -546,8 +546,9 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
     const abort = new AbortController();
     let state: { step: number; moments: Map<string, { m: Float32Array; v: Float32Array }> } | undefined;
     await expect(
-      pretrainMaskedLm(model, tokenizer, texts, options, (p, opt) => {
+      pretrainMaskedLm(model, tokenizer, texts, options, async (p, opt) => {
         if (p.step === 5) {
+          await opt.prefetchMoments(activeKernels().backend);
           state = { step: opt.step, moments: new Map([...opt.moments()].map(([k, s]) => [k, { m: s.m.slice(), v: s.v.slice() }])) };
           abort.abort();
         }
@@ -555,8 +556,15 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
     ).rejects.toThrow(PretrainCancelled);
     const resumed: number[] = [];
     await pretrainMaskedLm(model, tokenizer, texts, { ...options, startStep: 5, optimizerState: state }, (p) => void resumed.push(p.loss));
-    expect(resumed).toEqual(runs[0]!.losses.slice(5));
-    expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBe(0);
+    if (backend === 'webgpu') {
+      // The GPU picks shader variants by where a tensor's data lives (restored moments arrive from
+      // the host): the resumed run agrees to float rounding, not bit for bit.
+      expect(maxAbsDiff(resumed, runs[0]!.losses.slice(5))).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBeLessThanOrEqual(1e-6);
+    } else {
+      expect(resumed).toEqual(runs[0]!.losses.slice(5));
+      expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBe(0);
+    }
     model.dispose();
   });
 });
