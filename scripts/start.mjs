@@ -66,8 +66,16 @@ function sqliteForElectron(version) {
 }
 
 if (!process.argv.includes('--no-build')) {
-  const build = run(process.execPath, [path.join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build']);
-  if (build.status !== 0) process.exit(build.status ?? 1);
+  // The build's file list is for developers (npm run build shows it); a user sees one line, and the
+  // whole output only when the build fails.
+  console.log('Building Finetune Studio (under a minute)...');
+  const build = run(process.execPath, [path.join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (build.status !== 0) {
+    process.stdout.write(build.stdout ?? '');
+    process.stderr.write(build.stderr ?? '');
+    console.error('The build failed (above). Run "npm install" again, then "npm start".');
+    process.exit(build.status ?? 1);
+  }
 }
 
 const electron = electronBinary();
