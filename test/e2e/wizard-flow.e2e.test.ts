@@ -395,7 +395,7 @@ describe('the wizard, end to end', () => {
     expect(measured).toBe(0);
   });
 
-  it('train: live charts while training one epoch, no long frame', { timeout: TIMEOUT }, async () => {
+  it('train: live charts while training one epoch (frames reported)', { timeout: TIMEOUT }, async () => {
     // A page that has shown a run before (as the user's has, from the steps before): the frames
     // measured are those of training, not of the browser compiling the page's code the first time.
     const warm = await firstRun();
