@@ -12,6 +12,9 @@
  * parameter, one gradient, one AdamW state) and b the head's vocabulary bias. Parameter names are
  * the Hugging Face keys, so loading and saving are the usual loops; the tied decoder keys
  * (cls.predictions.decoder.weight ...) are aliases, never parameters.
+ *
+ * The head names and the encoder walk below switch on the family: a new family (ELECTRA, say)
+ * adds its case here as well as its record in shared/model-families.ts and its model file.
  */
 import { tf } from '../tf';
 import type { Activation, ModelConfig } from '../../hf/config';
