@@ -245,8 +245,10 @@ export class Trainer {
     this.phase('loading', adapted ? `Loading ${config.model.source}, adapted to your texts` : `Loading ${config.model.source}`);
     this.loaded = await loadModelFolder(folder, { labels: config.labels, seed: config.options.seed });
     const { report } = this.loaded;
-    if (report.initialised.length) this.sink.log(`New classification head initialised: ${report.initialised.join(', ')}`);
-    if (report.reinitialised.length) this.sink.log(`Classification head re-initialised for ${config.labels.length} labels: ${report.reinitialised.join(', ')}`);
+    // A resumed run takes its weights from the checkpoint next: the head is not new, so say nothing of it.
+    const resuming = this.job.resume && latestCheckpoint(this.job.runDir) !== null;
+    if (report.initialised.length && !resuming) this.sink.log(`New classification head initialised: ${report.initialised.join(', ')}`);
+    if (report.reinitialised.length && !resuming) this.sink.log(`Classification head re-initialised for ${config.labels.length} labels: ${report.reinitialised.join(', ')}`);
     if (report.ignored.length) this.sink.log(`Ignored ${report.ignored.length} checkpoint tensor(s) that classification does not use (e.g. ${report.ignored[0]}).`);
     return this.loaded;
   }

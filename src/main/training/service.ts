@@ -4,6 +4,7 @@
  * (parent) side writes to the database. A worker that dies without saying why marks the run
  * failed with what is known (exit code, signal, likely out of memory).
  */
+import { formatPercent } from '../../shared/format';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -309,6 +310,11 @@ export class TrainingService {
           runs.addArtifact(id, 'predictions', path.join(runDir(this.o.dataDir, id), PREDICTIONS_FILE));
         }
         log(`eval at step ${m.event.metrics.step}: accuracy ${m.event.metrics.accuracy.toFixed(4)}, macro-F1 ${m.event.metrics.macroF1.toFixed(4)}, loss ${m.event.metrics.evalLoss.toFixed(4)}`);
+        // The Messages log shows every evaluation, in the same words as the Results step.
+        events.emit('run-log', {
+          runId: id,
+          message: `Evaluation at epoch ${m.event.metrics.epoch.toFixed(m.event.metrics.epoch % 1 ? 2 : 0)}: accuracy ${formatPercent(m.event.metrics.accuracy)}, macro-F1 ${formatPercent(m.event.metrics.macroF1)}${m.event.isBest ? ' (best so far: saved)' : ''}.`,
+        });
         events.emit('run-eval', { runId: id, metrics: m.event.metrics, isBest: m.event.isBest });
         break;
       case 'checkpoint':
@@ -320,6 +326,7 @@ export class TrainingService {
         break;
       case 'done':
         if (m.result.stoppedEarly) events.emit('run-log', { runId: id, message: 'Stopped early: the metric stopped improving.' });
+        events.emit('run-log', { runId: id, message: 'Completed.' });
         end('completed', null);
         break;
       case 'cancelled':
