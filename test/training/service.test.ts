@@ -56,6 +56,8 @@ const HEAVY_TIMEOUT_MS = 180_000;
 
 describe('training service (forked worker)', () => {
   it('records an uninterrupted run: steps, evaluations, best model, artifacts', async () => {
+    const messages: { runId: string; message: string }[] = [];
+    const offLog = t.app.events.on('run-log', (e) => messages.push(e));
     const { started: run } = await uninterruptedRun();
     expect(run.status).toBe('running');
     // While it trains, this process owns it (issue 12.1); the owner is cleared when it ends.
@@ -74,6 +76,12 @@ describe('training service (forked worker)', () => {
     expect(log.some((l) => /^eval at step 6: accuracy/.test(l.message))).toBe(true);
     expect(log.at(-1)!.message).toBe('completed');
     expect(log.every((l) => l.at > 0)).toBe(true);
+    // The Messages log (run-log events) shows every evaluation and the end, in plain words.
+    offLog();
+    const shown = messages.filter((m) => m.runId === run.id).map((m) => m.message);
+    // (This test is the file's first: the reference run is trained here, under the listener.)
+    expect(shown.filter((m) => /^Evaluation at epoch \d+: accuracy [\d.]+ %, macro-F1 [\d.]+ %/.test(m)).length).toBe(3);
+    expect(shown.at(-1)).toBe('Completed.');
   }, HEAVY_TIMEOUT_MS);
 
   it.each([
@@ -96,9 +104,15 @@ describe('training service (forked worker)', () => {
     for (const entry of fs.readdirSync(path.dirname(ckpt!))) {
       if (entry.startsWith('checkpoint-')) expect(fs.existsSync(path.join(path.dirname(ckpt!), entry, 'trainer_state.json'))).toBe(true);
     }
+    const resumedLog: string[] = [];
+    const offLog = t.app.events.on('run-log', (e) => { if (e.runId === run.id) resumedLog.push(e.message); });
     const resumed = await t.app.training.resume(run.id);
     expect(resumed.status).toBe('running');
     const final = await t.app.training.wait(run.id);
+    offLog();
+    // A resumed run takes its head from the checkpoint: no "head initialised" message.
+    expect(resumedLog.filter((m) => /head (re-)?initialised/.test(m))).toEqual([]);
+    expect(resumedLog).toContain('Completed.');
     expect(final.status).toBe('completed');
     const curve = losses(run.id);
     expect(curve.length).toBe(reference.length);
