@@ -16,10 +16,9 @@ import { BASELINE_MODEL_FILE } from '../data/baseline-files';
 import { loadBaseline, predictBaseline } from '../engine/baseline';
 import { writeFileAtomic } from '../fsutil';
 import { JSON_FLAG, parseArgs, UsageError, type CommandSpec } from './args';
-import { apiClient } from './client';
+import { apiClient, runTask } from './client';
 import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides } from './dataset-flags';
 import type { CliIo } from './io';
-import { taskProgressLine } from './progress';
 
 const DATASET_ID = /^[0-9a-f]{64}$/;
 
@@ -54,25 +53,6 @@ export const BASELINE_PREDICT_SPEC: CommandSpec = {
   },
 };
 
-/** A long AppApi call with a task id: progress on a TTY, Ctrl-C cancels it. */
-async function task<T>(app: App, io: CliIo, show: boolean, call: (taskId: string) => Promise<T>): Promise<T> {
-  const taskId = `cli-baseline-${process.pid}-${Date.now().toString(36)}`;
-  let shown = false;
-  const off = app.events.on('task-progress', (p) => {
-    if (p.taskId !== taskId || !show || !io.isTTY || !io.write) return;
-    io.write(taskProgressLine(p));
-    shown = true;
-  });
-  const onAbort = (): void => void apiClient(app.api).cancelTask(taskId).catch(() => undefined);
-  io.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await call(taskId);
-  } finally {
-    off();
-    io.signal?.removeEventListener('abort', onAbort);
-    if (shown && io.write) io.write('\n');
-  }
-}
 
 function summaryJson(dataset: PreparedDataset, b: BaselineSummary, exported: string | null): Record<string, unknown> {
   return {
@@ -122,14 +102,14 @@ export async function baselineCommand(getApp: () => App, argv: string[], io: Cli
     dataset = await api.getDataset(target);
   } else {
     const file = path.resolve(target);
-    const inspection = await task(app, io, !json, (t) => api.inspectDataset(file, readOverrides(args), t));
+    const inspection = await runTask(app, io, !json, (t) => api.inspectDataset(file, readOverrides(args), t));
     const mapping = mappingFromArgs(args, inspection);
     const split: SplitSpec = evalFile !== undefined ? { kind: 'file', evalFile: path.resolve(evalFile) } : { kind: 'ratio', evalRatio: valSplit ?? 0.1, seed: args.number('seed') ?? 42 };
     if (!json) io.out(`Preparing ${inspection.fileName} (${plural(inspection.rowCount, 'row')})...`);
-    dataset = await task(app, io, !json, (t) => api.prepareDataset({ file, mapping, split }, t));
+    dataset = await runTask(app, io, !json, (t) => api.prepareDataset({ file, mapping, split }, t));
   }
   // Prepared before baselines existed, or its baseline failed: compute it now (its error is the command's).
-  const summary = dataset.baseline ?? (await task(app, io, !json, (t) => api.computeBaseline(dataset.id, t)));
+  const summary = dataset.baseline ?? (await runTask(app, io, !json, (t) => api.computeBaseline(dataset.id, t)));
 
   let exported: string | null = null;
   if (exportTo !== undefined) {

@@ -5,7 +5,10 @@
  */
 import type { AppApi } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import type { App } from '../app';
 import { dispatch } from '../dispatch';
+import type { CliIo } from './io';
+import { taskProgressLine } from './progress';
 
 export function apiClient(api: AppApi): AppApi {
   return new Proxy({} as AppApi, {
@@ -19,4 +22,24 @@ export function apiClient(api: AppApi): AppApi {
       };
     },
   });
+}
+
+/** Runs a long AppApi call with a task id: progress on a TTY (when `show`), Ctrl-C cancels it. */
+export async function runTask<T>(app: App, io: CliIo, show: boolean, call: (taskId: string) => Promise<T>): Promise<T> {
+  const taskId = `cli-${process.pid}-${Date.now().toString(36)}`;
+  let shown = false;
+  const off = app.events.on('task-progress', (p) => {
+    if (p.taskId !== taskId || !show || !io.isTTY || !io.write) return;
+    io.write(taskProgressLine(p));
+    shown = true;
+  });
+  const onAbort = (): void => void apiClient(app.api).cancelTask(taskId).catch(() => undefined);
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await call(taskId);
+  } finally {
+    off();
+    io.signal?.removeEventListener('abort', onAbort);
+    if (shown && io.write) io.write('\n');
+  }
 }

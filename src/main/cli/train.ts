@@ -23,10 +23,10 @@ import { fsyncTree, removeDirSafely, renameWithRetry } from '../fsutil';
 import { runDir } from '../paths';
 import { JSON_FLAG, parseArgs, UsageError, type Args, type CommandSpec } from './args';
 import { COLUMN_FLAGS, COLUMN_NOTE, mappingFromArgs, READ_FLAGS, readOverrides } from './dataset-flags';
-import { apiClient } from './client';
+import { apiClient, runTask } from './client';
 import type { CliIo } from './io';
 import { downloadProgressLine, modelRef } from './model-arg';
-import { runPrinter, taskProgressLine } from './progress';
+import { runPrinter } from './progress';
 
 /** The app's API through the transports' one entry (validated like IPC and HTTP calls). */
 const api = (app: App) => apiClient(app.api);
@@ -307,25 +307,6 @@ function cleaningFromArgs(args: Args): DatasetCleaning {
   return c;
 }
 
-/** Runs a long AppApi call with a task id: progress on a TTY, Ctrl-C cancels it. */
-async function task<T>(app: App, io: CliIo, show: boolean, call: (taskId: string) => Promise<T>): Promise<T> {
-  const taskId = `cli-${process.pid}-${Date.now().toString(36)}`;
-  let shown = false;
-  const off = app.events.on('task-progress', (p) => {
-    if (p.taskId !== taskId || !show || !io.isTTY || !io.write) return;
-    io.write(taskProgressLine(p));
-    shown = true;
-  });
-  const onAbort = (): void => void api(app).cancelTask(taskId).catch(() => undefined);
-  io.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await call(taskId);
-  } finally {
-    off();
-    io.signal?.removeEventListener('abort', onAbort);
-    if (shown && io.write) io.write('\n');
-  }
-}
 
 export async function trainCommand(getApp: () => App, argv: string[], io: CliIo): Promise<number> {
   const args = parseArgs(TRAIN_SPEC, argv, io);
@@ -354,11 +335,11 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
   if (mlm?.extraTextsFile && !fs.existsSync(mlm.extraTextsFile)) throw new UsageError(`--mlm-texts: ${mlm.extraTextsFile} does not exist`);
   const app = getApp();
 
-  const inspection = await task(app, io, !json, (t) => api(app).inspectDataset(file, overrides, t));
+  const inspection = await runTask(app, io, !json, (t) => api(app).inspectDataset(file, overrides, t));
   const mapping = mappingFromArgs(args, inspection);
   const split: SplitSpec = evalFile !== undefined ? { kind: 'file', evalFile: path.resolve(evalFile) } : { kind: 'ratio', evalRatio: valSplit ?? 0.1, seed: options.seed };
   if (!json) io.out(`Preparing ${inspection.fileName} (${plural(inspection.rowCount, 'row')})...`);
-  const prepared: PreparedDataset = await task(app, io, !json, (t) => api(app).prepareDataset({ file, mapping, split, cleaning }, t));
+  const prepared: PreparedDataset = await runTask(app, io, !json, (t) => api(app).prepareDataset({ file, mapping, split, cleaning }, t));
   if (!json) for (const w of prepared.warnings) io.out(`note: ${w}`);
   if (args.string('class-weights') === 'auto') {
     const n = prepared.trainCount;
