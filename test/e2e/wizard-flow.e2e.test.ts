@@ -337,6 +337,8 @@ describe('the wizard, end to end', () => {
     await picker.getByRole('button', { name: /^App data/ }).click();
     await picker.getByRole('button', { name: /models/ }).click();
     await picker.getByRole('button', { name: /scratch-tiny/ }).click();
+    // Wait for the new listing (the click only starts loading it), then read it.
+    await picker.locator('[data-testid="folder-picker-path"]', { hasText: 'scratch-tiny' }).waitFor();
     await expect(picker.locator('[data-testid="folder-picker-path"]').textContent()).resolves.toContain('scratch-tiny');
     await shot('06c-model-folder-picker');
     await picker.getByRole('button', { name: 'Use this model folder' }).click();
