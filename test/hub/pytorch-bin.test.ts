@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSafetensors, type WeightMap } from '../../src/main/hf/safetensors';
-import { readPytorchBin } from '../../src/main/hf/pytorch-bin';
+import { listPytorchBinTensors, readPytorchBin } from '../../src/main/hf/pytorch-bin';
 import { readModelWeights } from '../../src/main/hf/weights';
 import { AppError } from '../../src/shared/errors';
 import { fixtureDir } from '../helpers/reference';
@@ -207,6 +207,20 @@ describe('readPytorchBin on damaged files', () => {
     const file = path.join(tmp, 'pointer.bin');
     fs.writeFileSync(file, 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n');
     expectError(file, 'io', /git lfs pull/);
+  });
+
+  it('a big-endian checkpoint is refused, by the reader and by the listing alike', () => {
+    const file = path.join(tmp, 'big-endian.bin');
+    fs.writeFileSync(
+      file,
+      writeStoredZip([
+        { name: 'archive/data.pkl', data: tensorDictPickle('w', 2) },
+        { name: 'archive/data/0', data: Buffer.alloc(8) },
+        { name: 'archive/byteorder', data: text('big') },
+      ]),
+    );
+    expectError(file, 'unsupported', /big-endian/);
+    expect(() => listPytorchBinTensors(file)).toThrow(/big-endian/);
   });
 
   it('a storage shorter than its tensors', () => {

@@ -84,7 +84,19 @@ function refused(file: string, err: unknown): never {
   throw err;
 }
 
-function readZipFormat(file: string): WeightMap {
+/** A ZIP-format checkpoint, opened: its archive, the folder prefix of its single data.pkl and its state dict's entries. */
+interface TorchZip {
+  zip: ZipArchive;
+  prefix: string;
+  entries: [string, TensorRef][];
+}
+
+/**
+ * Opens a ZIP-format checkpoint (torch.save since 1.6): finds its single `<archive>/data.pkl`,
+ * refuses big-endian files, and unpickles the state dict with the restricted unpickler. The
+ * caller closes `zip` (it is closed here when opening fails).
+ */
+function openTorchZip(file: string): TorchZip {
   let zip: ZipArchive;
   try {
     zip = ZipArchive.open(file);
@@ -103,7 +115,16 @@ function readZipFormat(file: string): WeightMap {
     } catch (err) {
       refused(file, err);
     }
-    const entries = stateDictEntries(root, file);
+    return { zip, prefix, entries: stateDictEntries(root, file) };
+  } catch (err) {
+    zip.close();
+    throw err;
+  }
+}
+
+function readZipFormat(file: string): WeightMap {
+  const { zip, prefix, entries } = openTorchZip(file);
+  try {
     // Read each storage once (tied weights share one), materialise its tensors, let it go.
     const byStorage = new Map<string, [string, TensorRef][]>();
     for (const e of entries) {
@@ -264,23 +285,9 @@ export function listPytorchBinTensors(file: string): TensorInfo[] {
   };
   let head = readHead(64);
   if (isZip(head)) {
-    let zip: ZipArchive;
-    try {
-      zip = ZipArchive.open(file);
-    } catch (err) {
-      refused(file, err);
-    }
-    try {
-      const pkl = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
-      if (pkl.length !== 1) throw new AppError('unsupported', `${file}: is a ZIP archive but not a PyTorch checkpoint (no single <archive>/data.pkl)`);
-      try {
-        return info(stateDictEntries(unpickle(zip.read(pkl[0]!), 0, (pid) => storageFromPid(pid, false)).value, file));
-      } catch (err) {
-        refused(file, err);
-      }
-    } finally {
-      zip.close();
-    }
+    const { zip, entries } = openTorchZip(file);
+    zip.close();
+    return info(entries);
   }
   if (head.toString('latin1').startsWith('version https://git-lfs')) {
     throw new AppError('io', `${file}: is a Git LFS pointer, not the weights; run "git lfs pull" in the model folder or download the model again`);
