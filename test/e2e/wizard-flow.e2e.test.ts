@@ -331,8 +331,16 @@ describe('the wizard, end to end', () => {
     await shot('06b-model-scratch');
 
     // The browser host's folder picker: the app's data folder, down to the model folder.
-    await page.getByRole('button', { name: 'Browse…' }).click();
+    const browse = page.getByRole('button', { name: 'Browse…' });
+    await browse.click();
     const picker = page.locator('[data-testid="folder-picker"]');
+    await picker.waitFor();
+    // A real modal: Escape closes it and gives the focus back to the button that opened it.
+    await expect(picker.getAttribute('aria-modal')).resolves.toBe('true');
+    await page.keyboard.press('Escape');
+    await picker.waitFor({ state: 'hidden' });
+    await expect(browse.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await browse.click();
     await picker.waitFor();
     await picker.getByRole('button', { name: /^App data/ }).click();
     await picker.getByRole('button', { name: /models/ }).click();
