@@ -77,7 +77,7 @@ export interface TrainingEstimate {
   secondsTotal: number;
 }
 
-export const EXPORT_FORMATS = ['hf', 'predictions', 'recipe'] as const;
+export const EXPORT_FORMATS = ['hf', 'predictions', 'recipe', 'baseline'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {

@@ -175,6 +175,7 @@ describe('downloads', () => {
     expect(downloadFileName({ format: 'predictions', runName: 'first try', input: '/d/uploads/1796397029359-14f57b-test.csv' })).toBe('test-predictions-first try.csv');
     expect(downloadFileName({ format: 'hf', runName: 'first try', datasetName: '1796397029359-14f57b-reviews.csv' })).toBe('reviews-first try-model.zip');
     expect(downloadFileName({ format: 'recipe', runName: 'r/../../x', datasetName: null })).toBe('r-.-.-x-recipe.zip');
+    expect(downloadFileName({ format: 'baseline', runName: 'first try', datasetName: '1796397029359-14f57b-reviews.csv' })).toBe('reviews-keyword-baseline.json');
     expect(safeFileName('../../etc/passwd')).not.toMatch(/[/\\]/);
     expect(safeFileName('ok "name"\r\n')).toBe('ok -name');
     expect(contentDisposition('Übersicht "a".csv')).toBe(`attachment; filename="_bersicht _a_.csv"; filename*=UTF-8''%C3%9Cbersicht%20%22a%22.csv`);

@@ -21,10 +21,10 @@ export const EXPORT_SPEC: CommandSpec = {
   path: 'export',
   args: 'RUN_ID',
   positionals: { min: 1, max: 1 },
-  summary: 'Export a run: a Hugging Face folder, predictions as CSV, or a training recipe.',
+  summary: 'Export a run: a Hugging Face folder, predictions as CSV, a training recipe, or its keyword baseline.',
   flags: {
-    format: { kind: 'string', value: 'F', required: true, choices: EXPORT_FORMATS, help: 'hf, predictions or recipe' },
-    out: { kind: 'path', value: 'PATH', help: "a folder (or, for predictions, a .csv file); default: the run's exports/ folder" },
+    format: { kind: 'string', value: 'F', required: true, choices: EXPORT_FORMATS, help: 'hf, predictions, recipe or baseline (the keyword baseline as JSON)' },
+    out: { kind: 'path', value: 'PATH', help: "a folder (or, for predictions, a .csv file; for baseline, a .json file); default: the run's exports/ folder" },
     input: { kind: 'path', value: 'FILE', help: 'with --format predictions: the file to predict (default: the evaluation predictions)' },
     'text-column': COLUMN_FLAGS['text-column']!,
     overwrite: { kind: 'switch', help: 'replace a non-empty folder or a file that is not an earlier export' },
@@ -37,6 +37,8 @@ export const EXPORT_SPEC: CommandSpec = {
     '                        same run with transformers.Trainer (python train.py, or accelerate launch train.py)',
     '  --format predictions  with --input FILE (CSV, TSV or JSON lines): its rows with predicted_label,',
     '                        confidence and prob_<label> columns; without --input: the evaluation predictions',
+    '  --format baseline     the keyword baseline of the run\'s dataset as JSON (a folder or a .json file);',
+    '                        it labels texts with: finetune predict --baseline FILE --text T',
     'COL is a column name (any case) or its number (1 = first column); default: the columns that look like text.',
   ],
 };
@@ -107,6 +109,9 @@ async function run(app: App, argv: string[], io: CliIo): Promise<number> {
   } else if (result.format === 'hf') {
     io.out(`Exported run ${runId} as a Hugging Face folder (${plural(result.files.length, 'file')}, ${formatBytes(result.bytes)}): ${result.path}`);
     io.out('Load it with AutoModelForSequenceClassification.from_pretrained(PATH) and AutoTokenizer.from_pretrained(PATH).');
+  } else if (result.format === 'baseline') {
+    io.out(`Exported the keyword baseline of run ${runId} (${formatBytes(result.bytes)}): ${result.path}`);
+    io.out(`Label texts with it: finetune predict --baseline ${JSON.stringify(result.path)} --text "..."`);
   } else {
     io.out(`Exported the training recipe of run ${runId} (${plural(result.files.length, 'file')}, ${formatBytes(result.bytes)}): ${result.path}`);
     io.out('Run it with: pip install -r requirements.txt && python train.py (or accelerate launch train.py on several GPUs).');

@@ -182,18 +182,22 @@ export function looksLikePredictionsCsv(file: string): boolean {
 
 /**
  * Checks a single output file: not one of the inputs, not a folder, and not an existing file
- * other than an earlier predictions CSV unless overwrite.
+ * other than an earlier export of the same kind (by default a predictions CSV) unless overwrite.
  */
-export function checkOutputFile(file: string, options: { overwrite?: boolean; inputs?: readonly string[] } & Partial<GuardedPaths>): string {
+export function checkOutputFile(
+  file: string,
+  options: { overwrite?: boolean; inputs?: readonly string[]; kind?: { name: string; example: string; isEarlier: (file: string) => boolean } } & Partial<GuardedPaths>,
+): string {
+  const kind = options.kind ?? { name: 'predictions', example: 'predictions.csv', isEarlier: looksLikePredictionsCsv };
   const out = path.resolve(file);
   for (const input of options.inputs ?? []) {
     if (path.resolve(input) === out) throw new AppError('invalid_input', `The output ${out} is the input file; choose another output file.`, 'out');
   }
   if (options.protect) checkProtected(out, { protect: options.protect });
   if (fs.existsSync(out)) {
-    if (fs.statSync(out).isDirectory()) throw new AppError('invalid_input', `${out} is a folder; give a file name for the predictions (e.g. ${path.join(out, 'predictions.csv')}).`, 'out');
-    if (!options.overwrite && !looksLikePredictionsCsv(out)) {
-      throw new AppError('conflict', `${out} already exists and is not a predictions file; choose another name, or allow overwriting (--overwrite).`, 'out');
+    if (fs.statSync(out).isDirectory()) throw new AppError('invalid_input', `${out} is a folder; give a file name for the ${kind.name} (e.g. ${path.join(out, kind.example)}).`, 'out');
+    if (!options.overwrite && !kind.isEarlier(out)) {
+      throw new AppError('conflict', `${out} already exists and is not a ${kind.name} file; choose another name, or allow overwriting (--overwrite).`, 'out');
     }
   }
   try {

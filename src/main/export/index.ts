@@ -1,7 +1,7 @@
 /**
  * Exports of a finished run, the public surface:
- *   exportRun(dataDir, runId, format, out?, options)   'hf' | 'recipe' | 'predictions'
- *   exportHuggingFace / exportRecipe / exportPredictions  the same, one format each
+ *   exportRun(dataDir, runId, format, out?, options)   'hf' | 'recipe' | 'predictions' | 'baseline'
+ *   exportHuggingFace / exportRecipe / exportPredictions / exportBaseline  the same, one format each
  *   predictFile(modelDir, input, output, options)      batch prediction with a model folder
  *   predictFileWith(classifier, input, output, options) the same with a loaded Predictor (engine worker)
  * Every long call takes { onProgress, signal }; a cancel or failure leaves the destination as it
@@ -16,9 +16,11 @@ import { writeEvalPredictionsCsv } from './eval-predictions';
 import { exportHuggingFace, type ExportOptions, type ExportResult } from './huggingface';
 import { predictFile, type PredictFileOptions, type PredictFileResult } from './predict-file';
 import { exportRecipe } from './recipe';
+import { BASELINE_EXPORT_FILE, exportBaseline } from './baseline';
 import { exportGuard, loadRunSource, runDataset, runExportsDir } from './run-source';
 
 export { exportHuggingFace, exportedModelConfig, runModelCard, type ExportOptions, type ExportResult } from './huggingface';
+export { exportBaseline, BASELINE_EXPORT_FILE } from './baseline';
 export { exportRecipe, recipeConfig, recipeReadme, RECIPE_REQUIREMENTS } from './recipe';
 export { predictFile, predictFileWith, type PredictFileOptions, type PredictFileResult, type TextClassifier } from './predict-file';
 export { writeEvalPredictionsCsv } from './eval-predictions';
@@ -49,6 +51,7 @@ export function defaultExportPath(dataDir: string, runId: string, format: Export
   const dir = runExportsDir(dataDir, runId);
   if (format === 'hf') return path.join(dir, 'huggingface');
   if (format === 'recipe') return path.join(dir, 'recipe');
+  if (format === 'baseline') return path.join(dir, BASELINE_EXPORT_FILE);
   if (!input) return path.join(dir, 'eval_predictions.csv');
   const stem = path.basename(input).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'input';
   return path.join(dir, `predictions-${stem}.csv`);
@@ -120,7 +123,7 @@ export async function exportPredictions(dataDir: string, runId: string, out: str
   return { format: 'predictions', path: plan.output, files: [path.basename(plan.output)], bytes: fs.statSync(plan.output).size, rows, prediction };
 }
 
-/** One entry point for the three formats; `out` defaults to the run's exports/ folder. */
+/** One entry point for the four formats; `out` defaults to the run's exports/ folder. */
 export async function exportRun(
   dataDir: string,
   runId: string,
@@ -136,7 +139,9 @@ export async function exportRun(
       return exportRecipe(dataDir, runId, target, options);
     case 'predictions':
       return exportPredictions(dataDir, runId, out, options);
+    case 'baseline':
+      return exportBaseline(dataDir, runId, target, options);
     default:
-      throw new AppError('invalid_input', `unknown export format "${String(format)}"; use hf, predictions or recipe`, 'format');
+      throw new AppError('invalid_input', `unknown export format "${String(format)}"; use hf, predictions, recipe or baseline`, 'format');
   }
 }

@@ -202,7 +202,7 @@ export function runsApi(ctx: AppContext): Pick<
     exportRun: (id, format, outDir, taskId, options) =>
       ctx.tasks.run(taskId, async (task) => {
         requireRun(id);
-        if (training.isActive(id) && format !== 'predictions') {
+        if (training.isActive(id) && format !== 'predictions' && format !== 'baseline') {
           throw new AppError('conflict', 'The run is still training: export it when it has finished (or cancel it to export the best model so far).');
         }
         const r = await exportRun(ctx.dataDir, id, format, outDir, {

@@ -75,6 +75,8 @@ export function downloadFileName(p: NameParts): string {
       return `${join(dataset, run, 'model')}.zip`;
     case 'recipe':
       return `${join(dataset, run, 'recipe')}.zip`;
+    case 'baseline':
+      return `${join(dataset, 'keyword-baseline')}.json`;
   }
 }
 
