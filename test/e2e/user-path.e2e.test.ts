@@ -233,6 +233,16 @@ describe('a new user, from the printed URL to a model in hand', () => {
     });
     console.log(`finetune predict on the downloaded model: ${out.trim().slice(0, 300)}`);
     expect(out).toMatch(/label/);
+
+    // The keyword baseline the model is compared with downloads as JSON that `finetune predict --baseline` reads.
+    const baseline = await receiveDownload(() => page.locator('[data-testid="export"] button[data-format="baseline"]').click());
+    expect(baseline.suggested).toMatch(/-keyword-baseline\.json$/);
+    const labelled = execFileSync(process.execPath, [path.join(REPO_DIR, 'bin/finetune.js'), 'predict', '--baseline', baseline.file, '--text', 'Stocks rally on Wall Street', '--json'], {
+      env: { ...process.env, FINETUNE_HOME: path.join(tmp, 'cli-home') },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(labelled).toMatch(/label/);
     await shot('08-exported');
     expect(errors).toEqual([]);
   });
