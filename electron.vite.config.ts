@@ -74,12 +74,15 @@ export default defineConfig({
   },
   preload: {
     build: {
-      // A sandboxed preload is one CommonJS file that can require only 'electron'.
+      // A sandboxed preload is one CommonJS file that can require only 'electron'. Two inputs rule
+      // out codeSplitting: false; they share no module but a string constant, so no chunk is made
+      // (test/engine-window/browser-safe.test.ts checks each preload requires only 'electron').
       externalizeDeps: false,
       rollupOptions: {
-        input: { index: resolve('src/preload/index.ts') },
+        // index: the app window's AppApi bridge; engine: the engine window's port hand-off.
+        input: { index: resolve('src/preload/index.ts'), engine: resolve('src/preload/engine.ts') },
         external: ['electron'],
-        output: { format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false },
+        output: { format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
       },
     },
   },

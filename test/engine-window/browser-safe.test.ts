@@ -60,3 +60,19 @@ describe('engine window bundle (out/renderer/engine-window)', () => {
     expect(/\brequestAdapter\b/.test(code), 'the bundle never calls navigator.gpu.requestAdapter').toBe(true);
   });
 });
+
+describe('sandboxed preloads (out/preload)', () => {
+  it('each is one file that requires only electron (a sandboxed preload can load nothing else)', () => {
+    const dir = path.join(REPO_DIR, 'out/preload');
+    const entries = fs.readdirSync(dir, { withFileTypes: true });
+    expect(entries.filter((e) => !e.isFile()).map((e) => e.name), 'shared chunks a sandboxed preload cannot require').toEqual([]);
+    const files = entries.map((e) => e.name).sort();
+    expect(files).toEqual(['engine.cjs', 'index.cjs']);
+    for (const f of files) {
+      const code = fs.readFileSync(path.join(dir, f), 'utf8');
+      const required = [...code.matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]);
+      expect(required, f).toEqual(['electron']);
+      expect(/\bimport\s*\(/.test(code), `${f} has a dynamic import`).toBe(false);
+    }
+  });
+});

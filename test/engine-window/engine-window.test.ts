@@ -170,7 +170,7 @@ describe('engine window page in Chromium (WebGPU, software adapter)', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it.each(FAMILIES)('%s: the golden training step through the protocol: loss, grad norm, parameters, logits; no tensor leaks', async (family, ctx) => {
+  it.for(FAMILIES)('%s: the golden training step through the protocol: loss, grad norm, parameters, logits; no tensor leaks', async (family, ctx) => {
     if (noAdapter) {
       ctx.skip(noAdapter);
       return;

@@ -86,7 +86,7 @@ export type EngineReply =
   | { id: number; type: 'error'; name: string; message: string };
 
 /** The message the preload posts into the page with the port (window.postMessage, the port in `ports`). */
-export const ENGINE_PORT_MESSAGE = 'finetune:engine-port';
+export { ENGINE_PORT_MESSAGE } from '../../shared/engine-window';
 
 /** The message the page posts on its port once it listens: the client may send work. */
 export interface EngineHello {
