@@ -11,9 +11,13 @@ import { EngineWindowClient, EngineWindowError, type ClientPort } from '../../sr
 import type { EngineRequest } from '../../src/main/engine/window-protocol';
 import { readModelConfig } from '../../src/main/hf/config';
 import { readModelWeights } from '../../src/main/hf/weights';
-import { padRows } from '../../src/main/engine/batch';
-import { setTestBackend } from '../helpers/engine';
-import { FAMILIES, fixtureDir } from '../helpers/reference';
+import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
+import { loadModelFolder } from '../../src/main/engine/load';
+import { ForwardContext } from '../../src/main/engine/models/layers';
+import { predictLogitsAsync, Stepper } from '../../src/main/engine/step';
+import { RemoteStepper } from '../../src/main/engine/window-stepper';
+import { maxAbsDiff, setTestBackend } from '../helpers/engine';
+import { FAMILIES, fixtureDir, loadGolden } from '../helpers/reference';
 import { useHeavyTimeouts } from '../engine/timeouts';
 import { goldenStep } from './golden-step';
 
@@ -183,5 +187,48 @@ describe('EngineWindowClient', () => {
     const call = client.dispose();
     port.deliver({ id: port.sent[0]!.id, type: 'logits', logits: new ArrayBuffer(4), numLabels: 1 });
     await expect(call).rejects.toThrow(/answered 'dispose' with 'logits'/);
+  });
+});
+
+describe('RemoteStepper (the model in the window, files here)', () => {
+  it('three steps in the window equal three local Stepper steps on the same backend; pullParams brings the parameters back', async () => {
+    const dir = fixtureDir('roberta');
+    const golden = loadGolden('roberta');
+    const spec = (golden.train_step as { input: { input_ids: number[][]; attention_mask: number[][]; labels: number[]; lr: number; weight_decay: number; max_grad_norm: number } }).input;
+    const local = await loadModelFolder(dir, { labels: ['a', 'b', 'c'], seed: 7 });
+    const remoteModel = await loadModelFolder(dir, { labels: ['a', 'b', 'c'], seed: 7 });
+    // A fresh 3-label head: the window must take the local head as it is, not initialise its own.
+    expect(local.report.reinitialised.length).toBeGreaterThan(0);
+    const rows = spec.input_ids.map((ids, i) => ({ ids: ids.slice(0, spec.attention_mask[i]!.reduce((a, b) => a + b, 0)) }));
+    const host = padRows(rows, local.tokenizer.padId);
+    const labels = Int32Array.from(spec.labels, (l) => l % 3);
+    const options = { weightDecay: spec.weight_decay, maxGradNorm: spec.max_grad_norm };
+    const stepper = new Stepper(local.model, options, activeKernels());
+    const { client } = connected();
+    const remote = await RemoteStepper.open(client, remoteModel.model, { ...options, allowSoftware: false, source: dir });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const contexts = [{ training: true, seed: 100 + i }];
+        const tensors = batchTensors(host, local.model.config);
+        const mine = await stepper.stepAsync([{ tensors, labels }], contexts.map((c) => new ForwardContext(c.training, c.seed, activeKernels())), 1e-3);
+        disposeBatch(tensors);
+        const theirs = await remote.stepAsync([{ host, labels }], contexts, 1e-3);
+        expect(theirs).toEqual(mine);
+      }
+      const tensors = batchTensors(host, local.model.config);
+      const mineLogits = await predictLogitsAsync(local.model, tensors, activeKernels());
+      disposeBatch(tensors);
+      expect([...(await remote.predictLogits(host))]).toEqual([...mineLogits]);
+      // The local copy is still the loaded model until pulled.
+      const name = local.model.store.names()[0]!;
+      expect(maxAbsDiff(await remoteModel.model.store.get(name).data(), await local.model.store.get(name).data())).toBeGreaterThan(0);
+      await remote.pullParams();
+      for (const n of local.model.store.names()) expect(maxAbsDiff(await remoteModel.model.store.get(n).data(), await local.model.store.get(n).data()), n).toBe(0);
+    } finally {
+      await remote.dispose();
+      stepper.dispose();
+      local.model.store.dispose();
+      remoteModel.model.store.dispose();
+    }
   });
 });
