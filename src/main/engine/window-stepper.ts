@@ -1,0 +1,85 @@
+/**
+ * A Stepper whose model and optimizer live in the engine window (window-protocol.ts): the piece a
+ * trainer in Electron's utility process uses where WebGPU exists only in a renderer. The local
+ * model (loaded from files here, its head initialised here) is sent once; steps and eval forwards
+ * run in the window; pullParams() copies the window's parameters back into the local model when
+ * the trainer saves, checkpoints or evaluates on the host.
+ *
+ * Not yet wired into Trainer (it drives Stepper with tensors and reads the optimizer's moments for
+ * checkpoints; both need the window's equivalents).
+ */
+import type { HostBatch } from './batch';
+import type { SequenceClassifier } from './models/index';
+import type { StepOptions, StepOutcome } from './step';
+import type { WeightMap } from '../hf/safetensors';
+import type { CallOptions, EngineWindowClient } from './window-client';
+import type { InitResult, WireContext } from './window-protocol';
+
+export interface RemoteStepperOptions extends Omit<StepOptions, 'learningRate'> {
+  /** Accept a software WebGPU adapter (WebGPU asked for by name). */
+  allowSoftware: boolean;
+  /** Where the model came from, for messages. */
+  source: string;
+}
+
+export class RemoteStepper {
+  private constructor(
+    private readonly client: EngineWindowClient,
+    readonly model: SequenceClassifier,
+    readonly init: InitResult,
+  ) {}
+
+  /** Sends the local model's current parameters (exactly: nothing is re-initialised in the window) and makes its optimizer there. */
+  static async open(client: EngineWindowClient, model: SequenceClassifier, options: RemoteStepperOptions, call?: CallOptions): Promise<RemoteStepper> {
+    const weights: WeightMap = new Map();
+    for (const name of model.store.names()) {
+      const spec = model.store.specs.get(name)!;
+      weights.set(name, { dtype: 'F32', shape: [...spec.shape], data: Float32Array.from((await model.store.get(name).data()) as Float32Array) });
+    }
+    const init = await client.init(
+      model.config,
+      weights,
+      {
+        weightDecay: options.weightDecay,
+        maxGradNorm: options.maxGradNorm,
+        trainable: options.trainable ? [...options.trainable] : undefined,
+        classWeights: options.classWeights ? [...options.classWeights] : null,
+        seed: 0,
+        reinitialiseMismatchedHead: false,
+        allowSoftware: options.allowSoftware,
+        source: options.source,
+      },
+      call,
+    );
+    if (init.initialised.length || init.reinitialised.length) {
+      throw new Error(`the engine window initialised parameters the local model has (${[...init.initialised, ...init.reinitialised].join(', ')}): the config and the parameters disagree`);
+    }
+    return new RemoteStepper(client, model, init);
+  }
+
+  /** Stepper.stepAsync in the window: micro-batches as host arrays, one forward context each. */
+  async stepAsync(micro: readonly { host: HostBatch; labels: Int32Array }[], contexts: readonly WireContext[], learningRate: number, call?: CallOptions): Promise<StepOutcome> {
+    const { loss, gradNorm, clipCoef } = await this.client.step(micro, contexts, learningRate, call);
+    return { loss, gradNorm, clipCoef };
+  }
+
+  /** predictLogitsAsync in the window: flat [batchSize * numLabels]. */
+  predictLogits(host: HostBatch, call?: CallOptions): Promise<Float32Array> {
+    return this.client.predict(host, call);
+  }
+
+  /** Copies the window's parameters into the local model (before saving or a host-side eval). */
+  async pullParams(call?: CallOptions): Promise<void> {
+    const params = await this.client.params(undefined, call);
+    for (const name of this.model.store.names()) {
+      const p = params.get(name);
+      if (!p) throw new Error(`the engine window did not return parameter ${name}`);
+      this.model.store.set(name, p.data);
+    }
+  }
+
+  /** Frees the window's model and optimizer (the local model stays). */
+  dispose(call?: CallOptions): Promise<void> {
+    return this.client.dispose(call);
+  }
+}
