@@ -4,14 +4,17 @@
  * about 850k rows built from ../shared/datasets/ag_news/train_5k.csv) in a temp folder, starts
  * `node out/main/serve.js` with its own FINETUNE_HOME, and calls the API as the page does:
  * inspectDataset, doctorDataset, prepareDataset, then startRun with a tiny from-scratch model
- * (cancelled at its first training step, or after --run-timeout seconds).
+ * (cancelled at its first training step, or after --run-timeout seconds). prepareDataset also
+ * trains the keyword baseline (in the engine worker), which takes many minutes on 750k rows:
+ * the bench cancels that phase as soon as it starts (the dataset is ready then), unless
+ * --with-baseline.
  *
  * While each call runs it samples, every 50 ms, the RSS of the host process and of its child
  * processes (the engine worker), and calls listRuns every 100 ms, timing each answer. Prints, per
  * call: its time, the host's and the workers' peak RSS, and listRuns latency (median, max); then
  * the host's VmHWM (its lifetime peak) and one JSON line.
  *
- *   node bench/data-memory-bench.mjs [--size-mb 200] [--run-timeout 300] [--keep]
+ *   node bench/data-memory-bench.mjs [--size-mb 200] [--run-timeout 300] [--with-baseline] [--keep]
  *
  * Needs the build (npm run build). Linux only (/proc). Figures, not a test: a busy machine
  * makes them noisy.
@@ -33,6 +36,7 @@ const argOf = (name, fallback) => {
 const targetMb = argOf('--size-mb', 200);
 const runTimeoutS = argOf('--run-timeout', 300);
 const keep = args.includes('--keep');
+const withBaseline = args.includes('--with-baseline');
 const serveJs = path.join(root, 'out/main/serve.js');
 const agNews = path.join(root, '../shared/datasets/ag_news');
 
@@ -105,7 +109,7 @@ const file = path.join(tmp, `ag-news-${targetMb}mb.csv`);
 let host = null;
 
 async function main() {
-  let t = performance.now();
+  const t = performance.now();
   const gen = await generate(file, targetMb);
   console.log(`generated ${file}: ${(gen.bytes / 1024 / 1024).toFixed(1)} MB, ${gen.rows.toLocaleString('en-US')} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -227,7 +231,14 @@ async function main() {
   const inspect = await measured('inspect', () => call('inspectDataset', file));
   results.push(inspect.r);
   results.push((await measured('doctor', () => call('doctorDataset', { kind: 'file', file, mapping, split: { kind: 'ratio', evalRatio: 0.1, seed: 42 } }))).r);
-  const prepared = await measured('prepare', () => call('prepareDataset', { file, mapping, split: { kind: 'ratio', evalRatio: 0.1, seed: 42 } }));
+  const onTask = (e) => {
+    if (!withBaseline && e.data?.taskId === 'bench-prepare' && e.data.phase === 'keyword baseline') {
+      events.removeEventListener('task-progress', onTask);
+      void call('cancelTask', 'bench-prepare').catch(() => undefined);
+    }
+  };
+  events.addEventListener('task-progress', onTask);
+  const prepared = await measured('prepare', () => call('prepareDataset', { file, mapping, split: { kind: 'ratio', evalRatio: 0.1, seed: 42 } }, 'bench-prepare'));
   results.push(prepared.r);
   if (prepared.value) {
     const scratch = await call('createScratchModel', { shape: 'tiny', labels: prepared.value.labels });
