@@ -68,6 +68,8 @@ export default defineConfig({
           serve: resolve('src/main/serve.ts'),
           cli: resolve('src/main/cli.ts'),
           trainer: resolve('src/main/engine/worker.ts'),
+          // Inspect, doctor and prepare run in worker threads (src/main/data/worker-pool.ts).
+          'data-worker': resolve('src/main/data/worker-entry.ts'),
         },
       },
     },

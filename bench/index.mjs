@@ -6,6 +6,9 @@
  *   2. Matmul GFLOP/s of each backend and GEMM path (bench/native-matmul.mjs).
  *   3. Where a native training step's time goes, by op kind (bench/native-profile.mjs).
  *   4. Inspecting and preparing a generated 200 MB CSV: time and peak RSS (bench/data-bench.mjs).
+ *   5. The same work through the built web host (inspect, doctor, prepare, startRun on ~200 MB
+ *      of AG News rows): host and worker peak RSS, listRuns latency meanwhile
+ *      (bench/data-memory-bench.mjs; needs npm run build).
  * Each part prints its own table; the last line is one JSON object with all of them
  * (`npm run bench -- --json` prints only that line). Figures, not tests: a busy machine makes
  * them noisy, so compare numbers taken in one run.
@@ -41,6 +44,7 @@ const train = part('Training and inference throughput (bert-mini, batch 16 x 128
 const matmul = part('Matmul GFLOP/s by backend and GEMM path', 'native-matmul.mjs', quick ? ['--quick'] : []);
 const profile = part('Where a native training step goes, by op kind', 'native-profile.mjs', ['--backend', 'native', '--steps', quick ? '2' : '3']);
 const data = part(`Dataset import: a generated ${quick ? 20 : 200} MB CSV`, 'data-bench.mjs', ['--size-mb', quick ? '20' : '200']);
+const dataHost = part(`Data work through the web host: ${quick ? 20 : 200} MB of AG News rows`, 'data-memory-bench.mjs', ['--size-mb', quick ? '20' : '200']);
 
 const summary = {
   ratio_train: train.ratio_train ?? null,
@@ -54,6 +58,7 @@ const summary = {
   native_step_split_ms: profile.train?.byKind ?? null,
   native_step: profile.error ? profile : { wall_ms: profile.train?.wallMs, page_faults_per_step: profile.faultsPerStep, optimizer_ms: profile.optimizerMsPerStep },
   data,
+  data_host: dataHost,
 };
 if (!json) console.log('\n## Summary (JSON)\n');
 console.log(JSON.stringify(summary));

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import type { AppApi } from '../shared/api';
 import type { StartupNotice, SystemInfo } from '../shared/types';
 import { formatBytes, plural } from '../shared/format';
-import { loadPreparedDataset } from './data';
+import { DataWorkerPool } from './data/worker-pool';
 import { AppEventBus } from './events';
 import type { AppContext, HostCapabilities } from './features/context';
 import { baselineApi, baselineLookup } from './features/baseline';
@@ -23,7 +23,7 @@ import { RunRepository } from './store/runs';
 import { sweepRunFolders } from './training/housekeeping';
 import { TaskRegistry } from './tasks';
 import { ModelServer } from './training/jobs';
-import { defaultWorkerEntry, forkLauncher, type WorkerLauncher } from './training/launcher';
+import { defaultDataWorkerEntry, defaultWorkerEntry, forkLauncher, type WorkerLauncher } from './training/launcher';
 import { TrainingService } from './training/service';
 
 export interface AppOptions {
@@ -36,6 +36,8 @@ export interface AppOptions {
   launcher?: WorkerLauncher;
   /** The worker bundle (default: trainer.js beside this bundle). */
   workerEntry?: string;
+  /** The data worker thread bundle (default: data-worker.js beside this bundle). */
+  dataWorkerEntry?: string;
   /** Dialogs and shell access of the host (Electron); absent ones answer 'unsupported'. */
   capabilities?: HostCapabilities;
 }
@@ -91,12 +93,9 @@ export function createApp(options: AppOptions): App {
     events,
     ...workers,
     host: options.host,
-    loadRows: async (config) => {
-      const loaded = await loadPreparedDataset(dataDir, config.dataset.fingerprint);
-      return { train: loaded.train, eval: loaded.eval };
-    },
   });
   const modelServer = new ModelServer(workers);
+  const dataPool = new DataWorkerPool({ entry: options.dataWorkerEntry ?? defaultDataWorkerEntry() });
   const ctx: AppContext = {
     dataDir,
     host: options.host,
@@ -107,6 +106,7 @@ export function createApp(options: AppOptions): App {
     training,
     workers,
     modelServer,
+    dataPool,
     capabilities: options.capabilities ?? {},
     startupNotices,
   };
@@ -132,6 +132,7 @@ export function createApp(options: AppOptions): App {
     close() {
       tasks.cancelAll();
       modelServer.stop();
+      dataPool.close();
       training.shutdown();
       unregisterInstance(instance);
       if (db.open) db.close();

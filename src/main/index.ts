@@ -113,6 +113,7 @@ if (!app.requestSingleInstanceLock()) {
           electronVersion: process.versions.electron,
           launcher: utilityLauncher,
           workerEntry: path.join(here, 'trainer.js'),
+          dataWorkerEntry: path.join(here, 'data-worker.js'),
           capabilities,
         });
       } catch (err) {

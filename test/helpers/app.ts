@@ -7,10 +7,13 @@ import { forkLauncher, type WorkerHandle, type WorkerLauncher } from '../../src/
 
 export const REPO_DIR = path.resolve(__dirname, '../..');
 export const WORKER_ENTRY = path.join(REPO_DIR, 'out/main/trainer.js');
+export const DATA_WORKER_ENTRY = path.join(REPO_DIR, 'out/main/data-worker.js');
 export const CLI_BIN = path.join(REPO_DIR, 'bin/finetune.js');
 
 export function requireBuild(): void {
-  if (!fs.existsSync(WORKER_ENTRY)) throw new Error(`${WORKER_ENTRY} is missing: run "npm run build" before these tests (npm test does).`);
+  for (const entry of [WORKER_ENTRY, DATA_WORKER_ENTRY]) {
+    if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" before these tests (npm test does).`);
+  }
 }
 
 export interface TestApp {
@@ -29,7 +32,7 @@ export function testApp(options: { env?: NodeJS.ProcessEnv } = {}): TestApp {
     workers.push(w);
     return w;
   };
-  const app = createApp({ dataDir, host: 'cli', launcher, workerEntry: WORKER_ENTRY });
+  const app = createApp({ dataDir, host: 'cli', launcher, workerEntry: WORKER_ENTRY, dataWorkerEntry: DATA_WORKER_ENTRY });
   return {
     app,
     dataDir,

@@ -6,7 +6,7 @@ import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwrig
 import { createApp, type App } from '../../src/main/app';
 import { forkLauncher, type WorkerLauncher } from '../../src/main/training/launcher';
 import { createWebHost, type WebHost } from '../../src/main/web';
-import { REPO_DIR, requireBuild, WORKER_ENTRY } from './app';
+import { DATA_WORKER_ENTRY, REPO_DIR, requireBuild, WORKER_ENTRY } from './app';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const RESULTS_DIR = path.join(REPO_DIR, 'test-results');
@@ -35,7 +35,7 @@ export async function openSession(browser: Browser, opts: { viewport?: { width: 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-e2e-'));
   // Engine workers get the extra environment (FINETUNE_BACKEND=cpu for a predictable backend).
   const launcher: WorkerLauncher = (entry, env) => forkLauncher(entry, { ...env, ...opts.env });
-  const app = createApp({ dataDir, host: 'web', workerEntry: WORKER_ENTRY, launcher });
+  const app = createApp({ dataDir, host: 'web', workerEntry: WORKER_ENTRY, dataWorkerEntry: DATA_WORKER_ENTRY, launcher });
   const host = await createWebHost({ app, rendererDir: path.join(REPO_DIR, 'out/renderer') });
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 }, colorScheme: opts.colorScheme ?? 'light' });
   const page = await context.newPage();

@@ -10,6 +10,7 @@ export { inspectDataset, previewDataset, describeParse, type InspectOptions, typ
 export {
   prepareDataset,
   loadPreparedDataset,
+  sampleTrainRows,
   listPreparedDatasets,
   getPreparedDataset,
   removePreparedDataset,
@@ -17,6 +18,7 @@ export {
   datasetsDir,
   stratifiedEvalMask,
   type PrepareOptions,
+  type LoadPreparedOptions,
 } from './prepare';
 export {
   doctorDataset,

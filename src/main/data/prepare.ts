@@ -274,13 +274,23 @@ function blockingChecks(train: SideRead, finished: FinishedLabels, evalRead: Sid
 export interface PrepareOptions extends LongTaskOptions {
   /** Clock for createdAt (tests). */
   now?: () => number;
+  /**
+   * The temp folder to write in (inside <dataDir>/datasets; it must not exist yet). The data
+   * worker pool chooses it, so it can remove it when it has to stop a worker mid-write.
+   */
+  tempDir?: string;
+}
+
+/** A fresh temp folder name for a prepare in <dataDir>/datasets. */
+export function prepareTempDir(dataDir: string): string {
+  return path.join(datasetsDir(dataDir), `.tmp-${process.pid}-${randomUUID()}`);
 }
 
 /** Prepares a dataset; returns the existing one when the same content was prepared before. */
 export async function prepareDataset(request: PrepareRequest, dataDir: string, options: PrepareOptions = {}): Promise<PreparedDataset> {
   const root = datasetsDir(dataDir);
   fs.mkdirSync(root, { recursive: true });
-  const tempDir = path.join(root, `.tmp-${process.pid}-${randomUUID()}`);
+  const tempDir = options.tempDir ?? prepareTempDir(dataDir);
   fs.mkdirSync(tempDir);
   const stores: RowStore[] = [];
   try {
@@ -460,7 +470,14 @@ export function getPreparedDataset(dataDir: string, id: string): PreparedDataset
   return readMeta(dataDir, id);
 }
 
-async function readRows(file: string, labelCount: number, expectedSha: string | undefined, what: string): Promise<DatasetRow[]> {
+async function readRows(
+  file: string,
+  labelCount: number,
+  expectedSha: string | undefined,
+  what: string,
+  onRow?: () => void,
+  signal?: AbortSignal,
+): Promise<DatasetRow[]> {
   const rows: DatasetRow[] = [];
   const hash = createHash('sha256');
   let failure: AppError | null = null;
@@ -473,16 +490,18 @@ async function readRows(file: string, labelCount: number, expectedSha: string | 
           const row = JSON.parse(line) as DatasetRow;
           if (typeof row.text !== 'string' || !Number.isInteger(row.label) || row.label < 0 || row.label >= labelCount) throw new Error('bad row');
           rows.push({ text: row.text, label: row.label });
+          onRow?.();
         } catch {
           failure = new AppError('io', `${what} row ${index + 1} is damaged; prepare the dataset again.`);
         }
       },
-      undefined,
+      signal,
       (chunk) => hash.update(chunk),
     );
   } catch (err) {
     throw new AppError('io', `${what} cannot be read (${(err as Error).message}); prepare the dataset again.`);
   }
+  throwIfCancelled(signal, `Reading ${what}`);
   if (failure) throw failure;
   if (expectedSha && hash.digest('hex') !== expectedSha) {
     throw new AppError('io', `${what} was changed on disk after it was prepared; prepare the dataset again.`);
@@ -490,13 +509,62 @@ async function readRows(file: string, labelCount: number, expectedSha: string | 
   return rows;
 }
 
+export interface LoadPreparedOptions {
+  /** Rows read so far, of the dataset's train + eval count. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
 /** Loads a prepared dataset; its files are checked against the fingerprint. */
-export async function loadPreparedDataset(dataDir: string, id: string): Promise<LoadedDataset> {
+export async function loadPreparedDataset(dataDir: string, id: string, options: LoadPreparedOptions = {}): Promise<LoadedDataset> {
   const meta = readMeta(dataDir, id);
   const dir = preparedDatasetDir(dataDir, id);
-  const train = await readRows(path.join(dir, 'train.jsonl'), meta.labels.length, meta.contentSha256?.train, `Dataset ${id.slice(0, 12)} train.jsonl`);
-  const evalRows = await readRows(path.join(dir, 'eval.jsonl'), meta.labels.length, meta.contentSha256?.eval, `Dataset ${id.slice(0, 12)} eval.jsonl`);
+  const total = (meta.trainCount ?? 0) + (meta.evalCount ?? 0);
+  let done = 0;
+  let lastSent = 0;
+  const onRow = options.onProgress
+    ? (): void => {
+        done++;
+        const now = Date.now();
+        if (now - lastSent >= 200) {
+          lastSent = now;
+          options.onProgress!(done, Math.max(done, total));
+        }
+      }
+    : undefined;
+  const train = await readRows(path.join(dir, 'train.jsonl'), meta.labels.length, meta.contentSha256?.train, `Dataset ${id.slice(0, 12)} train.jsonl`, onRow, options.signal);
+  const evalRows = await readRows(path.join(dir, 'eval.jsonl'), meta.labels.length, meta.contentSha256?.eval, `Dataset ${id.slice(0, 12)} eval.jsonl`, onRow, options.signal);
+  options.onProgress?.(done, Math.max(done, total));
   return { meta, train, eval: evalRows };
+}
+
+/**
+ * About `count` training rows spread evenly over a prepared dataset (the longest texts matter as
+ * much as the first ones), read without holding the others: for the time estimate. Not checked
+ * against the fingerprint (training does that).
+ */
+export async function sampleTrainRows(dataDir: string, id: string, count: number): Promise<DatasetRow[]> {
+  const meta = readMeta(dataDir, id);
+  const file = path.join(preparedDatasetDir(dataDir, id), 'train.jsonl');
+  const stride = Math.max(1, Math.floor(meta.trainCount / count));
+  const rows: DatasetRow[] = [];
+  let failure: AppError | null = null;
+  const enough = new AbortController();
+  await forEachLine(file, (line, index) => {
+    if (failure || line === '' || index % stride !== 0 || rows.length >= count) return;
+    if (rows.length === count - 1) enough.abort();
+    try {
+      const row = JSON.parse(line) as DatasetRow;
+      if (typeof row.text !== 'string' || !Number.isInteger(row.label) || row.label < 0 || row.label >= meta.labels.length) throw new Error('bad row');
+      rows.push({ text: row.text, label: row.label });
+    } catch {
+      failure = new AppError('io', `Dataset ${id.slice(0, 12)} train.jsonl row ${index + 1} is damaged; prepare the dataset again.`);
+    }
+  }, enough.signal).catch((err: unknown) => {
+    throw new AppError('io', `Dataset ${id.slice(0, 12)} train.jsonl cannot be read (${(err as Error).message}); prepare the dataset again.`);
+  });
+  if (failure) throw failure;
+  return rows;
 }
 
 /**

@@ -9,7 +9,12 @@ import type { Prediction } from './inference';
 import type { BenchmarkRequest } from './benchmark';
 import type { EvalEvent, TrainJob, TrainResult } from './trainer';
 
-export type TrainJobMessage = { kind: 'train' } & TrainJob;
+/**
+ * A training run. The rows are not in the message: the worker reads them from the prepared
+ * dataset (<dataDir>/datasets/<id>/), checking them against its fingerprint, so the app never
+ * holds them.
+ */
+export type TrainJobMessage = { kind: 'train'; dataset: { dataDir: string; id: string } } & Omit<TrainJob, 'train' | 'eval'>;
 
 export interface PredictJobMessage {
   kind: 'predict';

@@ -4,6 +4,7 @@
  * a forked Node process (process.send). A crash or out-of-memory kills only this process; the
  * parent marks the run failed.
  */
+import { loadPreparedDataset } from '../data/prepare';
 import { startBackend } from './backends/start';
 import { Predictor } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
@@ -110,8 +111,17 @@ async function run(job: EngineJob): Promise<void> {
     }
     return;
   }
+  // The rows come from the prepared copy, checked against its fingerprint, not over IPC.
+  const readPhase = (done: number, total: number | null): void =>
+    send({ type: 'phase', event: { phase: 'loading', message: 'Reading the prepared dataset', done, total, etaSeconds: null } });
+  readPhase(0, null);
+  const data = await loadPreparedDataset(job.dataset.dataDir, job.dataset.id, { onProgress: readPhase, signal: abort.signal }).catch((err: unknown) => {
+    if (abort.signal.aborted) throw new DOMException('cancelled', 'AbortError');
+    throw err;
+  });
+  if (abort.signal.aborted) throw new DOMException('cancelled', 'AbortError');
   const trainer = new Trainer(
-    job,
+    { runId: job.runId, runDir: job.runDir, config: job.config, resume: job.resume, train: data.train, eval: data.eval },
     {
       phase: (event) => send({ type: 'phase', event }),
       step: (event) => send({ type: 'step', event }),

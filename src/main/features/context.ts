@@ -4,6 +4,7 @@ import type { AppEventBus } from '../events';
 import type { TaskRegistry } from '../tasks';
 import type { TrainingService } from '../training/service';
 import type { ModelServer, WorkerContext } from '../training/jobs';
+import type { DataWorkerPool } from '../data/worker-pool';
 import type { StartupNotice, SystemInfo } from '../../shared/types';
 
 /** What only some hosts can do (Electron's dialogs and shell); absent ones answer 'unsupported'. */
@@ -23,6 +24,8 @@ export interface AppContext {
   training: TrainingService;
   workers: WorkerContext;
   modelServer: ModelServer;
+  /** Worker threads for inspect, preview, doctor and prepare (off the host's event loop). */
+  dataPool: DataWorkerPool;
   capabilities: HostCapabilities;
   /** What the app repaired or cleaned at start (shown by systemInfo). */
   startupNotices: StartupNotice[];

@@ -1,8 +1,11 @@
-/** Dataset import and the data doctor on AppApi (src/main/data does the work). */
+/** Dataset import and the data doctor on AppApi (src/main/data does the work, in worker threads). */
+import path from 'node:path';
 import type { AppApi } from '../../shared/api';
 import type { DataProgress } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
-import { doctorDataset, getPreparedDataset, inspectDataset, listPreparedDatasets, prepareDataset, previewDataset, removePreparedDataset } from '../data';
+import type { DatasetInspection, DatasetPreview, DoctorReport, PreparedDataset } from '../../shared/dataset';
+import { getPreparedDataset, listPreparedDatasets, removePreparedDataset } from '../data';
+import { prepareTempDir } from '../data/prepare';
 import { resolveModel } from '../hub/resolve';
 import { removeUpload } from '../training/housekeeping';
 import { runWorkerJob } from '../training/jobs';
@@ -16,12 +19,18 @@ export function dataProgress(task: TaskHandle): (p: DataProgress) => void {
 
 export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'previewDataset' | 'prepareDataset' | 'listDatasets' | 'getDataset' | 'deleteDataset' | 'doctorDataset'> {
   return {
+    // The reading itself runs in the data worker threads (data/worker-pool.ts): the host keeps answering meanwhile.
     inspectDataset: (file, overrides, taskId) =>
-      ctx.tasks.run(taskId, (task) => inspectDataset(file, { overrides, signal: task.signal, onProgress: dataProgress(task) })),
-    previewDataset: (file, limit, overrides) => previewDataset(file, { limit, overrides }),
+      ctx.tasks.run(taskId, (task) =>
+        ctx.dataPool.run<DatasetInspection>({ kind: 'inspect', file, overrides }, { signal: task.signal, onProgress: dataProgress(task), what: `Inspecting ${path.basename(file)}` }),
+      ),
+    previewDataset: (file, limit, overrides) => ctx.dataPool.run<DatasetPreview>({ kind: 'preview', file, limit, overrides }, { what: `Previewing ${path.basename(file)}` }),
     prepareDataset: (request, taskId) =>
       ctx.tasks.run(taskId, async (task) => {
-        const prepared = await prepareDataset(request, ctx.dataDir, { signal: task.signal, onProgress: dataProgress(task) });
+        const prepared = await ctx.dataPool.run<PreparedDataset>(
+          { kind: 'prepare', request, dataDir: ctx.dataDir, tempDir: prepareTempDir(ctx.dataDir) },
+          { signal: task.signal, onProgress: dataProgress(task), what: `Preparing ${request.displayName ?? path.basename(request.file)}` },
+        );
         // A web upload's copy is no longer needed once prepared (removeUpload touches only <dataDir>/uploads).
         for (const f of [request.file, request.split.kind === 'file' ? request.split.evalFile : null]) if (f) removeUpload(ctx.dataDir, f);
         return withBaseline(ctx, task, prepared);
@@ -55,14 +64,10 @@ export function datasetsApi(ctx: AppContext): Pick<AppApi, 'inspectDataset' | 'p
               });
           }
         }
-        return doctorDataset(source, {
-          dataDir: ctx.dataDir,
-          maxLength: options.maxLength,
-          minClassSize: options.minClassSize,
-          countTokens,
-          signal: task.signal,
-          onProgress: dataProgress(task),
-        });
+        return ctx.dataPool.run<DoctorReport>(
+          { kind: 'doctor', source, dataDir: ctx.dataDir, maxLength: options.maxLength, minClassSize: options.minClassSize, countTokens: countTokens !== undefined },
+          { signal: task.signal, onProgress: dataProgress(task), countTokens, what: 'The data doctor' },
+        );
       }),
   };
 }

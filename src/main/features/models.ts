@@ -10,7 +10,7 @@ import { MODEL_START_FILE, SCRATCH_SHAPE_INFO, type FolderListing, type ScratchM
 import type { DownloadProgress } from '../../shared/models';
 import { AppError } from '../../shared/errors';
 import { classWeightsProblem } from '../../shared/run-config';
-import { getPreparedDataset, loadPreparedDataset } from '../data';
+import { getPreparedDataset, sampleTrainRows } from '../data';
 import { listCatalogModels } from '../hub/catalog';
 import { downloadModel } from '../hub/download';
 import { inspectModelFolder } from '../hf/inspect';
@@ -190,10 +190,8 @@ export function modelsApi(ctx: AppContext): Pick<AppApi, 'listModels' | 'downloa
           throw new AppError('not_found', `${request.model} is not on this machine yet: download it first, then the estimate can be measured.`);
         });
         checkMaxLength(model.dir, request.options.maxLength);
-        const data = await loadPreparedDataset(ctx.dataDir, request.datasetId);
-        // Rows spread over the file (the longest texts matter as much as the first ones).
-        const stride = Math.max(1, Math.floor(data.train.length / 64));
-        const rows = data.train.filter((_, i) => i % stride === 0).slice(0, 64);
+        // 64 rows spread over the file (the longest texts matter as much as the first ones), not all of them.
+        const rows = await sampleTrainRows(ctx.dataDir, request.datasetId, 64);
         let backend: BackendName | null = null;
         const o = request.options;
         const r = await runWorkerJob(

@@ -27,6 +27,17 @@ export function defaultWorkerEntry(): string {
   return candidates.find((c) => fs.existsSync(c)) ?? candidates[0]!;
 }
 
+/**
+ * The data worker bundle: out/main/data-worker.js, found as the trainer's is. In a packaged app
+ * both lie in app.asar, which Electron's worker threads read. Run from the sources (tests), the
+ * built out/main/data-worker.js of the checkout.
+ */
+export function defaultDataWorkerEntry(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'data-worker.js'), path.join(here, '..', 'data-worker.js'), path.join(here, '..', '..', '..', 'out', 'main', 'data-worker.js')];
+  return candidates.find((c) => fs.existsSync(c)) ?? candidates[0]!;
+}
+
 export const forkLauncher: WorkerLauncher = (entry, env) => {
   const child = fork(entry, [], {
     env,

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, runResourceAdvice } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
-import { runConfigSchema, type DatasetRow, type RunConfig } from '../../shared/run-config';
+import { runConfigSchema, type RunConfig } from '../../shared/run-config';
+import { getPreparedDataset } from '../data';
 import type { BackendName, RunOwner, RunStatus, RunSummary } from '../../shared/types';
 import { bestEvaluation, metricOf } from '../../shared/best-metric';
 import { latestCheckpoint } from '../engine/checkpoint';
@@ -31,8 +32,6 @@ export interface TrainingServiceOptions {
   events: AppEventBus;
   launcher: WorkerLauncher;
   workerEntry: string;
-  /** The rows of a run's dataset (from its prepared copy). */
-  loadRows(config: RunConfig): Promise<{ train: DatasetRow[]; eval: DatasetRow[] }>;
   /** Extra environment for workers (FINETUNE_BACKEND...). */
   env?: NodeJS.ProcessEnv;
   /** The kind of host this process is: recorded as the owner of the runs it trains. */
@@ -200,9 +199,9 @@ export class TrainingService {
   }
 
   private async launch(id: string, config: RunConfig, resume: boolean, backend?: BackendName): Promise<void> {
-    let rows: { train: DatasetRow[]; eval: DatasetRow[] };
+    // The worker reads the rows itself (and checks their hashes); here only that the dataset is there.
     try {
-      rows = await this.o.loadRows(config);
+      getPreparedDataset(this.o.dataDir, config.dataset.fingerprint);
     } catch (err) {
       this.o.runs.setStatus(id, 'failed', { error: `Could not read the run's dataset: ${(err as Error).message}` });
       this.o.events.emit('run-status', { runId: id, status: 'failed', error: (err as Error).message });
@@ -246,7 +245,7 @@ export class TrainingService {
     this.o.events.emit('run-status', { runId: id, status: 'running', error: null });
     log(resume ? 'resuming' : 'starting');
 
-    const job: EngineJob = { kind: 'train', runId: id, runDir: dir, config, train: rows.train, eval: rows.eval, resume, ...(backend ? { backend } : {}) };
+    const job: EngineJob = { kind: 'train', runId: id, runDir: dir, config, dataset: { dataDir: this.o.dataDir, id: config.dataset.fingerprint }, resume, ...(backend ? { backend } : {}) };
     const end = active.end;
 
     worker.onMessage((m) => {
