@@ -76,7 +76,8 @@ export function createApp(options: AppOptions): App {
   }
   // Temp folders of killed trainers and model swaps cut between two renames, in runs no live
   // process trains.
-  const busy = new Set(runs.list().filter((r) => r.owner !== null).map((r) => r.id));
+  // Only the owned runs' ids are read (an index holds them), not every run's summary.
+  const busy = new Set(runs.ownedRunIds());
   const swept = sweepRunFolders(dataDir, (id) => busy.has(id));
   if (swept.removed.length > 0) {
     startupNotices.push({ kind: 'temp-files-removed', message: `Removed ${plural(swept.removed.length, 'temporary file')} left by stopped trainers (${formatBytes(swept.bytes)}).` });
