@@ -18,7 +18,7 @@ import { modelsApi } from './features/models';
 import { runsApi } from './features/runs';
 import { systemApi } from './features/system';
 import { newInstanceId, ownerAlive, registerInstance, unregisterInstance } from './store/ownership';
-import { openRunDatabase } from './store/recovery';
+import { markCleanClose, openRunDatabase } from './store/recovery';
 import { RunRepository } from './store/runs';
 import { sweepRunFolders } from './training/housekeeping';
 import { TaskRegistry } from './tasks';
@@ -135,7 +135,11 @@ export function createApp(options: AppOptions): App {
       modelServer.stop();
       training.shutdown();
       unregisterInstance(instance);
-      if (db.open) db.close();
+      if (db.open) {
+        db.close();
+        // A big database closed cleanly and left unchanged skips quick_check at the next start.
+        markCleanClose(dataDir);
+      }
     },
   };
 }
