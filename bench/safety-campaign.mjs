@@ -66,7 +66,7 @@ if (only.has('kills')) {
   });
   results.kills.seconds = +((performance.now() - t) / 1000).toFixed(1);
   const k = results.kills;
-  log(`  => ${k.kills} kills (${JSON.stringify(k.byKind)}; ${k.landedMidWrite} landed mid-write), integrity_check ok after all: ${k.integrityOk}, resumed from the newest checkpoint: ${k.resumedFromNewestCheckpoint}/${k.kills}, workers outliving their parent: ${k.orphanWorkers}, finished: ${k.finished}, losses bit-identical: ${k.lossesIdentical}/${k.lossesCompared}`);
+  log(`  => ${k.kills} kills (${JSON.stringify(k.byKind)}; ${k.landedMidWrite} landed mid-write; ${k.writeKillsMissed} planned write kills found no write and killed mid-epoch), integrity_check ok after all: ${k.integrityOk}, resumed from the newest checkpoint: ${k.resumedFromNewestCheckpoint}/${k.kills}, workers outliving their parent: ${k.orphanWorkers}, finished: ${k.finished}, losses bit-identical: ${k.lossesIdentical}/${k.lossesCompared}`);
 }
 
 const needServer = ['fuzz', 'origin', 'nasty', 'held'].some((p) => only.has(p));

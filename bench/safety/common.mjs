@@ -207,8 +207,9 @@ export function request(port, { method = 'POST', path: p = '/', headers = {}, bo
 }
 
 /** An API call as the page makes it: JSON arguments, the token header. Resolves to the CallResult (or the transport failure). */
-export async function api(server, method, args = [], { timeoutMs = 10_000 } = {}) {
+export async function api(server, method, args = [], { timeoutMs = 10_000, keepAlive = true } = {}) {
   const r = await request(server.port, {
+    keepAlive,
     path: `/api/${method}`,
     headers: { 'x-finetune-token': server.token, 'content-type': 'application/json' },
     body: JSON.stringify(args),

@@ -108,6 +108,12 @@ export async function killCampaign(o) {
       if (e.event === 'step' && e.stage === 'finetune') {
         firstStep ??= e.step;
         if (kind === 'worker' && e.step >= target) killWorker(`step ${e.step}`);
+        // A write that did not come (no new best model this session): the worker is killed
+        // mid-epoch instead, so every planned kill happens before the run can finish.
+        if ((kind === 'checkpoint' || kind === 'model') && e.step >= resumeFrom + 2 * stepsPerEpoch + 1 && e.step % stepsPerEpoch !== 0) {
+          killWorker(`step ${e.step} (no ${kind === 'model' ? 'best-model' : 'checkpoint'} write came)`);
+          if (killedAt) killedAt.fallback = true;
+        }
         if (kind === 'parent' && e.step >= target && !killedAt) {
           killedAt = { why: `step ${e.step}`, at: performance.now(), worker: childPids(child.pid)[0] };
           child.kill('SIGKILL');
@@ -131,8 +137,9 @@ export async function killCampaign(o) {
     const status = runStatus(home, runId);
     const entry = {
       session,
-      kind: killedAt ? kind : 'none',
+      kind: killedAt ? (killedAt.fallback ? 'worker' : kind) : 'none',
       killedAt: killedAt?.why ?? null,
+      planned: kind,
       exit: end.code ?? end.signal,
       resumedAt: firstStep,
       expectedResume: session === 0 ? 1 : resumeFrom + 1,
@@ -180,6 +187,8 @@ export async function killCampaign(o) {
     integrityChecks: kills.length,
     resumedFromNewestCheckpoint: resumedRight,
     orphanWorkers: kills.filter((k) => k.orphanWorker).length,
+    /** Checkpoint or best-model kills whose write did not come in that session (killed mid-epoch instead). */
+    writeKillsMissed: done.filter((k) => k.planned !== k.kind).length,
     finished,
     lossesIdentical: identical,
     lossesCompared: reference.length,

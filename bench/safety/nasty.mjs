@@ -124,11 +124,13 @@ export async function nastyCampaign(server, o) {
   const call = async (method, args) => {
     const taskId = `nasty-${++task}`;
     const started = performance.now();
-    const pending = api(server, method, [...args, taskId], { timeoutMs: hangMs + 30_000 });
+    // A fresh connection each call: making the big files blocks this process, so a kept-alive
+    // socket the host closed meanwhile would be reused before its close is seen.
+    const pending = api(server, method, [...args, taskId], { timeoutMs: hangMs + 30_000, keepAlive: false });
     const timer = new Promise((r) => setTimeout(() => r('hang'), hangMs));
     const first = await Promise.race([pending, timer]);
     if (first !== 'hang') return { ...first, seconds: (performance.now() - started) / 1000 };
-    await api(server, 'cancelTask', [taskId]);
+    await api(server, 'cancelTask', [taskId], { keepAlive: false });
     const after = await pending;
     return { hang: true, cancelledAnswer: after.ok === false ? after.error?.code : after.transport ? 'no answer' : 'ok', seconds: (performance.now() - started) / 1000 };
   };
