@@ -7,7 +7,8 @@
  * config.json becomes a run again (name, settings, status from its train.log, steps and
  * evaluations from its metrics.jsonl, model, predictions and checkpoint artifacts).
  *
- * quick_check reads the whole file: about 1 s for 120 MB and 10 s for 1.2 GB (bench/db-start-bench.mjs).
+ * quick_check reads the whole file: 0.7 to 2.7 s for 118 MB and 4 to 13 s for 1.2 GB on the 2-core
+ * dev machine, warm cache, idle to busy (npm run bench:db).
  * So a database up to ALWAYS_CHECK_BYTES is quick_checked at every start; a bigger one only when
  * its last process did not close it cleanly or the file changed since: a clean close writes
  * finetune.db.clean (the file's size and time then), removed again when a process opens the
@@ -40,7 +41,7 @@ function runFolderIds(dataDir: string): string[] {
   }
 }
 
-/** A database up to this size is quick_checked at every start (about 0.5 s at 64 MB). */
+/** A database up to this size is quick_checked at every start (about 0.4 s at 64 MB). */
 export const ALWAYS_CHECK_BYTES = 64 * 1024 * 1024;
 
 /** Beside finetune.db: its size and time when the last process closed it cleanly. */
