@@ -5,7 +5,8 @@
  * each with its own FINETUNE_HOME in the temp folder.
  *
  *   1. kills     SIGKILL of the engine worker (mid-epoch, during a checkpoint write, during a
- *                best-model write) and of the CLI process; integrity_check after each, resume from
+ *                best-model write), of the CLI process, and of a web host that resumed the run over
+ *                HTTP; integrity_check after each, resume from
  *                the newest checkpoint, final losses bit-identical to an uninterrupted run.
  *   2. fuzz      random and malformed calls to every API method: 5xx, hangs (>10 s), stack
  *                traces, internal errors, 413 for oversized bodies.
@@ -15,7 +16,7 @@
  *   5. held      listRuns latency alone, under N slowloris sockets, under N SSE clients, both.
  *
  *   node bench/safety-campaign.mjs [--json] [--quick] [--only kills,fuzz,origin,nasty,held]
- *     [--worker-kills 10] [--checkpoint-kills 2] [--model-kills 2] [--parent-kills 3]
+ *     [--worker-kills 10] [--checkpoint-kills 2] [--model-kills 2] [--parent-kills 3] [--serve-kills 2]
  *     [--rows 80] [--epochs 8] [--fuzz-calls 1500] [--sockets 1000] [--latency-calls 200]
  *     [--nasty-scale 1] [--hang 120] [--keep]
  *
@@ -61,6 +62,7 @@ if (only.has('kills')) {
     checkpointKills: num('checkpoint-kills', quick ? 1 : 2),
     modelKills: num('model-kills', quick ? 1 : 2),
     parentKills: num('parent-kills', quick ? 1 : 3),
+    serveKills: num('serve-kills', quick ? 1 : 2),
     keep,
     log,
   });
@@ -108,7 +110,7 @@ results.seconds = +((performance.now() - started) / 1000).toFixed(1);
 section('Summary');
 if (results.kills) {
   const k = results.kills;
-  log(`kills:   ${k.kills} SIGKILLs (worker mid-epoch ${k.byKind.worker}, checkpoint write ${k.byKind.checkpoint}, best-model write ${k.byKind.model}, parent ${k.byKind.parent}; ${k.landedMidWrite} caught a write half done); integrity_check ok ${k.integrityOk ? 'after every one' : 'NOT after every one'}; resumed from the newest checkpoint ${k.resumedFromNewestCheckpoint}/${k.kills}; a ${k.steps}-step run killed ${k.kills} times ended ${k.bitIdentical ? 'bit-identical' : `NOT bit-identical (max |diff| ${k.maxAbsDiff})`} to the uninterrupted one`);
+  log(`kills:   ${k.kills} SIGKILLs (worker mid-epoch ${k.byKind.worker}, checkpoint write ${k.byKind.checkpoint}, best-model write ${k.byKind.model}, CLI parent ${k.byKind.parent}, web host parent ${k.byKind.serve}; ${k.landedMidWrite} caught a write half done); integrity_check ok ${k.integrityOk ? 'after every one' : 'NOT after every one'}; resumed from the newest checkpoint ${k.resumedFromNewestCheckpoint}/${k.kills}; a ${k.steps}-step run killed ${k.kills} times ended ${k.bitIdentical ? 'bit-identical' : `NOT bit-identical (max |diff| ${k.maxAbsDiff})`} to the uninterrupted one`);
 }
 if (results.fuzz) {
   const f = results.fuzz;

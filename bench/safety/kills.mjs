@@ -9,7 +9,50 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AG_NEWS, BERT_FIXTURE, alive, childEnv, childPids, followCli, integrity, newestCheckpointStep, runCli, runStatus, sleep, stepLosses, tempDir } from './common.mjs';
+import http from 'node:http';
+import { AG_NEWS, BERT_FIXTURE, alive, api, childEnv, childPids, followCli, integrity, newestCheckpointStep, runCli, runStatus, sleep, startServe, stepLosses, tempDir } from './common.mjs';
+
+/**
+ * A session in the web host: `node out/main/serve.js` on the same data folder resumes the run
+ * (resumeRun over HTTP), and is SIGKILLed at a step, as the CLI is. Its steps are read from the
+ * event stream. Resolves like followCli's done, with the first step seen and the kill.
+ */
+async function serveSession(home, runId, target) {
+  const server = await startServe(home);
+  let firstStep = null;
+  let killedAt = null;
+  const stream = http.get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${server.token}`, headers: { host: `127.0.0.1:${server.port}` } }, (res) => {
+    let buffer = '';
+    res.on('data', (d) => {
+      buffer += d;
+      for (let i; (i = buffer.indexOf('\n\n')) >= 0; ) {
+        const frame = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (event !== 'run-step' || !data) continue;
+        const e = JSON.parse(data);
+        if (e.runId !== runId || e.stage === 'mlm') continue;
+        firstStep ??= e.step;
+        if (e.step >= target && !killedAt) {
+          killedAt = { why: `step ${e.step} (web host)`, at: performance.now(), worker: childPids(server.child.pid)[0] };
+          server.child.kill('SIGKILL');
+        }
+      }
+    });
+    res.on('error', () => {});
+  });
+  stream.on('error', () => {});
+  await sleep(300); // the stream is connected before the run resumes
+  const resumed = await api(server, 'resumeRun', [runId], { timeoutMs: 60_000 });
+  if (!resumed.ok) {
+    await server.stop();
+    return { end: { code: 1, signal: null, stderr: JSON.stringify(resumed.error ?? resumed.transport) }, firstStep, killedAt };
+  }
+  const code = await new Promise((r) => (server.child.exitCode !== null || server.child.signalCode !== null ? r(server.child.signalCode ?? server.child.exitCode) : server.child.once('exit', (c, sig) => r(sig ?? c))));
+  stream.destroy();
+  return { end: { code: typeof code === 'number' ? code : null, signal: typeof code === 'string' ? code : null, stderr: server.stderr() }, firstStep, killedAt };
+}
 
 /** A small deterministic generator (mulberry32). */
 export function rng(seed) {
@@ -60,6 +103,7 @@ export async function killCampaign(o) {
     ...Array(o.checkpointKills).fill('checkpoint'),
     ...Array(o.workerKills).fill('worker'),
     ...Array(o.parentKills).fill('parent'),
+    ...Array(o.serveKills ?? 0).fill('serve'),
   ];
   for (let i = rest.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -98,7 +142,14 @@ export async function killCampaign(o) {
         if (kind === 'model' && /^\.model\.(tmp|new)/.test(base)) killWorker('best-model write');
       });
     };
-    const run = followCli(args, env, (e, child) => {
+    let served = null;
+    if (kind === 'serve' && runId) {
+      const s = await serveSession(home, runId, target);
+      firstStep = s.firstStep;
+      killedAt = s.killedAt;
+      served = s.end;
+    }
+    const run = kind === 'serve' && runId ? null : followCli(args, env, (e, child) => {
       cli = child;
       if (e.event === 'start') {
         runId = e.run_id;
@@ -120,13 +171,13 @@ export async function killCampaign(o) {
         }
       }
     });
-    cli = run.child;
-    const end = await run.done;
+    cli = run?.child ?? null;
+    const end = run ? await run.done : served;
     watcher?.close();
     // Leftovers of the write the kill cut (the next start sweeps them): proof it landed mid-write.
     const leftovers = runDir ? listTemp(runDir) : [];
     let orphanWorker = null;
-    if (kind === 'parent' && killedAt?.worker) {
+    if ((kind === 'parent' || kind === 'serve') && killedAt?.worker) {
       const until = performance.now() + 20_000;
       while (alive(killedAt.worker) && performance.now() < until) await sleep(100);
       orphanWorker = alive(killedAt.worker);
@@ -181,7 +232,7 @@ export async function killCampaign(o) {
     steps: reference.length,
     stepsPerEpoch,
     kills: done.length,
-    byKind: Object.fromEntries(['worker', 'checkpoint', 'model', 'parent'].map((k) => [k, done.filter((d) => d.kind === k).length])),
+    byKind: Object.fromEntries(['worker', 'checkpoint', 'model', 'parent', 'serve'].map((k) => [k, done.filter((d) => d.kind === k).length])),
     landedMidWrite: done.filter((k) => (k.kind === 'checkpoint' || k.kind === 'model') && k.leftovers > 0).length,
     integrityOk: kills.every((k) => k.integrity === 'ok'),
     integrityChecks: kills.length,
