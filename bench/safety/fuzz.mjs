@@ -58,7 +58,7 @@ export async function fuzzCampaign(server, o) {
   const ctx = { home, files: [csv, '/etc/hostname', '/dev/null', path.join(home, 'missing.csv'), home], datasetId: prepared?.ok ? prepared.value.id : 'f'.repeat(64) };
   const extra = [csv, ctx.datasetId, home];
   const methods = o.methods;
-  const counts = { calls: 0, byStatus: {}, fiveXX: 0, hangs: 0, stackTraces: 0, internal: 0, oversized: 0, oversized413: 0, transportErrors: 0, perMethod: {} };
+  const counts = { calls: 0, byStatus: {}, fiveXX: 0, hangs: 0, stackTraces: 0, internal: 0, oversized: 0, oversized413: 0, transportErrors: 0, perMethod: Object.create(null) };
   const findings = [];
   const one = async () => {
     const roll = r();

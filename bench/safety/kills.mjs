@@ -161,7 +161,9 @@ export async function killCampaign(o) {
         if (kind === 'worker' && e.step >= target) killWorker(`step ${e.step}`);
         // A write that did not come (no new best model this session): the worker is killed
         // mid-epoch instead, so every planned kill happens before the run can finish.
-        if ((kind === 'checkpoint' || kind === 'model') && e.step >= resumeFrom + 2 * stepsPerEpoch + 1 && e.step % stepsPerEpoch !== 0) {
+        // (The last epoch writes no checkpoint: near the end the fallback comes sooner.)
+        const fallbackAt = Math.min(resumeFrom + 2 * stepsPerEpoch + 1, totalSteps - 1);
+        if ((kind === 'checkpoint' || kind === 'model') && e.step >= fallbackAt && e.step % stepsPerEpoch !== 0) {
           killWorker(`step ${e.step} (no ${kind === 'model' ? 'best-model' : 'checkpoint'} write came)`);
           if (killedAt) killedAt.fallback = true;
         }
