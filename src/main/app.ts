@@ -18,7 +18,7 @@ import { modelsApi } from './features/models';
 import { runsApi } from './features/runs';
 import { systemApi } from './features/system';
 import { newInstanceId, ownerAlive, registerInstance, unregisterInstance } from './store/ownership';
-import { openRunDatabase } from './store/recovery';
+import { markCleanClose, openRunDatabase } from './store/recovery';
 import { RunRepository } from './store/runs';
 import { sweepRunFolders } from './training/housekeeping';
 import { TaskRegistry } from './tasks';
@@ -78,7 +78,8 @@ export function createApp(options: AppOptions): App {
   }
   // Temp folders of killed trainers and model swaps cut between two renames, in runs no live
   // process trains.
-  const busy = new Set(runs.list().filter((r) => r.owner !== null).map((r) => r.id));
+  // Only the owned runs' ids are read (an index holds them), not every run's summary.
+  const busy = new Set(runs.ownedRunIds());
   const swept = sweepRunFolders(dataDir, (id) => busy.has(id));
   if (swept.removed.length > 0) {
     startupNotices.push({ kind: 'temp-files-removed', message: `Removed ${plural(swept.removed.length, 'temporary file')} left by stopped trainers (${formatBytes(swept.bytes)}).` });
@@ -135,7 +136,11 @@ export function createApp(options: AppOptions): App {
       dataPool.close();
       training.shutdown();
       unregisterInstance(instance);
-      if (db.open) db.close();
+      if (db.open) {
+        db.close();
+        // A big database closed cleanly and left unchanged skips quick_check at the next start.
+        markCleanClose(dataDir);
+      }
     },
   };
 }

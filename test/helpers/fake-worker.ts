@@ -1,8 +1,10 @@
 /** A worker launcher whose workers never train: a run stays `running` until the test ends it. */
 import type { WorkerHandle, WorkerLauncher } from '../../src/main/training/launcher';
-import type { WorkerMessage } from '../../src/main/engine/protocol';
+import type { ParentMessage, WorkerMessage } from '../../src/main/engine/protocol';
 
 export interface FakeWorker extends WorkerHandle {
+  /** What the parent sent to this worker, in order. */
+  sent: ParentMessage[];
   /** Delivers a message as if the worker had sent it. */
   emit(message: WorkerMessage): void;
   /** Ends the process as if it had exited or been killed. */
@@ -17,7 +19,8 @@ export function fakeLauncher(): { launcher: WorkerLauncher; workers: FakeWorker[
     let exited = false;
     const w: FakeWorker = {
       pid: undefined,
-      send: () => {},
+      sent: [],
+      send: (m) => w.sent.push(m),
       onMessage: (l) => messageListeners.push(l),
       onExit: (l) => exitListeners.push(l),
       kill: () => w.exit(null, 'SIGKILL'),

@@ -119,7 +119,7 @@ describe('migration 3: the stage of each step', () => {
     v2.prepare("INSERT INTO runs (id, name, created_at, status, config) VALUES ('old', 'old', 1, 'completed', '{}')").run();
     v2.prepare("INSERT INTO step_metrics (run_id, step, epoch, loss, learning_rate, samples_per_second) VALUES ('old', 1, 0.5, 1.25, 0.001, 10)").run();
     v2.close();
-    const db = openDatabase(file);
+    const db = openDatabase(file, { migrations: MIGRATIONS.slice(0, 3) });
     expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect(db.prepare('SELECT run_id, stage, step, loss FROM step_metrics').all()).toEqual([{ run_id: 'old', stage: 'finetune', step: 1, loss: 1.25 }]);
     db.prepare("INSERT INTO step_metrics (run_id, stage, step, epoch, loss, learning_rate) VALUES ('old', 'mlm', 1, 0.1, 7.5, 0.0005)").run();

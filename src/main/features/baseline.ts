@@ -5,6 +5,7 @@
  */
 import type { AppApi } from '../../shared/api';
 import type { BaselineSummary, PreparedDataset } from '../../shared/dataset';
+import { baselineNotComputedReason } from '../../shared/baseline';
 import { AppError } from '../../shared/errors';
 import { getPreparedDataset, preparedDatasetDir } from '../data';
 import { readBaselineReport } from '../data/baseline-files';
@@ -16,8 +17,11 @@ import type { AppContext } from './context';
 export const BASELINE_PHASE = 'keyword baseline';
 
 /** Trains and scores the keyword baseline of a prepared dataset in a worker; writes its files beside meta.json. */
-export function computeDatasetBaseline(ctx: AppContext, datasetId: string, task: TaskHandle): Promise<BaselineSummary> {
-  getPreparedDataset(ctx.dataDir, datasetId); // names a missing dataset before a worker starts
+export async function computeDatasetBaseline(ctx: AppContext, datasetId: string, task: TaskHandle): Promise<BaselineSummary> {
+  const dataset = getPreparedDataset(ctx.dataDir, datasetId); // names a missing dataset before a worker starts
+  // Too many classes: refused here, before a worker starts (the engine refuses too).
+  const tooMany = baselineNotComputedReason(dataset.labels.length);
+  if (tooMany) throw new AppError('unsupported', `The keyword baseline of "${dataset.name}" was ${tooMany}.`);
   return runWorkerJob(ctx.workers, { kind: 'baseline', dataDir: ctx.dataDir, datasetId }, (m) => (m.type === 'baseline' ? m.summary : undefined), {
     signal: task.signal,
     what: 'The keyword baseline',
@@ -36,6 +40,8 @@ export function computeDatasetBaseline(ctx: AppContext, datasetId: string, task:
  */
 export async function withBaseline(ctx: AppContext, task: TaskHandle, dataset: PreparedDataset): Promise<PreparedDataset> {
   if (dataset.baseline) return dataset;
+  const tooMany = baselineNotComputedReason(dataset.labels.length);
+  if (tooMany) return { ...dataset, warnings: [...dataset.warnings, `The keyword baseline was ${tooMany}.`] };
   try {
     return { ...dataset, baseline: await computeDatasetBaseline(ctx, dataset.id, task) };
   } catch (err) {

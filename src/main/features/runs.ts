@@ -142,7 +142,7 @@ export function runsApi(ctx: AppContext): Pick<
       events.emit('runs-changed', { reason: 'deleted', runId: id });
     },
     async startRun(request) {
-      const others = runs.list().filter((r) => r.status === 'running' || r.status === 'queued');
+      const others = runs.unfinished();
       const run = await training.start(await configFor(request), { backend: request.backend });
       if (others.length > 0) {
         events.emit('run-log', { runId: run.id, message: `${others.length === 1 ? 'Another run is' : `${others.length} other runs are`} training at the same time. ${RUN_CONCURRENCY.note}` });

@@ -68,7 +68,7 @@ export function systemApi(ctx: AppContext): Pick<AppApi, 'systemInfo' | 'cancelT
         nodeVersion: process.versions.node,
         electronVersion: ctx.electronVersion ?? process.versions.electron ?? null,
         runConcurrency: RUN_CONCURRENCY,
-        activeRunIds: ctx.runs.list().filter((r) => r.status === 'running' || r.status === 'queued').map((r) => r.id),
+        activeRunIds: ctx.runs.unfinished().map((r) => r.id),
         startupNotices: ctx.startupNotices,
       };
     },

@@ -94,6 +94,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE step_metrics_v3 RENAME TO step_metrics;
     `);
   },
+  // 4: partial indexes for what a process looks at when it starts (and the Runs page's "who is
+  // training"): the runs that have an owner, and the runs left running or queued. Each holds
+  // only those rows, so a start reads a handful of rows however many runs the history holds.
+  (db) => {
+    db.exec(`
+      CREATE INDEX runs_owned ON runs (owner_pid) WHERE owner_pid IS NOT NULL;
+      CREATE INDEX runs_unfinished ON runs (status) WHERE status IN ('running', 'queued');
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -64,6 +64,11 @@ export interface StatusUpdate {
   at?: number;
 }
 
+/** The runs some process has claimed (index runs_owned: only those rows are read). */
+export const OWNED_RUNS_SQL = 'SELECT id FROM runs WHERE owner_pid IS NOT NULL';
+/** The runs left running or queued (index runs_unfinished: only those rows are read). */
+export const UNFINISHED_RUNS_SQL = "SELECT * FROM runs WHERE status IN ('running', 'queued') ORDER BY created_at DESC, id DESC";
+
 const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
 
 function ownerOfRow(row: RunRow): OwnerRecord | null {
@@ -152,7 +157,8 @@ export class RunRepository {
       ),
       artifactByPath: db.prepare('SELECT 1 FROM artifacts WHERE path = ? LIMIT 1'),
       removeArtifacts: db.prepare('DELETE FROM artifacts WHERE run_id = ? AND kind = ?'),
-      unfinished: db.prepare(`SELECT * FROM runs WHERE status IN ('running', 'queued')`),
+      unfinished: db.prepare(UNFINISHED_RUNS_SQL),
+      owned: db.prepare(OWNED_RUNS_SQL).pluck(),
       recoverOne: db.prepare(
         `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, @at),
            error = COALESCE(error, 'The app stopped while this run was in progress.'),
@@ -233,6 +239,16 @@ export class RunRepository {
   config(id: string): JsonObject | null {
     const row = this.stmts.get.get(id) as RunRow | undefined;
     return row ? (JSON.parse(row.config) as JsonObject) : null;
+  }
+
+  /** Ids of the runs some process (this one or another) has claimed, without reading the others. */
+  ownedRunIds(): string[] {
+    return this.stmts.owned.all() as string[];
+  }
+
+  /** Summaries of the runs left running or queued, without reading the others. */
+  unfinished(): RunSummary[] {
+    return (this.stmts.unfinished.all() as RunRow[]).map((r) => toSummary(r, this.instance, this.baselineOf));
   }
 
   list(): RunSummary[] {

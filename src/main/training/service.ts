@@ -12,7 +12,7 @@ import { AppError, runResourceAdvice } from '../../shared/errors';
 import type { JsonObject } from '../../shared/json';
 import { runConfigSchema, type RunConfig } from '../../shared/run-config';
 import { getPreparedDataset } from '../data';
-import type { BackendName, RunOwner, RunStatus, RunSummary } from '../../shared/types';
+import { BACKEND_NAMES, type BackendName, type RunOwner, type RunStatus, type RunSummary } from '../../shared/types';
 import { bestEvaluation, metricOf } from '../../shared/best-metric';
 import { latestCheckpoint } from '../engine/checkpoint';
 import type { EngineJob, WorkerMessage } from '../engine/protocol';
@@ -54,6 +54,11 @@ export function newRunId(now = new Date()): string {
 }
 
 const CANCEL_GRACE_MS = 30_000;
+
+/** The backend a run recorded (its worker's 'backend' message), when it is one this version knows. */
+function recordedBackend(name: string | null): BackendName | undefined {
+  return (BACKEND_NAMES as readonly string[]).includes(name ?? '') ? (name as BackendName) : undefined;
+}
 
 export class TrainingService {
   private readonly active = new Map<string, ActiveRun>();
@@ -144,7 +149,9 @@ export class TrainingService {
       // Steps and evaluations after the checkpoint are replayed by the resumed worker.
       this.o.runs.truncateAfter(id, step);
       this.recomputeBest(id, parsed.data);
-      await this.launch(id, parsed.data, true);
+      // The backend it ran on, not a new choice: a checkpoint continued on another backend (cpu,
+      // then native) would not give the losses of an uninterrupted run.
+      await this.launch(id, parsed.data, true, recordedBackend(run.backend));
     } catch (err) {
       if (!this.active.has(id)) this.o.runs.release(id);
       throw err;

@@ -5,6 +5,7 @@
  * Sparse and Float64 throughout; training reports progress and honours an AbortSignal.
  */
 import { AppError } from '../../../shared/errors';
+import { BASELINE_MAX_PARAMETERS, baselineNotComputedReason, baselineTooLargeReason } from '../../../shared/baseline';
 import { argmaxRows, classificationReport, meanCrossEntropy, type ClassificationReport } from '../metrics';
 import { csrBytes, type CsrMatrix } from './csr';
 import { yieldToEventLoop, type StopReason } from './lbfgs';
@@ -40,6 +41,8 @@ export interface BaselineTrainOptions {
   relativeTolerance?: number;
   /** Upper bound for L-BFGS's kept pairs (2 vectors of the parameter count each): 3 to 10 pairs fit in it. */
   historyBytes?: number;
+  /** The most weights (features × classes) fitted; more is refused ('unsupported') before they are allocated. */
+  maxParameters?: number;
 }
 
 export interface BaselineFit {
@@ -121,6 +124,8 @@ export async function trainBaseline(data: BaselineTrainingData, options: Baselin
     if (signal?.aborted) throw new AppError('cancelled', `${what} was cancelled.`);
   };
   checkCancelled();
+  const tooManyClasses = baselineNotComputedReason(labels.length);
+  if (tooManyClasses) throw new AppError('unsupported', `The keyword baseline was ${tooManyClasses}.`, 'labels');
 
   const n = data.texts.length;
   onProgress?.(0, n, 'vectorising');
@@ -148,6 +153,8 @@ export async function trainBaseline(data: BaselineTrainingData, options: Baselin
   const absentClasses = labels.map((_, c) => c).filter((c) => present[c] < 0);
   const Kp = presentClasses.length;
   const V = vectorizer.terms.length;
+  const maxParameters = options.maxParameters ?? BASELINE_MAX_PARAMETERS;
+  if (parameterCount(V, Kp) > maxParameters) throw new AppError('unsupported', `The keyword baseline was ${baselineTooLargeReason(V, Kp, maxParameters)}.`, 'labels');
   const weights = new Float64Array(V * K);
   const intercepts = new Float64Array(K);
   const history = historyFor(parameterCount(V, Kp), options.historyBytes);
