@@ -52,14 +52,24 @@ describe.skipIf(!started.ok)(title, () => {
     const options = { ...TRAINER_ADAMW, weightDecay: 0.01 };
     const optA = new AdamW(a.params, options, fused);
     const optB = new AdamW(b.params, options, chain);
-    const tensors = tf.memory().numTensors;
+    const tensors = tf.memory().numTensors + 1;
     const coefs = [1, 0.37, 0.9];
+    // A clone shares parameter 3's data: the update must leave it as it was (the out-of-place path).
+    const clone = tf.clone(a.params[3]!.variable);
+    const cloneBefore = Float32Array.from(await clone.data());
     for (let s = 0; s < 3; s++) {
       const d = fusedDispatches();
+      if (s === 1) clone.dispose();
+      // Reading caches the values on the CPU (tfjs); an in-place update must not leave that cache stale.
+      if (s === 1) {
+        await optA.prefetchMoments('webgpu');
+        await Promise.all(a.params.map((p) => p.variable.data()));
+      }
       optA.apply(a.grads, 1e-3 * (s + 1), coefs[s]!);
+      if (s === 0) expect(Array.from(await clone.data())).toEqual(Array.from(cloneBefore));
       expect(fusedDispatches() - d).toBe(SHAPES.length);
       optB.apply(b.grads, 1e-3 * (s + 1), coefs[s]!);
-      expect(tf.memory().numTensors).toBe(tensors);
+      expect(tf.memory().numTensors).toBe(s === 0 ? tensors : tensors - 1);
     }
     let worst = 0;
     let identical = 0;

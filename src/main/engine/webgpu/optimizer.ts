@@ -11,8 +11,9 @@
  *   the AddN tree). Each thread sums its chunk alone: no workgroup memory or barriers (those gave
  *   wrong sums on llvmpipe's OpenGL ES path).
  *
- * The results are new tensors (the caller assigns them), never writes into a variable's buffer,
- * so a tensor that shares a variable's data (a clone) is never changed behind its back.
+ * The update writes in place (one set of buffers, no new allocation each step) where the
+ * variable alone holds its data; where another tensor shares it (a clone), it writes new tensors
+ * and assigns them, so that tensor is never changed behind its back.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { flatIndex, grid, WgslRunner } from './runner';
@@ -38,16 +39,20 @@ const WG = 64;
 /** Values one thread sums. */
 const CHUNK = 256;
 
-const ADAMW = `
-@group(0) @binding(0) var<storage, read_write> pOut: array<f32>;
-@group(0) @binding(1) var<storage, read_write> mOut: array<f32>;
-@group(0) @binding(2) var<storage, read_write> vOut: array<f32>;
-@group(0) @binding(3) var<storage, read> p: array<f32>;
-@group(0) @binding(4) var<storage, read> g: array<f32>;
-@group(0) @binding(5) var<storage, read> m: array<f32>;
-@group(0) @binding(6) var<storage, read> v: array<f32>;
+/** The update; inPlace: p, m and v are read and written in their own buffers, else new ones are written. */
+function adamwShader(inPlace: boolean): string {
+  const bindings = inPlace
+    ? ['p: array<f32>', 'm: array<f32>', 'v: array<f32>'].map((b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b};`).join('\n') +
+      '\n@group(0) @binding(3) var<storage, read> g: array<f32>;'
+    : [
+        ...['pOut', 'mOut', 'vOut'].map((b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b}: array<f32>;`),
+        ...['p', 'g', 'm', 'v'].map((b, i) => `@group(0) @binding(${3 + i}) var<storage, read> ${b}: array<f32>;`),
+      ].join('\n');
+  const o = inPlace ? { p: 'p', m: 'm', v: 'v' } : { p: 'pOut', m: 'mOut', v: 'vOut' };
+  return `
+${bindings}
 struct U { n: u32, clip: f32, b1: f32, omb1: f32, b2: f32, omb2: f32, bc2sqrt: f32, eps: f32, stepSize: f32, decay: f32 };
-@group(0) @binding(7) var<uniform> u: U;
+@group(0) @binding(${inPlace ? 4 : 7}) var<uniform> u: U;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${flatIndex(WG)};
@@ -57,10 +62,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let vN = v[i] * u.b2 + (gs * gs) * u.omb2;
   let denom = sqrt(vN) / u.bc2sqrt + u.eps;
   let upd = (mN / denom) * u.stepSize;
-  pOut[i] = p[i] * u.decay - upd;
-  mOut[i] = mN;
-  vOut[i] = vN;
+  ${o.p}[i] = p[i] * u.decay - upd;
+  ${o.m}[i] = mN;
+  ${o.v}[i] = vN;
 }`;
+}
+const ADAMW_IN_PLACE = adamwShader(true);
+const ADAMW_OUT = adamwShader(false);
 
 /** Partial sums of squares of `count` gradients bound at 1..count; partial c of gradient k at off_k + c. */
 function sumSquaresShader(count: number): string {
@@ -129,13 +137,19 @@ export function webgpuOptimizerKernels(backend: tf.KernelBackend, maxStorageBuff
         const n = s.param.size;
         if (s.grad.size !== n) throw new Error(`AdamW: the gradient of ${s.param.name} has ${s.grad.size} values, the parameter ${n}`);
         if (n === 0) continue;
+        const uniforms = [
+          { type: 'uint32' as const, data: [n] },
+          ...[a.gradScale, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, bc2sqrt, a.eps, stepSize, 1 - a.lr * s.weightDecay].map((x) => ({ type: 'float32' as const, data: [f(x)] })),
+        ];
+        if ([s.param, s.m, s.v].every((t) => runner.soleOwner(t))) {
+          runner.dispatch(ADAMW_IN_PLACE, [s.param, s.m, s.v, s.grad], uniforms, grid(n, WG));
+          for (const t of [s.param, s.m, s.v]) runner.wroteInPlace(t);
+          continue;
+        }
+        // A tensor shares this data (a clone of the parameter, say): new buffers, assigned.
         tf.tidy(() => {
           const outs = [runner.output(s.param.shape), runner.output(s.param.shape), runner.output(s.param.shape)];
-          const uniforms = [
-            { type: 'uint32' as const, data: [n] },
-            ...[a.gradScale, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, bc2sqrt, a.eps, stepSize, 1 - a.lr * s.weightDecay].map((x) => ({ type: 'float32' as const, data: [f(x)] })),
-          ];
-          runner.dispatch(ADAMW, [...outs, s.param, s.grad, s.m, s.v], uniforms, grid(n, WG));
+          runner.dispatch(ADAMW_OUT, [...outs, s.param, s.grad, s.m, s.v], uniforms, grid(n, WG));
           const [p, m, v] = outs.map(wrap);
           s.param.assign(p!);
           s.m.assign(m!);

@@ -79,6 +79,20 @@ export class WgslRunner {
     return p;
   }
 
+  /** Whether no other tensor shares t's data (then a kernel may write it in place). */
+  soleOwner(t: tf.TensorInfo): boolean {
+    return this.backend.tensorMap.get(t.dataId)?.refCount === 1;
+  }
+
+  /**
+   * After a kernel wrote t's buffer in place: drops the values tfjs cached on the CPU when t was
+   * last read (read() returns those without looking at the GPU), so the next read sees the write.
+   */
+  wroteInPlace(t: tf.TensorInfo): void {
+    const data = this.backend.tensorMap.get(t.dataId) as { values?: unknown } | undefined;
+    if (data) data.values = null;
+  }
+
   /** A new float32 tensor's storage on the GPU (uninitialised): a kernel's output. */
   output(shape: number[]): tf.TensorInfo {
     const info = this.backend.makeTensorInfo(shape, 'float32');
