@@ -111,6 +111,16 @@ async function main() {
     return submitQueue.apply(this, args);
   };
 
+  // Trims the engine made after a step (start.ts: when the pool holds over 2x the live bytes + 256 MB).
+  let trims = 0;
+  let peak = 0;
+  const trimPool = handle.trimPool;
+  handle.trimPool = function (...args) {
+    trims++;
+    peak = Math.max(peak, handle.poolBytes().allocated);
+    return trimPool.apply(this, args);
+  };
+
   const results = [];
   for (const mode of fusedModes) {
     // The started backend's kernels without any fused WGSL kernel, plus the ones this mode asks for.
@@ -153,6 +163,8 @@ async function main() {
   for (let i = 0; i < warmup; i++) losses.push((await stepper.stepAsync([batch], [new ForwardContext(true, i, kernels)], 2e-5)).loss);
   await settle();
   const tensorsBefore = tf.memory().numTensors;
+  const trimsBefore = trims;
+  peak = 0;
   const perStep = [];
   const tensorCounts = [];
   const t0 = performance.now();
@@ -161,9 +173,12 @@ async function main() {
     const s = counts.submits;
     losses.push((await stepper.stepAsync([batch], [new ForwardContext(true, warmup + i, kernels)], 2e-5)).loss);
     perStep.push({ dispatches: counts.dispatches - d, submits: counts.submits - s });
+    peak = Math.max(peak, handle.poolBytes().allocated);
     tensorCounts.push(tf.memory().numTensors);
   }
   await settle();
+  const stepTrims = trims - trimsBefore;
+  const stepPeak = peak;
   const trainSeconds = (performance.now() - t0) / 1000;
 
   const d = counts.dispatches;
@@ -194,6 +209,10 @@ async function main() {
     losses,
     tensors_constant_across_steps: tensorCounts.every((n) => n === tensorsBefore),
     live_tensor_bytes: memory.numBytes,
+    // The pool below is after the inference, before the bench's own trim; the engine trimmed after stepTrims of the steps.
+    pool_trims_after_steps: stepTrims,
+    // The most the pool held at the end of a step (before the engine's trim, when it trimmed).
+    pool_peak_bytes_at_step_end: stepPeak,
     pool_bytes_before_trim: poolBefore,
     pool_bytes_freed_by_trim: freed,
     pool_bytes_after_trim: poolAfter,

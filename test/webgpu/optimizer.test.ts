@@ -10,6 +10,11 @@ import { tf } from '../../src/main/engine/tf';
 import { fusedDispatches } from '../../src/main/engine/webgpu/runner';
 import { maxAbsDiff } from '../helpers/engine';
 import { Rng } from '../../src/main/engine/rng';
+import { loadModelFolder } from '../../src/main/engine/load';
+import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
+import { ForwardContext } from '../../src/main/engine/models/layers';
+import { Stepper } from '../../src/main/engine/step';
+import { fixtureDir } from '../helpers/reference';
 
 const started = await startBackend('webgpu').then(
   (s) => ({ ok: true as const, kernels: s.kernels }),
@@ -31,7 +36,7 @@ function makeParams(rng: Rng): { params: OptimizedParam[]; grads: Map<string, tf
   SHAPES.forEach((shape, i) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const name = `p${i}`;
-    params.push({ name, variable: tf.variable(tf.tensor(randoms(rng, n, 0.5), shape), true, `opt-test-${made++}`), decay: i % 2 === 0 });
+    params.push({ name, variable: tf.tidy(() => tf.variable(tf.tensor(randoms(rng, n, 0.5), shape), true, `opt-test-${made++}`)), decay: i % 2 === 0 });
     grads.set(name, tf.tensor(randoms(rng, n, 0.01 * (i + 1)), shape));
   });
   return { params, grads };
@@ -57,6 +62,7 @@ describe.skipIf(!started.ok)(title, () => {
     // A clone shares parameter 3's data: the update must leave it as it was (the out-of-place path).
     const clone = tf.clone(a.params[3]!.variable);
     const cloneBefore = Float32Array.from(await clone.data());
+    const dataIds = a.params.map((p) => p.variable.dataId);
     for (let s = 0; s < 3; s++) {
       const d = fusedDispatches();
       if (s === 1) clone.dispose();
@@ -67,6 +73,11 @@ describe.skipIf(!started.ok)(title, () => {
       }
       optA.apply(a.grads, 1e-3 * (s + 1), coefs[s]!);
       if (s === 0) expect(Array.from(await clone.data())).toEqual(Array.from(cloneBefore));
+      // In place (the same buffers) wherever no clone shares the data.
+      a.params.forEach((p, i) => {
+        if (i !== 3 || s > 0) expect(p.variable.dataId, `parameter ${i} got a new buffer in step ${s}`).toBe(dataIds[i]);
+      });
+      if (s === 0) dataIds[3] = a.params[3]!.variable.dataId;
       expect(fusedDispatches() - d).toBe(SHAPES.length);
       optB.apply(b.grads, 1e-3 * (s + 1), coefs[s]!);
       expect(tf.memory().numTensors).toBe(s === 0 ? tensors : tensors - 1);
@@ -103,6 +114,23 @@ describe.skipIf(!started.ok)(title, () => {
     }
     optA.dispose();
     optB.dispose();
+  });
+
+  it('a training step updates the model in place: no parameter or moment gets a new buffer', async () => {
+    const loaded = await loadModelFolder(fixtureDir('bert'));
+    const rows = [{ ids: [2, 10, 11, 12, 3] }, { ids: [2, 13, 14, 3] }];
+    const batch = { tensors: batchTensors(padRows(rows, loaded.tokenizer.padId), loaded.model.config), labels: Int32Array.from([0, 1]) };
+    const stepper = new Stepper(loaded.model, { weightDecay: 0.01, maxGradNorm: 1 }, fused);
+    await stepper.stepAsync([batch], [new ForwardContext(true, 1, fused)], 1e-3);
+    const names = loaded.model.store.names();
+    const before = names.map((n) => loaded.model.store.get(n).dataId);
+    const d = fusedDispatches();
+    await stepper.stepAsync([batch], [new ForwardContext(true, 2, fused)], 1e-3);
+    expect(fusedDispatches() - d).toBeGreaterThan(names.length);
+    names.forEach((n, i) => expect(loaded.model.store.get(n).dataId, n).toBe(before[i]));
+    stepper.dispose();
+    disposeBatch(batch.tensors);
+    loaded.model.store.dispose();
   });
 
   it('the gradient norm equals the tfjs chain (relative 1e-6), in few dispatches', async () => {

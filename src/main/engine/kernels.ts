@@ -19,7 +19,7 @@ export type AdamWKernel = (
 export interface Kernels {
   /** The tfjs backend these kernels belong to; the fused ops and the host forward run only while it is current. */
   backend: string;
-  /** Fused GELU, layer norm, softmax and dropout (forward and backward). */
+  /** Fused GELU, layer norm, softmax and dropout (forward and backward): native's C kernels or webgpu's WGSL. */
   ops: NativeOps | null;
   /** The addon for the eval forward on host arrays (models/host.ts); null when FINETUNE_HOST_FORWARD=off. */
   hostAddon: NativeAddon | null;
