@@ -7,11 +7,14 @@
  *
  *   node bench/webgpu-bench.mjs [--shape bert-mini|bert-base] [--batch 4] [--seq 32] [--steps 5] [--warmup 1]
  *                               [--layers N --hidden N --heads N --intermediate N --vocab N]
+ *                               [--fused off,on]   which fused WGSL kernels (engine/webgpu): a comma list of
+ *                                                  on | off | ops | optimizer, each measured in turn (default off,on)
  *
  * The backend is requested by name, as FINETUNE_BACKEND=webgpu does: a real GPU when Dawn finds
  * one, else (Linux) a software adapter through Mesa (then EGL_PLATFORM=surfaceless is set for it).
  * Nothing here assumes either: the same command runs on a GPU machine. Prints one JSON object.
- * Figures, not a test; the software adapter's times say nothing about a GPU's.
+ * Figures, not a test; the software adapter's times say nothing about a GPU's. Dispatches count
+ * tfjs' kernel runs plus the engine's fused WGSL dispatches.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +39,13 @@ const batchSize = Number(opt('batch', 4));
 const seqLen = Number(opt('seq', 32));
 const steps = Number(opt('steps', 5));
 const warmup = Number(opt('warmup', 1));
+const fusedModes = String(opt('fused', 'off,on')).split(',').map((m) => m.trim());
+for (const m of fusedModes) {
+  if (!['on', 'off', 'ops', 'optimizer'].includes(m)) {
+    console.error(`unknown --fused ${m} (on, off, ops, optimizer)`);
+    process.exit(2);
+  }
+}
 
 // The engine's TypeScript is loaded through vite (as bench/train-bench.mjs does), unless a bundle
 // that embeds this file supplies the modules (globalThis.__webgpuBenchModules: path -> module).
@@ -65,11 +75,13 @@ async function main() {
   const { Stepper, predictLogitsAsync } = await load('src/main/engine/step.ts');
   const { ForwardContext } = await load('src/main/engine/models/layers.ts');
   const { Rng } = await load('src/main/engine/rng.ts');
+  const { webgpuFusedKernels } = await load('src/main/engine/webgpu/fused.ts');
+  const { fusedDispatches } = await load('src/main/engine/webgpu/runner.ts');
 
   let info;
-  let kernels;
+  let started0;
   try {
-    ({ info, kernels } = await startBackend('webgpu'));
+    ({ info, kernels: started0 } = await startBackend('webgpu'));
   } catch (err) {
     console.log(JSON.stringify({ available: false, reason: String(err.message ?? err).split('\n')[0] }));
     return;
@@ -81,10 +93,16 @@ async function main() {
 
   // Count the backend's kernel runs (one compute dispatch each) and its queue submissions.
   const gpu = tf.backend();
-  const counts = { dispatches: 0, submits: 0 };
+  const counts = {
+    programs: 0,
+    submits: 0,
+    get dispatches() {
+      return this.programs + fusedDispatches();
+    },
+  };
   const runProgram = gpu.runWebGPUProgram;
   gpu.runWebGPUProgram = function (...args) {
-    counts.dispatches++;
+    counts.programs++;
     return runProgram.apply(this, args);
   };
   const submitQueue = gpu.submitQueue;
@@ -93,6 +111,38 @@ async function main() {
     return submitQueue.apply(this, args);
   };
 
+  // Trims the engine made after a step (start.ts: when the pool holds over 2x the live bytes + 256 MB).
+  let trims = 0;
+  let peak = 0;
+  const trimPool = handle.trimPool;
+  handle.trimPool = function (...args) {
+    trims++;
+    peak = Math.max(peak, handle.poolBytes().allocated);
+    return trimPool.apply(this, args);
+  };
+
+  const results = [];
+  for (const mode of fusedModes) {
+    // The started backend's kernels without any fused WGSL kernel, plus the ones this mode asks for.
+    const kernels = { ...started0, ops: null, adamwTensors: undefined, sumOfSquaresTensors: undefined, ...webgpuFusedKernels(gpu, handle.maxStorageBuffers, mode) };
+    handle.trimPool();
+    results.push({ fused: mode, ...(await measure(kernels)) });
+  }
+  const base = results.find((r) => r.fused === 'off');
+  console.log(JSON.stringify({
+    available: true,
+    backend: info.name,
+    backend_label: info.label,
+    adapter: handle.report,
+    shape: { name: shapeName, ...shape, batch: batchSize, seq: seqLen },
+    steps,
+    warmup,
+    results,
+    // Against --fused off, when it was measured: how far the losses of the same steps drifted.
+    loss_max_abs_diff_vs_off: base ? Object.fromEntries(results.map((r) => [r.fused, Math.max(...r.losses.map((l, i) => Math.abs(l - base.losses[i])))])) : null,
+  }));
+
+  async function measure(kernels) {
   const config = parseModelConfig({
     model_type: 'bert', vocab_size: shape.vocab, hidden_size: shape.hidden, num_hidden_layers: shape.layers, num_attention_heads: shape.heads,
     intermediate_size: shape.intermediate, hidden_act: 'gelu', max_position_embeddings: 512, type_vocab_size: 2, num_labels: 4,
@@ -113,6 +163,8 @@ async function main() {
   for (let i = 0; i < warmup; i++) losses.push((await stepper.stepAsync([batch], [new ForwardContext(true, i, kernels)], 2e-5)).loss);
   await settle();
   const tensorsBefore = tf.memory().numTensors;
+  const trimsBefore = trims;
+  peak = 0;
   const perStep = [];
   const tensorCounts = [];
   const t0 = performance.now();
@@ -121,9 +173,12 @@ async function main() {
     const s = counts.submits;
     losses.push((await stepper.stepAsync([batch], [new ForwardContext(true, warmup + i, kernels)], 2e-5)).loss);
     perStep.push({ dispatches: counts.dispatches - d, submits: counts.submits - s });
+    peak = Math.max(peak, handle.poolBytes().allocated);
     tensorCounts.push(tf.memory().numTensors);
   }
   await settle();
+  const stepTrims = trims - trimsBefore;
+  const stepPeak = peak;
   const trainSeconds = (performance.now() - t0) / 1000;
 
   const d = counts.dispatches;
@@ -142,14 +197,7 @@ async function main() {
   handle.errors.throwIfAny();
 
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(JSON.stringify({
-    available: true,
-    backend: info.name,
-    backend_label: info.label,
-    adapter: handle.report,
-    shape: { name: shapeName, ...shape, batch: batchSize, seq: seqLen },
-    steps,
-    warmup,
+  return {
     train_step_s: trainSeconds / steps,
     train_samples_per_s: (batchSize * steps) / trainSeconds,
     train_tokens_per_s: (batchSize * seqLen * steps) / trainSeconds,
@@ -161,8 +209,13 @@ async function main() {
     losses,
     tensors_constant_across_steps: tensorCounts.every((n) => n === tensorsBefore),
     live_tensor_bytes: memory.numBytes,
+    // The pool below is after the inference, before the bench's own trim; the engine trimmed after stepTrims of the steps.
+    pool_trims_after_steps: stepTrims,
+    // The most the pool held at the end of a step (before the engine's trim, when it trimmed).
+    pool_peak_bytes_at_step_end: stepPeak,
     pool_bytes_before_trim: poolBefore,
     pool_bytes_freed_by_trim: freed,
     pool_bytes_after_trim: poolAfter,
-  }));
+  };
+  }
 }

@@ -32,7 +32,9 @@ const passes = [
   { name: 'native kernels and engine goldens with the own GEMM kernels', env: { FINETUNE_TEST_BACKEND: 'native', FINETUNE_NATIVE_GEMM: 'own' }, files: ['test/native', ...GOLDEN] },
   // No GPU in CI: Mesa's llvmpipe through Dawn's OpenGL ES backend is the adapter (FINETUNE_TEST_BACKEND
   // asks for webgpu by name, which is what allows a software adapter).
+  // The fused WGSL kernels are on by default; the tfjs op chains they replace must pass the goldens too.
   { name: 'engine goldens and trainer on webgpu (software adapter)', env: { FINETUNE_TEST_BACKEND: 'webgpu', EGL_PLATFORM: 'surfaceless' }, files: [...GOLDEN, 'test/engine/trainer.test.ts', 'test/webgpu'] },
+  { name: 'engine goldens on webgpu with the tfjs op chains (FINETUNE_WEBGPU_FUSED=off)', env: { FINETUNE_TEST_BACKEND: 'webgpu', EGL_PLATFORM: 'surfaceless', FINETUNE_WEBGPU_FUSED: 'off' }, files: GOLDEN },
   { name: 'native kernel tests without the addon (they skip, saying why)', env: { FINETUNE_NATIVE: 'off' }, files: ['test/native'], allowSkips: [/^native /, /GEMM with a GELU epilogue/, /skips, saying why/] },
 ];
 

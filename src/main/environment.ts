@@ -12,6 +12,10 @@
 export type BackendChoice = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'native', 'wasm', 'cpu'];
 
+/** Which fused WGSL kernels the webgpu backend uses (FINETUNE_WEBGPU_FUSED). */
+export type WebGpuFused = 'on' | 'off' | 'ops' | 'optimizer';
+export const WEBGPU_FUSED_CHOICES: readonly WebGpuFused[] = ['on', 'off', 'ops', 'optimizer'];
+
 export interface Environment {
   /** FINETUNE_HOME: the data folder (runs, prepared datasets, finetune.db). */
   home: string | null;
@@ -44,6 +48,11 @@ export interface Environment {
   cliEntry: boolean;
   /** FINETUNE_TEST_BACKEND: the backend the engine tests run on (scripts/test.mjs sets it). */
   testBackend: BackendChoice | null;
+  /**
+   * FINETUNE_WEBGPU_FUSED: the webgpu backend's fused WGSL kernels: on (default), off (tfjs op
+   * chains only), ops (GELU, layer norm, softmax, dropout only), optimizer (AdamW and the norm only).
+   */
+  webgpuFused: WebGpuFused;
 }
 
 export class EnvironmentError extends Error {
@@ -81,6 +90,12 @@ function backendChoice(env: NodeJS.ProcessEnv, name: string): BackendChoice | nu
   return v as BackendChoice;
 }
 
+function webgpuFused(env: NodeJS.ProcessEnv, name: string): WebGpuFused {
+  const v = text(env, name)?.toLowerCase() ?? 'on';
+  if (!(WEBGPU_FUSED_CHOICES as readonly string[]).includes(v)) throw new EnvironmentError(name, `expected one of ${WEBGPU_FUSED_CHOICES.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as WebGpuFused;
+}
+
 /** Parses an environment (process.env by default). Throws EnvironmentError naming a bad variable. */
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   return {
@@ -98,6 +113,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     sqliteBinding: text(env, 'FINETUNE_SQLITE_BINDING'),
     cliEntry: flag(env, 'FINETUNE_CLI_ENTRY', ['1', 'true']),
     testBackend: backendChoice(env, 'FINETUNE_TEST_BACKEND'),
+    webgpuFused: webgpuFused(env, 'FINETUNE_WEBGPU_FUSED'),
   };
 }
 

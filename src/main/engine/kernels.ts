@@ -5,6 +5,7 @@
  * engine's back. A field is null where the backend has no such kernel (the JavaScript path runs).
  */
 import type { NativeAddon, NativeOps } from './native/index';
+import type { WebGpuOptimizerKernels } from './webgpu/optimizer';
 
 /** AdamW update of one parameter in place (p, m, v), with the gradient scaled by gradScale. */
 export type AdamWKernel = (
@@ -18,7 +19,7 @@ export type AdamWKernel = (
 export interface Kernels {
   /** The tfjs backend these kernels belong to; the fused ops and the host forward run only while it is current. */
   backend: string;
-  /** Fused GELU, layer norm, softmax and dropout (forward and backward). */
+  /** Fused GELU, layer norm, softmax and dropout (forward and backward): native's C kernels or webgpu's WGSL. */
   ops: NativeOps | null;
   /** The addon for the eval forward on host arrays (models/host.ts); null when FINETUNE_HOST_FORWARD=off. */
   hostAddon: NativeAddon | null;
@@ -26,6 +27,13 @@ export interface Kernels {
   adamw: AdamWKernel | null;
   /** Sum of squares in double (the gradient norm). */
   sumOfSquares: ((values: Float32Array) => number) | null;
+  /**
+   * GPU backends (webgpu): AdamW over the parameter tensors, one dispatch per parameter instead of
+   * the 17-op chain, equal to it. Absent elsewhere (the chain or the host update runs).
+   */
+  adamwTensors?: WebGpuOptimizerKernels['adamwTensors'];
+  /** GPU backends (webgpu): the gradients' sum of squares in a few dispatches, as a scalar tensor. */
+  sumOfSquaresTensors?: WebGpuOptimizerKernels['sumOfSquaresTensors'];
   /**
    * After every optimizer step: the GPU backend's check for device errors (WebGPU reports them as
    * events, not exceptions) and its buffer-pool trim. Absent on the CPU backends.

@@ -1,7 +1,7 @@
 /**
- * The few operations that have a fused native kernel (GELU, layer norm, softmax, dropout): with
- * the kernels of the 'native' backend (while it is current) one kernel forward and one backward
- * each; otherwise the tfjs op chain that computes the same function. Layers call these with the
+ * The few operations that have a fused kernel (GELU, layer norm, softmax, dropout): with the
+ * kernels of the 'native' or 'webgpu' backend (while it is current) one kernel forward and one
+ * backward each; otherwise the tfjs op chain that computes the same function. Layers call these with the
  * forward context's kernels, never a backend directly.
  */
 import type { Kernels } from './kernels';
@@ -39,6 +39,19 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
 export function softmax(x: tf.Tensor, kernels: Kernels): tf.Tensor {
   const f = fusedOps(kernels);
   return f ? f.softmax(x) : tf.softmax(x, -1);
+}
+
+/**
+ * Attention's probabilities: softmax(scores * scale + mask) over the keys, scores [B*heads, T, T]
+ * from the q k^T matmul, mask [B, 1, 1, T] (additive); returns [B, heads, T, T]. One kernel where
+ * the backend has it (webgpu), else the three ops.
+ */
+export function attentionSoftmax(scores: tf.Tensor3D, mask: tf.Tensor4D, scale: number, heads: number, kernels: Kernels): tf.Tensor4D {
+  const [bh, t, k] = scores.shape;
+  const shape: [number, number, number, number] = [bh / heads, heads, t, k];
+  const f = fusedOps(kernels);
+  if (f?.maskedSoftmax) return f.maskedSoftmax(tf.reshape(scores, shape), mask, scale) as tf.Tensor4D;
+  return softmax(tf.add(tf.reshape(tf.mul(scores, scale), shape), mask), kernels) as tf.Tensor4D;
 }
 
 /** torch.nn.Dropout: zero with probability rate, scale the rest by 1/(1-rate); the mask comes from the seed. */

@@ -68,6 +68,8 @@ export class AdamW {
   /** The update and the gradient norm: the backend's kernels where it has them, else JavaScript. */
   private readonly adamwKernel: AdamWKernel;
   private readonly sumOfSquares: (values: Float32Array) => number;
+  /** GPU kernels for the update and the norm (webgpu), used while their backend is current. */
+  private readonly gpu: Pick<Kernels, 'backend' | 'adamwTensors' | 'sumOfSquaresTensors'>;
 
   constructor(
     readonly params: readonly OptimizedParam[],
@@ -77,6 +79,7 @@ export class AdamW {
     this.host = hostMemoryBackend();
     this.adamwKernel = kernels.adamw ?? adamwUpdateJs;
     this.sumOfSquares = kernels.sumOfSquares ?? sumOfSquaresJs;
+    this.gpu = { backend: kernels.backend, adamwTensors: kernels.adamwTensors, sumOfSquaresTensors: kernels.sumOfSquaresTensors };
     for (const p of params) {
       const size = p.variable.size;
       if (this.host) {
@@ -101,7 +104,7 @@ export class AdamW {
       }
     } else {
       const list = this.params.map((p) => grads.get(p.name)).filter((g): g is tf.Tensor => !!g);
-      sumSq = tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+      sumSq = tf.tidy(() => this.sumOfSquaresTensor(list).dataSync()[0]!);
     }
     const gradNorm = Math.sqrt(sumSq);
     const clipCoef = maxGradNorm && maxGradNorm > 0 ? Math.min(1, maxGradNorm / (gradNorm + 1e-6)) : 1;
@@ -112,12 +115,19 @@ export class AdamW {
   async clipAsync(grads: Map<string, tf.Tensor>, maxGradNorm: number | null): Promise<ClipResult> {
     if (this.host) return this.clip(grads, maxGradNorm);
     const list = this.params.map((p) => grads.get(p.name)).filter((g): g is tf.Tensor => !!g);
-    const total = tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.square(g)))));
+    const total = tf.tidy(() => this.sumOfSquaresTensor(list));
     const sumSq = (await total.data())[0]!;
     total.dispose();
     const gradNorm = Math.sqrt(sumSq);
     const clipCoef = maxGradNorm && maxGradNorm > 0 ? Math.min(1, maxGradNorm / (gradNorm + 1e-6)) : 1;
     return { gradNorm, clipCoef };
+  }
+
+  /** The gradients' sum of squares on the device: the backend's kernel when it has one, else a tfjs chain. */
+  private sumOfSquaresTensor(list: tf.Tensor[]): tf.Tensor {
+    const fused = this.gpu.sumOfSquaresTensors;
+    if (fused && tf.getBackend() === this.gpu.backend) return fused(list);
+    return tf.addN(list.map((g) => tf.sum(tf.square(g))));
   }
 
   /** Reads the moments back to the host once, so moments() can run on any backend (checkpoints). */
@@ -129,6 +139,15 @@ export class AdamW {
   apply(grads: Map<string, tf.Tensor>, lr: number, clipCoef: number): void {
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this.options;
+    const fused = this.gpu.adamwTensors;
+    if (!this.host && fused && tf.getBackend() === this.gpu.backend) {
+      const steps = this.params.flatMap((p) => {
+        const grad = grads.get(p.name);
+        return grad ? [{ param: p.variable, grad, m: this.mT.get(p.name)!, v: this.vT.get(p.name)!, weightDecay: p.decay ? weightDecay : 0 }] : [];
+      });
+      fused(steps, { lr, beta1, beta2, eps, step: this.step, gradScale: clipCoef });
+      return;
+    }
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;

@@ -76,8 +76,11 @@ const webgpuBackend: BackendDescriptor = {
       if (!r.ok) return r.reason;
       const { handle } = r;
       const TRIM_SLACK = 256 * 1024 * 1024;
+      // The fused WGSL kernels (FINETUNE_WEBGPU_FUSED: on by default; off, ops or optimizer only).
+      const { webgpuFusedKernels } = await import('../webgpu/fused');
       return {
         ...noKernels('webgpu'),
+        ...webgpuFusedKernels(tf.backend(), handle.maxStorageBuffers, environment().webgpuFused),
         device: handle.report.label,
         afterStep() {
           handle.errors.throwIfAny();

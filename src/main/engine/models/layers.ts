@@ -275,9 +275,7 @@ export class SelfAttention {
     const q = split(this.q.apply(x));
     const k = split(this.k.apply(x));
     const v = split(this.v.apply(x));
-    let scores = tf.mul(tf.matMul(q, k, false, true), d ** -0.5);
-    scores = tf.add(tf.reshape(scores, [b, this.heads, t, t]), batch.additiveMask);
-    let probs = ops.softmax(scores, ctx.kernels);
+    let probs: tf.Tensor = ops.attentionSoftmax(tf.matMul(q, k, false, true), batch.additiveMask, d ** -0.5, this.heads, ctx.kernels);
     probs = ctx.dropout(probs, this.probsDropout);
     const context = tf.matMul(tf.reshape(probs, [b * this.heads, t, t]) as tf.Tensor3D, v);
     const merged = tf.reshape(tf.transpose(tf.reshape(context, [b, this.heads, t, d]), [0, 2, 1, 3]), [b * t, this.hidden]);

@@ -40,6 +40,12 @@ export interface NativeOps {
   softmax(x: tf.Tensor): tf.Tensor;
   /** Keeps each element with probability 1 - rate, scaled by 1 / (1 - rate); seed: integer in [0, 2^53). */
   dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor;
+  /**
+   * softmax(scores * scale + mask) over the keys, scores [batch, heads, queries, keys], mask
+   * [batch, 1, 1, keys] (additive): attention's scale, mask and softmax in one kernel. Optional
+   * (webgpu has it); without it the engine runs the three ops.
+   */
+  maskedSoftmax?(scores: tf.Tensor, mask: tf.Tensor, scale: number): tf.Tensor;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };

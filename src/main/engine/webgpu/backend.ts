@@ -17,6 +17,8 @@ export interface WebGpuBackendHandle {
   trimPool(): number;
   /** Bytes the pool holds (in use + free). */
   poolBytes(): { used: number; allocated: number };
+  /** The device's storage buffers per shader stage (the fused kernels' bindings fit in it). */
+  maxStorageBuffers: number;
 }
 
 interface BufferManagerLike {
@@ -64,6 +66,7 @@ export async function startWebGpuBackend(options: { allowSoftware: boolean }): P
       return freed;
     },
     poolBytes: () => ({ used: manager.numBytesUsed, allocated: manager.numBytesAllocated }),
+    maxStorageBuffers: opened.device.limits.maxStorageBuffersPerShaderStage ?? 8,
   };
   return { ok: true, handle };
 }
