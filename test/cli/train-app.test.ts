@@ -12,6 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetCleaning, SplitSpec } from '../../src/shared/dataset';
 import { CLI_BIN, requireBuild, testApp } from '../helpers/app';
 import { fixtureDir } from '../helpers/reference';
+import { useHeavyTimeouts } from '../engine/timeouts';
+
+// Each test runs the real CLI, which trains: minutes on a busy machine.
+useHeavyTimeouts();
 
 let home: string;
 let work: string;
