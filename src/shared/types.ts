@@ -16,6 +16,21 @@ export interface BackendInfo {
   detail: string;
 }
 
+/**
+ * What asking the GPU driver through WebGPU found (an engine worker asks once per app start, in
+ * the background): 'found' names a real GPU, which training then uses; 'probing' means the answer
+ * is on its way (ask systemInfo again).
+ */
+export type WebGpuStatus =
+  | { state: 'probing' }
+  | { state: 'found'; label: string }
+  | { state: 'software-only'; label: string }
+  | { state: 'no-adapter'; reason: string }
+  | { state: 'no-package'; reason: string }
+  | { state: 'probe-failed'; reason: string }
+  /** Not asked: the backend is forced (FINETUNE_BACKEND), or this host does not ask (the CLI). */
+  | { state: 'not-asked'; reason: string };
+
 export interface SystemInfo {
   appVersion: string;
   /** Where runs, the database and prepared datasets live. */
@@ -23,6 +38,8 @@ export interface SystemInfo {
   /** How the app is hosted: the Electron window, the browser host, or the command line. */
   host: 'electron' | 'web' | 'cli';
   backend: BackendInfo;
+  /** The WebGPU adapter query's answer; while it is 'probing', `backend` is the choice without a GPU. */
+  webgpu: WebGpuStatus;
   cpuCount: number;
   cpuModel: string;
   totalMemoryBytes: number;

@@ -23,7 +23,7 @@ export interface TestApp {
   cleanup(): void;
 }
 
-export function testApp(options: { env?: NodeJS.ProcessEnv } = {}): TestApp {
+export function testApp(options: { env?: NodeJS.ProcessEnv; host?: 'cli' | 'web' } = {}): TestApp {
   requireBuild();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-app-'));
   const workers: WorkerHandle[] = [];
@@ -32,7 +32,7 @@ export function testApp(options: { env?: NodeJS.ProcessEnv } = {}): TestApp {
     workers.push(w);
     return w;
   };
-  const app = createApp({ dataDir, host: 'cli', launcher, workerEntry: WORKER_ENTRY, dataWorkerEntry: DATA_WORKER_ENTRY });
+  const app = createApp({ dataDir, host: options.host ?? 'cli', launcher, workerEntry: WORKER_ENTRY, dataWorkerEntry: DATA_WORKER_ENTRY });
   return {
     app,
     dataDir,

@@ -82,9 +82,9 @@ export function probeBackend(env: NodeJS.ProcessEnv = process.env): BackendInfo 
     return backendInfo('tensorflow-gpu', '@tensorflow/tfjs-node-gpu is installed (uses CUDA when a GPU and its libraries are present)');
   }
   skipped.push('tfjs-node-gpu is not installed');
-  // Whether WebGPU has a real adapter is only known by asking the driver, which the trainer does
-  // when it starts (the run record then names the GPU); here it is only said that it will ask.
-  skipped.push(packageInstalled('webgpu') ? 'a WebGPU GPU is looked for when training starts' : 'the webgpu package is not installed');
+  // Whether WebGPU has a real adapter is only known by asking the driver, in a worker
+  // (features/gpu-probe.ts adds its answer to systemInfo); the trainer asks again when it starts.
+  if (!packageInstalled('webgpu')) skipped.push('the webgpu package is not installed');
   if (tfjsNodeInstalled('@tensorflow/tfjs-node')) {
     return backendInfo('tensorflow', `@tensorflow/tfjs-node is installed (${skipped.join('; ')})`);
   }

@@ -4,7 +4,7 @@
  * ends with done, cancelled or failed.
  */
 import type { BaselineSummary } from '../../shared/dataset';
-import type { BackendInfo, BackendName, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
+import type { BackendInfo, BackendName, TrainPhaseEvent, TrainStepEvent, WebGpuStatus } from '../../shared/types';
 import type { Prediction } from './inference';
 import type { BenchmarkRequest } from './benchmark';
 import type { EvalEvent, TrainJob, TrainResult } from './trainer';
@@ -61,7 +61,21 @@ export interface BaselineJobMessage {
   datasetId: string;
 }
 
-export type EngineJob = (TrainJobMessage | PredictJobMessage | ServeJobMessage | CountTokensJobMessage | BenchmarkJobMessage | PredictFileJobMessage | BaselineJobMessage) & {
+/** kind 'probe-webgpu': asks the driver for a WebGPU adapter (Dawn), answers 'webgpu-probe' and closes the device. */
+export interface ProbeWebGpuJobMessage {
+  kind: 'probe-webgpu';
+}
+
+export type EngineJob = (
+  | TrainJobMessage
+  | PredictJobMessage
+  | ServeJobMessage
+  | CountTokensJobMessage
+  | BenchmarkJobMessage
+  | PredictFileJobMessage
+  | BaselineJobMessage
+  | ProbeWebGpuJobMessage
+) & {
   backend?: BackendName | null;
 };
 
@@ -91,4 +105,5 @@ export type WorkerMessage =
   | { type: 'benchmark'; samplesPerSecond: number; tokensPerSecond: number }
   | { type: 'data-progress'; phase: string; done: number; total: number | null; etaSeconds: number | null }
   | { type: 'exported'; path: string; files: string[]; rows: number }
-  | { type: 'baseline'; summary: BaselineSummary };
+  | { type: 'baseline'; summary: BaselineSummary }
+  | { type: 'webgpu-probe'; status: WebGpuStatus };

@@ -71,6 +71,11 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'baseline', summary });
     return;
   }
+  if (job.kind === 'probe-webgpu') {
+    const { probeWebGpu } = await import('./webgpu/probe');
+    send({ type: 'webgpu-probe', status: await probeWebGpu() });
+    return;
+  }
   const { info: backend, kernels } = await startBackend(job.backend ?? null);
   send({ type: 'backend', backend });
   if (job.kind === 'serve') {

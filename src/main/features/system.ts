@@ -8,6 +8,7 @@ import type { RunConcurrency } from '../../shared/types';
 import { probeBackend } from '../engine/backend';
 import { APP_VERSION } from '../version';
 import type { AppContext } from './context';
+import { backendWithWebGpu, WebGpuProbe, webGpuNote } from './gpu-probe';
 
 /** Two runs at once are allowed; they share the machine. */
 export const RUN_CONCURRENCY: RunConcurrency = {
@@ -51,14 +52,20 @@ function unsupported(what: string): AppError {
 }
 
 export function systemApi(ctx: AppContext): Pick<AppApi, 'systemInfo' | 'cancelTask' | 'chooseFile' | 'chooseFolder' | 'showInFolder'> {
+  const gpu = new WebGpuProbe(ctx.workers, ctx.host !== 'cli');
   return {
     async systemInfo() {
       const cpus = os.cpus();
+      const webgpu = gpu.current();
+      const chosen = probeBackend();
+      const note = webGpuNote(webgpu);
+      const backend = backendWithWebGpu(note && !/^forced by /.test(chosen.detail) ? { ...chosen, detail: `${chosen.detail}; ${note}` } : chosen, webgpu);
       return {
         appVersion: APP_VERSION,
         dataDir: ctx.dataDir,
         host: ctx.host,
-        backend: probeBackend(),
+        backend,
+        webgpu,
         cpuCount: cpus.length,
         cpuModel: cpus[0]?.model.trim() ?? 'unknown',
         totalMemoryBytes: os.totalmem(),

@@ -12,6 +12,7 @@ class SystemStore {
     this.loading ??= api.systemInfo().then(
       (i) => {
         this.info = i;
+        this.askAgainWhileProbing(i);
       },
       (err) => {
         this.error = toAppError(err);
@@ -19,6 +20,23 @@ class SystemStore {
       },
     );
     return this.loading;
+  }
+
+  private probes = 0;
+
+  /** The host looks for a GPU in the background at start: ask again until it has answered. */
+  private askAgainWhileProbing(i: SystemInfo): void {
+    if (i.webgpu.state !== 'probing' || this.probes >= 30) return;
+    this.probes++;
+    setTimeout(() => {
+      api.systemInfo().then(
+        (next) => {
+          this.info = next;
+          this.askAgainWhileProbing(next);
+        },
+        () => undefined, // the first answer stays; the footer is not worth an error banner
+      );
+    }, 2000);
   }
 
   /** Native dialogs and "show in folder" exist only in the desktop app. */
