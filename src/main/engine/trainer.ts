@@ -24,7 +24,7 @@ import { modelWeights, saveModelFolder } from './save';
 import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { removeDirSafely } from '../fsutil';
 import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
-import { loadMaskedLmFolder } from './mlm/load';
+import { loadMaskedLmFolder, overlayAdaptedEncoder } from './mlm/load';
 import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from './mlm/pretrain';
 import { saveMaskedLmFolder } from './mlm/save';
 import { readUnlabelledTexts } from './mlm/texts';
@@ -198,13 +198,12 @@ export class Trainer {
     const { job } = this;
     const opts = job.config.options;
     fs.mkdirSync(job.runDir, { recursive: true });
-    let modelFolder = job.config.model.path;
+    let adapted: string | null = null;
     if (job.config.mlm) {
-      const adapted = await this.adaptEncoder();
+      adapted = await this.adaptEncoder();
       if (adapted === null) return this.cancelledBeforeFineTuning();
-      modelFolder = adapted;
     }
-    const { model, tokenizer } = await this.loadModel(modelFolder);
+    const { model, tokenizer } = await this.loadModel(adapted);
     let stepper: Stepper | null = null;
     try {
       stepper = new Stepper(
@@ -238,12 +237,24 @@ export class Trainer {
     }
   }
 
-  /** The model folder with the run's labels, and what loading it changed (logged). */
-  private async loadModel(folder: string): Promise<LoadedModel> {
+  /**
+   * The model folder with the run's labels, and what loading it changed (logged); after a
+   * masked-LM stage, the adapted encoder laid over it (the pooler and head as without the stage).
+   */
+  private async loadModel(adaptedFolder: string | null): Promise<LoadedModel> {
     const { config } = this.job;
-    const adapted = folder !== config.model.path;
-    this.phase('loading', adapted ? `Loading ${config.model.source}, adapted to your texts` : `Loading ${config.model.source}`);
-    this.loaded = await loadModelFolder(folder, { labels: config.labels, seed: config.options.seed });
+    this.phase('loading', adaptedFolder ? `Loading ${config.model.source}, adapted to your texts` : `Loading ${config.model.source}`);
+    this.loaded = await loadModelFolder(config.model.path, { labels: config.labels, seed: config.options.seed });
+    if (adaptedFolder) {
+      let overlaid: string[];
+      try {
+        overlaid = overlayAdaptedEncoder(this.loaded.model, adaptedFolder);
+      } catch (err) {
+        this.dispose();
+        throw err;
+      }
+      this.sink.log(`Adapted encoder loaded from ${path.basename(adaptedFolder)} (${overlaid.length} tensors); the rest of the model is as in ${config.model.source}.`);
+    }
     const { report } = this.loaded;
     // A resumed run takes its weights from the checkpoint next: the head is not new, so say nothing of it.
     const resuming = this.job.resume && latestCheckpoint(this.job.runDir) !== null;
