@@ -24,7 +24,7 @@ import { modelWeights, saveModelFolder } from './save';
 import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { removeDirSafely } from '../fsutil';
 import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
-import { loadMaskedLmFolder, overlayAdaptedEncoder } from './mlm/load';
+import { isNewMlmHead, loadMaskedLmFolder, overlayAdaptedEncoder } from './mlm/load';
 import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from './mlm/pretrain';
 import { saveMaskedLmFolder } from './mlm/save';
 import { readUnlabelledTexts } from './mlm/texts';
@@ -291,6 +291,8 @@ export class Trainer {
     const { model, tokenizer } = loaded;
     try {
       if (loaded.report.initialised.length) sink.log(`New masked-LM head initialised: ${loaded.report.initialised.join(', ')}`);
+      const newHead = isNewMlmHead(model, loaded.report);
+      if (newHead) sink.log('The masked-LM head is new: its vocabulary bias starts at the word frequencies of your texts, and the word embeddings stay as they are during this stage.');
       const learningRate = mlm.learningRate ?? (job.config.modelStart === 'scratch' ? MLM_SCRATCH_LEARNING_RATE : MLM_DEFAULT_LEARNING_RATE);
       const perEpoch = pretrainStepsPerEpoch(texts, opts.batchSize);
       const totalSteps = perEpoch * mlm.epochs;
@@ -332,6 +334,7 @@ export class Trainer {
           seed: opts.seed,
           startStep,
           optimizerState,
+          newHead,
         },
         async (p, optimizer) => {
           const now = performance.now();

@@ -70,6 +70,11 @@ export function loadMaskedLmWeights(model: MaskedLanguageModel, weights: WeightM
   return { ...report, ignored: [...ignored, ...report.ignored], tiedAliasesUsed };
 }
 
+/** Whether loading created the masked-LM head (the checkpoint had none of it): PretrainOptions.newHead. */
+export function isNewMlmHead(model: MaskedLanguageModel, report: LoadReport): boolean {
+  return model.headParams.every((n) => report.initialised.includes(n));
+}
+
 export interface LoadedMaskedLm {
   model: MaskedLanguageModel;
   tokenizer: TextTokenizer;
