@@ -117,6 +117,12 @@ export const mlmStageSchema = z
       .gt(0, 'the masked-LM learning rate must be more than 0')
       .max(1, 'a learning rate above 1 diverges')
       .optional(),
+    /** Share of the tokens chosen as targets (DataCollatorForLanguageModeling's mlm_probability); 0.15 when absent. */
+    maskProbability: z
+      .number({ error: 'the masking share must be a number' })
+      .min(0.01, 'the masking share must be at least 0.01')
+      .max(0.9, 'the masking share must be at most 0.9')
+      .optional(),
   })
   .strict();
 export type MlmStage = z.infer<typeof mlmStageSchema>;

@@ -180,5 +180,7 @@ describe(`trainer with a masked-LM stage (${backend})`, () => {
     expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 0 } }).success).toBe(false);
     expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 2, epoch: 3 } }).success).toBe(false);
     expect(runConfigSchema.safeParse({ ...base, mlm: null }).success).toBe(true);
+    expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 2, maskProbability: 0.3 } }).success).toBe(true);
+    expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 2, maskProbability: 0.95 } }).success).toBe(false);
   });
 });

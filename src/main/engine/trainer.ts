@@ -25,6 +25,7 @@ import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './lay
 import { removeDirSafely } from '../fsutil';
 import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
 import { isNewMlmHead, loadMaskedLmFolder, overlayAdaptedEncoder } from './mlm/load';
+import { DEFAULT_MASKING } from './mlm/collator';
 import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from './mlm/pretrain';
 import { saveMaskedLmFolder } from './mlm/save';
 import { readUnlabelledTexts } from './mlm/texts';
@@ -313,7 +314,7 @@ export class Trainer {
         priorSeconds = ckpt.state.trainingSeconds;
         sink.log(`Masked-LM stage resumed at step ${startStep} (epoch ${ckpt.state.epochsCompleted}).`);
       }
-      sink.log(`Masked-LM adaptation: ${texts.length} texts, ${mlm.epochs} epoch(s), ${totalSteps} steps (${perEpoch} per epoch), learning rate ${learningRate}.`);
+      sink.log(`Masked-LM adaptation: ${texts.length} texts, ${mlm.epochs} epoch(s), ${totalSteps} steps (${perEpoch} per epoch), learning rate ${learningRate}, ${Math.round((mlm.maskProbability ?? DEFAULT_MASKING.mlmProbability) * 100)} % of the tokens masked.`);
       const clock0 = performance.now();
       const elapsed = () => priorSeconds + (performance.now() - clock0) / 1000;
       let ema: number | null = null;
@@ -335,6 +336,7 @@ export class Trainer {
           startStep,
           optimizerState,
           newHead,
+          ...(mlm.maskProbability !== undefined ? { masking: { ...DEFAULT_MASKING, mlmProbability: mlm.maskProbability } } : {}),
         },
         async (p, optimizer) => {
           const now = performance.now();
