@@ -24,9 +24,10 @@ import csv, sys, os
 src, out = sys.argv[1], sys.argv[2]
 for name, dst in (('train_5500.label', 'trec-train.csv'), ('TREC_10.label', 'trec-test.csv')):
     rows = [l.rstrip('\r\n').split(' ', 1) for l in open(os.path.join(src, name), encoding='latin-1') if l.strip()]
-    with open(os.path.join(out, dst), 'w', newline='') as f:
+    with open(os.path.join(out, dst + '.tmp'), 'w', newline='') as f:
         w = csv.writer(f); w.writerow(['label', 'text'])
         for lab, text in rows: w.writerow([lab.split(':')[0], text])
+    os.replace(os.path.join(out, dst + '.tmp'), os.path.join(out, dst))  # runs in parallel may read it
 PY
   TRAIN="$W/data/trec-train.csv"; EVAL="$W/data/trec-test.csv"
 else
@@ -35,9 +36,10 @@ import csv, sys, os
 src, out = sys.argv[1], sys.argv[2]
 names = [l.strip() for l in open(os.path.join(src, 'classes.txt')) if l.strip()]
 for name, dst in (('train_5k.csv', 'ag-train.csv'), ('test.csv', 'ag-test.csv')):
-    with open(os.path.join(src, name), newline='') as f, open(os.path.join(out, dst), 'w', newline='') as g:
+    with open(os.path.join(src, name), newline='') as f, open(os.path.join(out, dst + '.tmp'), 'w', newline='') as g:
         w = csv.writer(g); w.writerow(['label', 'text'])
         for r in csv.reader(f): w.writerow([names[int(r[0]) - 1], r[1] + ' ' + r[2]])
+    os.replace(os.path.join(out, dst + '.tmp'), os.path.join(out, dst))
 PY
   TRAIN="$W/data/ag-train.csv"; EVAL="$W/data/ag-test.csv"
 fi
@@ -59,8 +61,8 @@ c = json.load(open(sys.argv[1]))
 c.update(architectures=['BertForSequenceClassification'], hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512)
 json.dump(c, open(sys.argv[2], 'w'))
 PY
-rm -rf "$W/tiny-$SEED"
-$FT init --config "$W/tiny.json" --tokenizer "$REPO/resources/tokenizers/bert-base-uncased" --out "$W/tiny-$SEED" --seed "$SEED" > /dev/null
+# The same seed gives the same weights: a folder made by an earlier (or parallel) run is reused.
+[ -f "$W/tiny-$SEED/config.json" ] || $FT init --config "$W/tiny.json" --tokenizer "$REPO/resources/tokenizers/bert-base-uncased" --out "$W/tiny-$SEED" --seed "$SEED" > /dev/null
 ARGS=(--model "$W/tiny-$SEED" --train "$TRAIN" --eval "$EVAL" --epochs 5 --lr 1e-3 --warmup 0.1 --batch-size 32 --max-length 64 --seed "$SEED" --json)
 [ "$MODE" = b ] && ARGS+=(--mlm-epochs "$MLM_EPOCHS" --mlm-lr 5e-4 ${MASK:+--mlm-mask "$MASK"})
 START=$(date +%s)
