@@ -35,8 +35,10 @@ export interface PretrainOptions {
    * log unigram prior of the texts (on a fresh start; a resumed run has it from its checkpoint) and
    * the word embeddings stay frozen for the whole stage. A deliberate departure from transformers,
    * which trains a new head's zero bias and the tied embeddings together: on a model from scratch
-   * the tied decoder then pulls the embeddings of rare words towards one shared direction (their
-   * mean pairwise cosine rises from ~0 to ~0.65), and fine-tuning gains nothing. Off: transformers.
+   * the tied decoder gives every row a gradient and pulls the embeddings of rare and unseen words
+   * towards one shared direction (measured, bert-tiny from scratch, one epoch on TREC: mean
+   * pairwise cosine 0 -> 0.71 for words seen 1-3 times, 0 -> 0.76 for unseen ones, 0 -> 0.01 for
+   * frequent ones; scripts/mlm-embedding-cosine.py). Off: transformers.
    */
   newHead?: boolean;
 }
