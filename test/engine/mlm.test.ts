@@ -17,11 +17,11 @@ import { readSafetensors } from '../../src/main/hf/safetensors';
 import { activeKernels } from '../../src/main/engine/backends/start';
 import { loadModelFolder } from '../../src/main/engine/load';
 import { Rng } from '../../src/main/engine/rng';
-import { loadMaskedLmFolder, type LoadedMaskedLm } from '../../src/main/engine/mlm/load';
+import { isNewMlmHead, loadMaskedLmFolder, type LoadedMaskedLm } from '../../src/main/engine/mlm/load';
 import { disposeMlmBatch, mlmBatchTensors, MlmLossMeter, MlmStepper, type MlmLabeledBatch } from '../../src/main/engine/mlm/step';
 import { applyMaskingRule, collateMlm, DEFAULT_MASKING, drawMasks, encodeForMlm, IGNORE_INDEX, mlmVocabulary, type MlmRow } from '../../src/main/engine/mlm/collator';
 import { saveMaskedLmFolder } from '../../src/main/engine/mlm/save';
-import { pretrainMaskedLm, PretrainCancelled } from '../../src/main/engine/mlm/pretrain';
+import { logUnigramPrior, pretrainMaskedLm, PretrainCancelled, tokenizeForPretraining } from '../../src/main/engine/mlm/pretrain';
 import { FAMILIES, REFERENCE_DIR, type Family } from '../helpers/reference';
 import { maxAbsDiff, setTestBackend, tidyArray, tidyData } from '../helpers/engine';
 
@@ -565,6 +565,51 @@ describe(`masked-LM pretraining loop (${backend})`, () => {
       expect(resumed).toEqual(runs[0]!.losses.slice(5));
       expect(maxAbsDiff(await model.store.get(model.wordEmbedding).data(), runs[0]!.word)).toBe(0);
     }
+    model.dispose();
+  });
+  it('the log unigram prior counts the non-special tokens, add-one smoothed over the vocabulary', () => {
+    const rows: MlmRow[] = [
+      { ids: [2, 5, 5, 7, 3], specialTokensMask: [1, 0, 0, 0, 1] },
+      { ids: [2, 5, 3], specialTokensMask: [1, 0, 1] },
+    ];
+    const prior = logUnigramPrior(rows, 10);
+    // 4 counted tokens (5 three times, 7 once), denominator 4 + 10.
+    expect(prior[5]).toBeCloseTo(Math.log(4 / 14), 6);
+    expect(prior[7]).toBeCloseTo(Math.log(2 / 14), 6);
+    for (const id of [0, 2, 3, 9]) expect(prior[id]).toBeCloseTo(Math.log(1 / 14), 6);
+    expect(prior.reduce((sum, l) => sum + Math.exp(l), 0)).toBeCloseTo(1, 5);
+  });
+
+  it('with a new head: the bias starts at the log prior of the texts and the word embeddings stay frozen', async () => {
+    const read = async (m: { store: { get(n: string): tf.Variable } }, n: string) => Float32Array.from((await m.store.get(n).data()) as Float32Array);
+    for (const learningRate of [0, options.learningRate]) {
+      const { model, tokenizer, report } = await loadMaskedLmFolder(classifierDir('bert'), { seed: 3 });
+      expect(isNewMlmHead(model, report)).toBe(true);
+      const word = await read(model, model.wordEmbedding);
+      const layer = 'bert.encoder.layer.0.attention.self.query.weight';
+      const query = await read(model, layer);
+      const before = tf.memory().numTensors;
+      await pretrainMaskedLm(model, tokenizer, texts, { ...options, epochs: 2, learningRate, newHead: true });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(maxAbsDiff(await read(model, model.wordEmbedding), word)).toBe(0);
+      const bias = await read(model, model.head.bias);
+      const prior = logUnigramPrior(tokenizeForPretraining(tokenizer, texts, options.maxLength), model.config.vocabSize);
+      if (learningRate === 0) {
+        expect(maxAbsDiff(bias, prior)).toBe(0);
+        expect(maxAbsDiff(await read(model, layer), query)).toBe(0);
+      } else {
+        // The rest trains: the encoder and the bias move away from where they started.
+        expect(maxAbsDiff(await read(model, layer), query)).toBeGreaterThan(0);
+        expect(maxAbsDiff(bias, prior)).toBeGreaterThan(0);
+      }
+      model.dispose();
+    }
+    // A loaded head (the *ForMaskedLM checkpoint) is not new, and without newHead the embeddings train (transformers).
+    const { model, tokenizer, report } = await loadMaskedLmFolder(mlmDir('bert'));
+    expect(isNewMlmHead(model, report)).toBe(false);
+    const word = await read(model, model.wordEmbedding);
+    await pretrainMaskedLm(model, tokenizer, texts, { ...options, epochs: 1 });
+    expect(maxAbsDiff(await read(model, model.wordEmbedding), word)).toBeGreaterThan(0);
     model.dispose();
   });
 });

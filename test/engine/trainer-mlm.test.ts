@@ -101,12 +101,16 @@ describe(`trainer with a masked-LM stage (${backend})`, () => {
     try {
       expect(loaded.report.initialised.some((n) => n.startsWith('classifier.'))).toBe(true);
       expect(loaded.report.initialised.some((n) => n.startsWith('bert.encoder.'))).toBe(false);
-      // The adapted encoder differs from the original one.
+      // The adapted encoder differs from the original one, except the word embeddings: the
+      // classifier checkpoint has no masked-LM head, so the head is new and they stay frozen.
       const original = await loadModelFolder(fixtureDir('bert'), { labels: AG_LABELS, seed: 1 });
-      const name = 'bert.embeddings.word_embeddings.weight';
-      const a = loaded.model.store.get(name).dataSync();
-      const b = original.model.store.get(name).dataSync();
-      expect(a.some((v, i) => v !== b[i])).toBe(true);
+      const same = (name: string) => {
+        const a = loaded.model.store.get(name).dataSync();
+        const b = original.model.store.get(name).dataSync();
+        return a.every((v, i) => v === b[i]);
+      };
+      expect(same('bert.encoder.layer.0.attention.self.query.weight')).toBe(false);
+      expect(same('bert.embeddings.word_embeddings.weight')).toBe(true);
       original.model.store.dispose();
     } finally {
       loaded.model.store.dispose();
@@ -144,6 +148,25 @@ describe(`trainer with a masked-LM stage (${backend})`, () => {
     expect(finetuneLosses(third.steps)).toEqual(finetuneLosses(full.steps));
   });
 
+  it('with a masked-LM learning rate of 0, fine-tunes exactly as without the stage (only the encoder is carried over)', async () => {
+    // The schema refuses 0 (a stage that learns nothing); here it isolates the plumbing: the
+    // fine-tune must start from the original folder (pooler, classifier, their init draws) with
+    // the adapted encoder laid over it, which at learning rate 0 is the original encoder.
+    const still = job('lr0');
+    still.config.mlm = { ...still.config.mlm!, epochs: 1, learningRate: 0 };
+    const plain = job('plain');
+    delete plain.config.mlm;
+    const a = recordingSink();
+    const b = recordingSink();
+    expect((await new Trainer(still, a.sink, new AbortController().signal, activeKernels()).run()).status).toBe('completed');
+    expect((await new Trainer(plain, b.sink, new AbortController().signal, activeKernels()).run()).status).toBe('completed');
+    expect(mlmLosses(a.steps).length).toBe(8);
+    expect(finetuneLosses(a.steps).length).toBeGreaterThan(0);
+    expect(finetuneLosses(a.steps)).toEqual(finetuneLosses(b.steps));
+    const weights = (j: TrainJob) => fs.readFileSync(path.join(j.runDir, MODEL_DIR, 'model.safetensors'));
+    expect(weights(still).equals(weights(plain))).toBe(true);
+  });
+
   it('reads unlabelled texts from lines, a CSV text column or the longest field, and JSONL', () => {
     expect(parseUnlabelledTexts('one\n\n two \r\nthree', 'a.txt')).toEqual(['one', 'two', 'three']);
     expect(parseUnlabelledTexts('label,text\n1,"a, quoted text"\n2,plain\n', 'a.csv')).toEqual(['a, quoted text', 'plain']);
@@ -157,5 +180,7 @@ describe(`trainer with a masked-LM stage (${backend})`, () => {
     expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 0 } }).success).toBe(false);
     expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 2, epoch: 3 } }).success).toBe(false);
     expect(runConfigSchema.safeParse({ ...base, mlm: null }).success).toBe(true);
+    expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 2, maskProbability: 0.3 } }).success).toBe(true);
+    expect(runConfigSchema.safeParse({ ...base, mlm: { epochs: 2, maskProbability: 0.95 } }).success).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import { formatDuration, formatEta, formatRate, plural } from '../../shared/form
 import { MLM_DEFAULT_LEARNING_RATE, RECOMMENDED_OPTIONS } from '../../shared/run-config';
 import { BACKEND_NAMES, type BackendName } from '../../shared/types';
 import { startBackend } from '../engine/backends/start';
-import { loadMaskedLmFolder } from '../engine/mlm/load';
+import { isNewMlmHead, loadMaskedLmFolder } from '../engine/mlm/load';
 import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from '../engine/mlm/pretrain';
 import { saveMaskedLmFolder } from '../engine/mlm/save';
 import { readUnlabelledTexts } from '../engine/mlm/texts';
@@ -65,13 +65,15 @@ export async function pretrainCommand(argv: string[], io: CliIo): Promise<number
   const backend = await startBackend((args.string('backend') as BackendName | undefined) ?? null);
   const { model, tokenizer, report } = await loadMaskedLmFolder(dir, { seed: options.seed });
   try {
+    const newHead = isNewMlmHead(model, report);
     const perEpoch = pretrainStepsPerEpoch(texts, options.batchSize);
     const total = perEpoch * options.epochs;
     if (json) {
-      io.out(JSON.stringify({ event: 'start', model_dir: dir, out, texts: texts.length, epochs: options.epochs, total_steps: total, learning_rate: options.learningRate, backend: backend.info.name, head_initialised: report.initialised.length > 0 }));
+      io.out(JSON.stringify({ event: 'start', model_dir: dir, out, texts: texts.length, epochs: options.epochs, total_steps: total, learning_rate: options.learningRate, backend: backend.info.name, head_initialised: report.initialised.length > 0, embeddings_frozen: newHead }));
     } else {
       io.out(`Masked-LM adaptation on ${backend.info.label}: ${plural(texts.length, 'text')}, ${plural(options.epochs, 'epoch')}, ${plural(total, 'step')}, lr ${formatRate(options.learningRate)}.`);
       if (report.initialised.length) io.out(`New masked-LM head initialised (${plural(report.initialised.length, 'tensor')}).`);
+      if (newHead) io.out('The head is new: its vocabulary bias starts at the word frequencies of the texts, and the word embeddings stay frozen.');
     }
     const t0 = performance.now();
     let lastLine = 0;
@@ -79,7 +81,7 @@ export async function pretrainCommand(argv: string[], io: CliIo): Promise<number
       model,
       tokenizer,
       texts,
-      options,
+      { ...options, newHead },
       (p) => {
         const elapsed = (performance.now() - t0) / 1000;
         const eta = (elapsed / p.step) * (p.totalSteps - p.step);

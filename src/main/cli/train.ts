@@ -87,6 +87,7 @@ export const TRAIN_SPEC: CommandSpec = {
     'mlm-epochs': { kind: 'number', integer: true, min: 1, max: 100, value: 'N', help: 'adapt the model to your texts first: N epochs of masked-LM on the training texts' },
     'mlm-texts': { kind: 'path', value: 'FILE', help: 'with --mlm-epochs: more unlabelled texts (one per line, or a CSV / TSV / JSONL text column)' },
     'mlm-lr': { kind: 'number', min: 1e-12, max: 1, value: 'X', help: 'with --mlm-epochs: the masked-LM learning rate (default 5e-5; 5e-4 from scratch)' },
+    'mlm-mask': { kind: 'number', min: 0.01, max: 0.9, value: 'P', help: 'with --mlm-epochs: share of the tokens chosen for masking (default 0.15)' },
     backend: { kind: 'string', value: 'NAME', choices: BACKEND_NAMES, help: 'train on this backend (default: the best available)' },
     name: { kind: 'string', value: 'NAME', help: 'run name (default "<model> on <file>")' },
     out: { kind: 'path', value: 'DIR', help: 'copy the best model to this folder at the end' },
@@ -323,7 +324,7 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
   const model = modelRef(args.string('model')!);
   const out = args.string('out') ?? null;
   const mlmEpochs = args.number('mlm-epochs');
-  if (mlmEpochs === undefined && (args.has('mlm-texts') || args.has('mlm-lr'))) throw new UsageError('--mlm-texts and --mlm-lr go with --mlm-epochs N');
+  if (mlmEpochs === undefined && (args.has('mlm-texts') || args.has('mlm-lr') || args.has('mlm-mask'))) throw new UsageError('--mlm-texts, --mlm-lr and --mlm-mask go with --mlm-epochs N');
   const mlm =
     mlmEpochs === undefined
       ? null
@@ -331,6 +332,7 @@ export async function trainCommand(getApp: () => App, argv: string[], io: CliIo)
           epochs: mlmEpochs,
           extraTextsFile: args.string('mlm-texts') !== undefined ? path.resolve(args.string('mlm-texts')!) : null,
           ...(args.number('mlm-lr') !== undefined ? { learningRate: args.number('mlm-lr')! } : {}),
+          ...(args.number('mlm-mask') !== undefined ? { maskProbability: args.number('mlm-mask')! } : {}),
         };
   if (mlm?.extraTextsFile && !fs.existsSync(mlm.extraTextsFile)) throw new UsageError(`--mlm-texts: ${mlm.extraTextsFile} does not exist`);
   const app = getApp();

@@ -24,7 +24,8 @@ import { modelWeights, saveModelFolder } from './save';
 import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { removeDirSafely } from '../fsutil';
 import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
-import { loadMaskedLmFolder } from './mlm/load';
+import { isNewMlmHead, loadMaskedLmFolder, overlayAdaptedEncoder } from './mlm/load';
+import { DEFAULT_MASKING } from './mlm/collator';
 import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from './mlm/pretrain';
 import { saveMaskedLmFolder } from './mlm/save';
 import { readUnlabelledTexts } from './mlm/texts';
@@ -198,13 +199,12 @@ export class Trainer {
     const { job } = this;
     const opts = job.config.options;
     fs.mkdirSync(job.runDir, { recursive: true });
-    let modelFolder = job.config.model.path;
+    let adapted: string | null = null;
     if (job.config.mlm) {
-      const adapted = await this.adaptEncoder();
+      adapted = await this.adaptEncoder();
       if (adapted === null) return this.cancelledBeforeFineTuning();
-      modelFolder = adapted;
     }
-    const { model, tokenizer } = await this.loadModel(modelFolder);
+    const { model, tokenizer } = await this.loadModel(adapted);
     let stepper: Stepper | null = null;
     try {
       stepper = new Stepper(
@@ -238,12 +238,24 @@ export class Trainer {
     }
   }
 
-  /** The model folder with the run's labels, and what loading it changed (logged). */
-  private async loadModel(folder: string): Promise<LoadedModel> {
+  /**
+   * The model folder with the run's labels, and what loading it changed (logged); after a
+   * masked-LM stage, the adapted encoder laid over it (the pooler and head as without the stage).
+   */
+  private async loadModel(adaptedFolder: string | null): Promise<LoadedModel> {
     const { config } = this.job;
-    const adapted = folder !== config.model.path;
-    this.phase('loading', adapted ? `Loading ${config.model.source}, adapted to your texts` : `Loading ${config.model.source}`);
-    this.loaded = await loadModelFolder(folder, { labels: config.labels, seed: config.options.seed });
+    this.phase('loading', adaptedFolder ? `Loading ${config.model.source}, adapted to your texts` : `Loading ${config.model.source}`);
+    this.loaded = await loadModelFolder(config.model.path, { labels: config.labels, seed: config.options.seed });
+    if (adaptedFolder) {
+      let overlaid: string[];
+      try {
+        overlaid = overlayAdaptedEncoder(this.loaded.model, adaptedFolder);
+      } catch (err) {
+        this.dispose();
+        throw err;
+      }
+      this.sink.log(`Adapted encoder loaded from ${path.basename(adaptedFolder)} (${overlaid.length} tensors); the rest of the model is as in ${config.model.source}.`);
+    }
     const { report } = this.loaded;
     // A resumed run takes its weights from the checkpoint next: the head is not new, so say nothing of it.
     const resuming = this.job.resume && latestCheckpoint(this.job.runDir) !== null;
@@ -280,6 +292,8 @@ export class Trainer {
     const { model, tokenizer } = loaded;
     try {
       if (loaded.report.initialised.length) sink.log(`New masked-LM head initialised: ${loaded.report.initialised.join(', ')}`);
+      const newHead = isNewMlmHead(model, loaded.report);
+      if (newHead) sink.log('The masked-LM head is new: its vocabulary bias starts at the word frequencies of your texts, and the word embeddings stay as they are during this stage.');
       const learningRate = mlm.learningRate ?? (job.config.modelStart === 'scratch' ? MLM_SCRATCH_LEARNING_RATE : MLM_DEFAULT_LEARNING_RATE);
       const perEpoch = pretrainStepsPerEpoch(texts, opts.batchSize);
       const totalSteps = perEpoch * mlm.epochs;
@@ -300,7 +314,7 @@ export class Trainer {
         priorSeconds = ckpt.state.trainingSeconds;
         sink.log(`Masked-LM stage resumed at step ${startStep} (epoch ${ckpt.state.epochsCompleted}).`);
       }
-      sink.log(`Masked-LM adaptation: ${texts.length} texts, ${mlm.epochs} epoch(s), ${totalSteps} steps (${perEpoch} per epoch), learning rate ${learningRate}.`);
+      sink.log(`Masked-LM adaptation: ${texts.length} texts, ${mlm.epochs} epoch(s), ${totalSteps} steps (${perEpoch} per epoch), learning rate ${learningRate}, ${Math.round((mlm.maskProbability ?? DEFAULT_MASKING.mlmProbability) * 100)} % of the tokens masked.`);
       const clock0 = performance.now();
       const elapsed = () => priorSeconds + (performance.now() - clock0) / 1000;
       let ema: number | null = null;
@@ -321,6 +335,8 @@ export class Trainer {
           seed: opts.seed,
           startStep,
           optimizerState,
+          newHead,
+          ...(mlm.maskProbability !== undefined ? { masking: { ...DEFAULT_MASKING, mlmProbability: mlm.maskProbability } } : {}),
         },
         async (p, optimizer) => {
           const now = performance.now();

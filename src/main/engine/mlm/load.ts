@@ -7,7 +7,7 @@
  */
 import type { ModelConfig } from '../../hf/config';
 import { readModelConfig } from '../../hf/config';
-import { loadWeights, normaliseCheckpoint, WeightLoadError, type LoadReport } from '../models/index';
+import { loadWeights, normaliseCheckpoint, WeightLoadError, type LoadReport, type SequenceClassifier } from '../models/index';
 import type { WeightMap } from '../../hf/safetensors';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { readModelWeights } from '../../hf/weights';
@@ -70,6 +70,11 @@ export function loadMaskedLmWeights(model: MaskedLanguageModel, weights: WeightM
   return { ...report, ignored: [...ignored, ...report.ignored], tiedAliasesUsed };
 }
 
+/** Whether loading created the masked-LM head (the checkpoint had none of it): PretrainOptions.newHead. */
+export function isNewMlmHead(model: MaskedLanguageModel, report: LoadReport): boolean {
+  return model.headParams.every((n) => report.initialised.includes(n));
+}
+
 export interface LoadedMaskedLm {
   model: MaskedLanguageModel;
   tokenizer: TextTokenizer;
@@ -95,3 +100,35 @@ export async function loadMaskedLmFolder(dir: string, options: { seed?: number }
 
 /** A masked LM with every parameter initialised like transformers (training from scratch). */
 export { initialiseModel as initialiseMaskedLm } from '../models/index';
+
+/**
+ * Lays the encoder of an adapted *ForMaskedLM folder over a sequence classifier loaded from the
+ * original folder: every classifier parameter outside its head (embeddings and layers) takes the
+ * adapted values; the pooler and classification head stay as the original folder gave them
+ * (loaded, or initialised from the run's seed), so that the masked-LM stage changes the encoder
+ * and nothing else. Returns the names overlaid.
+ */
+export function overlayAdaptedEncoder(model: SequenceClassifier, adaptedDir: string): string[] {
+  const { weights } = readModelWeights(adaptedDir);
+  const { map } = normaliseCheckpoint(weights, model);
+  const head = new Set(model.headParams);
+  const overlaid: string[] = [];
+  const problems: string[] = [];
+  for (const [name, spec] of model.store.specs) {
+    if (head.has(name)) continue;
+    const t = map.get(name);
+    if (!t) problems.push(`${name} is missing`);
+    else if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) problems.push(`${name} is ${JSON.stringify(t.shape)}, not ${JSON.stringify(spec.shape)}`);
+    else {
+      model.store.set(name, t.data);
+      overlaid.push(name);
+    }
+  }
+  if (problems.length) {
+    throw new WeightLoadError(
+      `${adaptedDir}: the adapted encoder does not fit the model (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` and ${problems.length - 3} more` : ''}). ` +
+        'Delete the mlm-model folder of this run and start the run again to redo the masked-LM stage.',
+    );
+  }
+  return overlaid;
+}
