@@ -94,4 +94,38 @@ describe('format detection', () => {
       expect(r.ambiguous, f).toBe(false);
     }
   });
+
+  it("Excel's sep=; first line names the delimiter and is not read as data (BOM and UTF-16 too)", async () => {
+    // Excel for other locales writes semicolon CSV with "sep=;" first; the texts hold commas, so
+    // without the line the comma split would be tried, and with the line read as the header the
+    // file has one column.
+    const rows = ['text;label', 'good, really good;pos', 'bad, sadly;neg', '"semi; colon";pos', 'bad apple, worse pear;neg', 'fine, fine;pos', 'dull, but;neg'];
+    const csv = `sep=;\r\n${rows.join('\r\n')}\r\n`;
+    const files = {
+      plain: Buffer.from(csv, 'utf8'),
+      bom: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv, 'utf8')]),
+      utf16: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csv, 'utf16le')]),
+    };
+    for (const [kind, bytes] of Object.entries(files)) {
+      const file = path.join(work, `excel-sep-${kind}.csv`);
+      fs.writeFileSync(file, bytes);
+      const r = await inspectDataset(file);
+      expect(r.parse, kind).toMatchObject({ format: 'delimited', delimiter: ';', hasHeader: true });
+      expect(r.columns.map((c) => c.name), kind).toEqual(['text', 'label']);
+      expect(r.rowCount, kind).toBe(rows.length - 1);
+      expect(r.skipped.count, kind).toBe(0);
+      const read: { line: number; fields: string[] }[] = [];
+      await readRecords(await resolveFormat(file), { record: ({ line, fields }) => void read.push({ line, fields }) });
+      // Lines are the file's own: the header is line 2, the first example line 3.
+      expect(read[0], kind).toEqual({ line: 3, fields: ['good, really good', 'pos'] });
+      expect(read[2]!.fields, kind).toEqual(['semi; colon', 'pos']);
+    }
+    // A delimiter the user picks wins over the line; the line is still not data.
+    const forced = await resolveFormat(path.join(work, 'excel-sep-plain.csv'), { delimiter: ',' });
+    expect(forced.settings.delimiter).toBe(',');
+    expect(forced.dataOffset).toBe('sep=;\r\n'.length);
+    const first: string[][] = [];
+    await readRecords(forced, { record: ({ fields }) => void first.push(fields) });
+    expect(first.flat()).not.toContain('sep=;');
+  });
 });

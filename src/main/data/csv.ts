@@ -36,6 +36,8 @@ export interface CsvParserOptions {
   quoted: boolean;
   /** A quoted field longer than this is treated as a quote never closed; an unquoted record longer than this fails. */
   maxRecordChars: number;
+  /** The file line the text starts at (2 when a `sep=` line was skipped before it). */
+  firstLine?: number;
 }
 
 export class RecordTooLongError extends Error {
@@ -75,6 +77,7 @@ export class CsvRecordParser {
   ) {
     if (options.delimiter.length !== 1) throw new Error('the delimiter is one character');
     this.delim = options.delimiter.charCodeAt(0);
+    this.line = this.recLine = this.quoteLine = options.firstLine ?? 1;
   }
 
   /** Characters of the record being read. */

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Delimiter, FileFormat, FormatAlternative, ParseOverrides, ParseSettings, TextEncoding } from '../../shared/dataset';
+import { DELIMITERS, type Delimiter, type FileFormat, type FormatAlternative, type ParseOverrides, type ParseSettings, type TextEncoding } from '../../shared/dataset';
 import { AppError } from '../../shared/errors';
 import { parseCsvText } from './csv';
 import { displayFileName } from './names';
@@ -21,6 +21,10 @@ export interface ResolvedFormat {
   sizeBytes: number;
   settings: ParseSettings;
   bomLength: number;
+  /** The delimiter named by an Excel `sep=X` first line (that line is not data), or null. */
+  sepLine: Delimiter | null;
+  /** Bytes before the first data line: the byte-order mark and a `sep=` line. */
+  dataOffset: number;
   /** False when the user forced the encoding (then invalid UTF-8 is an error, not a fallback). */
   encodingDetected: boolean;
   encodingNote: string | null;
@@ -320,8 +324,19 @@ export function looksLikeHeader(first: readonly string[], rest: readonly (readon
 const UNSUPPORTED_LAYOUT =
   'could not find columns: the lines are not split by a comma, semicolon, tab or |, and they do not start with a label followed by a space. A training file needs a text and a label on each line, for example `text,label` with one example per line.';
 
+/** Excel's first line naming the delimiter ("sep=;"), which Excel writes for other locales' CSV. */
+const SEP_LINE_RE = /^sep=(.)(\r\n|\n|\r)/i;
+
+/** The `sep=X` line at the start of a decoded sample, when X is a delimiter the reader knows. */
+function excelSepLine(text: string, encoding: TextEncoding): { delimiter: Delimiter; bytes: number } | null {
+  const m = SEP_LINE_RE.exec(text);
+  if (!m || !(DELIMITERS as readonly string[]).includes(m[1]!)) return null;
+  const bytes = encoding.startsWith('utf-16') ? 2 * m[0].length : Buffer.byteLength(m[0], 'utf8');
+  return { delimiter: m[1] as Delimiter, bytes };
+}
+
 /** Detects how to read a file, keeping every setting the user overrides. */
-export async function resolveFormat(file: string, overrides: ParseOverrides = {}, displayName?: string): Promise<ResolvedFormat> {
+export async function resolveFormat(file: string, requested: ParseOverrides = {}, displayName?: string): Promise<ResolvedFormat> {
   const abs = path.resolve(file);
   const name = displayFileName(abs, displayName);
   const { head, size } = await readHead(abs, SAMPLE_BYTES);
@@ -330,10 +345,16 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
   }
   const wholeFile = head.length >= size;
   const guess = guessEncoding(head, name, wholeFile); // the name only: for its messages
-  const encoding: TextEncoding = overrides.encoding ?? guess.encoding;
-  const encodingDetected = overrides.encoding === undefined;
+  const encoding: TextEncoding = requested.encoding ?? guess.encoding;
+  const encodingDetected = requested.encoding === undefined;
   const bomLength = encodingDetected ? guess.bomLength : bomLengthFor(encoding, head);
   let text = decodeSample(head.subarray(bomLength), encoding).replaceAll('\u0000', '');
+  // Excel's `sep=;` line names the delimiter and is not data: skip it, and read the columns it names
+  // (unless the user chose another layout or delimiter).
+  const sep = requested.format === undefined || requested.format === 'delimited' ? excelSepLine(text, encoding) : null;
+  if (sep) text = text.slice(SEP_LINE_RE.exec(text)![0].length);
+  const overrides: ParseOverrides = sep ? { format: 'delimited', ...requested, delimiter: requested.delimiter ?? sep.delimiter } : requested;
+  const sepFields = { sepLine: sep ? sep.delimiter : null, dataOffset: bomLength + (sep ? sep.bytes : 0) };
   if (!wholeFile) {
     const lastBreak = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
     if (lastBreak > 0) text = text.slice(0, lastBreak + 1);
@@ -406,6 +427,7 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
       sizeBytes: size,
       settings: { ...settingsBase, format, hasHeader: true },
       bomLength,
+      ...sepFields,
       encodingDetected,
       encodingNote: encodingDetected ? guess.note : null,
       columnNames: uniqueColumnNames(jsonKeys, jsonKeys.length),
@@ -420,6 +442,7 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
       sizeBytes: size,
       settings: { ...settingsBase, format, hasHeader: false },
       bomLength,
+      ...sepFields,
       encodingDetected,
       encodingNote: encodingDetected ? guess.note : null,
       columnNames: ['label', 'text'],
@@ -438,6 +461,7 @@ export async function resolveFormat(file: string, overrides: ParseOverrides = {}
     sizeBytes: size,
     settings: { format: 'delimited', encoding, delimiter: delimited.delimiter, quoted: delimited.quoted, hasHeader },
     bomLength,
+    ...sepFields,
     encodingDetected,
     encodingNote: encodingDetected ? guess.note : null,
     columnNames: uniqueColumnNames(hasHeader && records[0] ? records[0] : [], columnCount),

@@ -119,7 +119,7 @@ class DelimitedEngine implements RecordEngine {
   ) {
     const { delimiter, quoted, hasHeader } = format.settings;
     this.headerPending = hasHeader;
-    this.parser = new CsvRecordParser({ delimiter: delimiter ?? ',', quoted, maxRecordChars: MAX_RECORD_BYTES }, (record) => this.onRecord(record));
+    this.parser = new CsvRecordParser({ delimiter: delimiter ?? ',', quoted, maxRecordChars: MAX_RECORD_BYTES, firstLine: format.sepLine ? 2 : 1 }, (record) => this.onRecord(record));
   }
 
   private onRecord(record: CsvRecord): boolean {
@@ -269,7 +269,7 @@ async function readRecordsOnce(format: ResolvedFormat, sink: RecordSink, options
       if (bytesRead === 0) break;
       const raw = buf.subarray(0, bytesRead);
       options.onRawBytes?.(raw);
-      const skip = position < format.bomLength ? Math.min(bytesRead, format.bomLength - position) : 0;
+      const skip = position < format.dataOffset ? Math.min(bytesRead, format.dataOffset - position) : 0;
       position += bytesRead;
       await engine.push(decoder.push(raw.subarray(skip)));
       if (state.failure) throw state.failure;
