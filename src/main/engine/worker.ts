@@ -3,18 +3,36 @@
  * In Electron it is a utilityProcess (messages on process.parentPort); in the CLI and web host
  * a forked Node process (process.send). A crash or out-of-memory kills only this process; the
  * parent marks the run failed.
+ *
+ * In Electron, main may also hand it a port to the engine window ({type:'engine-port'}, before the
+ * job): a training run that wants WebGPU then trains there (window-route.ts says when), this
+ * process keeping the files; {type:'engine-window-gone'} fails such a run with its message.
+ * Unverified in real Electron (it cannot launch here); the same Trainer path runs in
+ * test/engine-window/remote-trainer.test.ts against an in-process engine host.
  */
 import { loadPreparedDataset } from '../data/prepare';
-import { startBackend } from './backends/start';
+import { startBackend, type StartedBackend } from './backends/start';
+import { forcedBackend } from './backend';
+import { EngineWindowClient, type ClientPort } from './window-client';
+import { engineWindowRoute, windowBackendInfo } from './window-route';
 import { Predictor } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
 import { benchmarkTraining } from './benchmark';
 import { loadTokenizer } from './tokenizer';
 import { Trainer } from './trainer';
 
-interface ParentPortLike {
+/** Electron's MessagePortMain, as far as this file uses it. */
+interface MessagePortMainLike {
   postMessage(message: unknown): void;
   on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  on(event: 'close', listener: () => void): void;
+  off(event: 'message', listener: (e: { data: unknown }) => void): void;
+  start(): void;
+}
+
+interface ParentPortLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown; ports?: MessagePortMainLike[] }) => void): void;
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
@@ -24,8 +42,55 @@ function send(message: WorkerMessage): void {
   else if (process.send) process.send(message);
 }
 
+/** The engine window's port (Electron only), and why the window is gone when it is. */
+let enginePort: MessagePortMainLike | null = null;
+let engineGone: string | null = null;
+let engineClient: EngineWindowClient | null = null;
+
+/**
+ * Main's notices about the engine window (engine-window-policy.ts EngineWindowNotice): true when
+ * the message was one. The client is closed when the window goes, so its waiting call fails.
+ */
+function engineNotice(data: unknown, ports: readonly MessagePortMainLike[] | undefined): boolean {
+  const d = data as { type?: unknown; reason?: unknown } | null;
+  if (!d || typeof d !== 'object') return false;
+  if (d.type === 'engine-port') {
+    if (ports?.[0]) enginePort = ports[0];
+    return true;
+  }
+  if (d.type === 'engine-window-gone') {
+    engineGone = typeof d.reason === 'string' ? d.reason : 'The GPU engine window is gone.';
+    engineClient?.close(engineGone);
+    return true;
+  }
+  return false;
+}
+
+/** Electron's MessagePortMain as the client's port (it copies ArrayBuffers: no transfer list). */
+function clientPortOf(port: MessagePortMainLike): ClientPort {
+  return {
+    postMessage: (message) => port.postMessage(message),
+    onMessage(listener) {
+      const handler = (e: { data: unknown }): void => listener(e.data);
+      port.on('message', handler);
+      return () => port.off('message', handler);
+    },
+  };
+}
+
+/** The client to the engine window: it answers within 30 minutes or the run fails (a hung GPU). */
+function openEngineClient(port: MessagePortMainLike): EngineWindowClient {
+  const client = new EngineWindowClient(clientPortOf(port), { timeoutMs: 30 * 60_000 });
+  port.on('close', () => client.close(engineGone ?? 'the engine window closed its port'));
+  port.start();
+  return client;
+}
+
 function onMessage(listener: (m: ParentMessage) => void): void {
-  if (parentPort) parentPort.on('message', (e) => listener(e.data as ParentMessage));
+  if (parentPort)
+    parentPort.on('message', (e) => {
+      if (!engineNotice(e.data, e.ports)) listener(e.data as ParentMessage);
+    });
   else process.on('message', (m) => listener(m as ParentMessage));
 }
 
@@ -76,8 +141,12 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'webgpu-probe', status: await probeWebGpu() });
     return;
   }
-  const { info: backend, kernels } = await startBackend(job.backend ?? null);
-  send({ type: 'backend', backend });
+  const route = engineWindowRoute(job, forcedBackend(), enginePort !== null);
+  if (route && engineGone) throw new Error(engineGone);
+  // Training in the engine window: this process only loads, tokenises and saves, on a CPU backend;
+  // the run records the window's backend once it holds the model.
+  const { info: backend, kernels } = route ? await startHostBackend() : await startBackend(job.backend ?? null);
+  if (!route) send({ type: 'backend', backend });
   if (job.kind === 'serve') {
     serving = await Predictor.load(job.modelDir, kernels);
     send({ type: 'serving', labels: serving.labels });
@@ -136,9 +205,27 @@ async function run(job: EngineJob): Promise<void> {
     },
     abort.signal,
     kernels,
+    route
+      ? {
+          remote: {
+            client: (engineClient = openEngineClient(enginePort!)),
+            allowSoftware: route.allowSoftware,
+            onReady: (init) => send({ type: 'backend', backend: windowBackendInfo(init) }),
+          },
+        }
+      : {},
   );
   const result = await trainer.run();
   send(result.status === 'cancelled' ? { type: 'cancelled', result } : { type: 'done', result });
+}
+
+/** The backend of this process when the engine window trains: native kernels where they load, else JavaScript. */
+async function startHostBackend(): Promise<StartedBackend> {
+  try {
+    return await startBackend('native');
+  } catch {
+    return startBackend('cpu');
+  }
 }
 
 function finish(code: number): void {
@@ -177,7 +264,8 @@ onMessage((message) => {
           finish(0);
           return;
         }
-        send({ type: 'failed', error: describe(err), ...errorCodes(err) });
+        // The engine window went away: its message says why (the failed call only that it closed).
+        send({ type: 'failed', error: engineGone ?? describe(err), ...errorCodes(err) });
         finish(1);
       },
     );
