@@ -237,4 +237,23 @@ describe(`Trainer through the engine-window protocol (${backend}, host in proces
     expect([...first.evals, ...second.evals]).toEqual(remote.evals);
     expect(fileOf(j.runDir, MODEL_DIR, 'model.safetensors').equals(fileOf(localJob.runDir, MODEL_DIR, 'model.safetensors'))).toBe(true);
   });
+
+  it('the window going away mid-run fails the run with the reason, and the trainer still cleans up here', async () => {
+    const win = engineWindow();
+    const reason = 'The GPU engine window crashed (exit code 133). Try a smaller batch size or maximum length, or train on the CPU.';
+    const rec = recordingSink();
+    const sink: TrainerSink = {
+      ...rec.sink,
+      step: (e) => {
+        rec.sink.step(e);
+        if (e.step === 2) win.options.remote!.client.close(reason);
+      },
+    };
+    const err = await new Trainer(job('remote-gone'), sink, new AbortController().signal, activeKernels(), win.options).run().catch((e: unknown) => e);
+    win.close();
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain(reason);
+    expect(rec.steps.length).toBe(2);
+    expect(rec.logs.some((m) => m.startsWith('The engine window could not free the model'))).toBe(true);
+  });
 });
