@@ -4,6 +4,12 @@
  * evaluation per epoch or every N steps, the best model kept as a Hugging Face folder, early
  * stopping, and a checkpoint at each epoch end from which a resumed run continues exactly.
  * Pure of processes: worker.ts runs it in the trainer child and forwards its events.
+ *
+ * The model's training state is a TrainingEngine (training-engine.ts): a LocalEngine (Stepper on
+ * the started backend) or, with options.remote, a RemoteStepper whose model and optimizer live in
+ * the engine window; steps, evaluation forwards, checkpoint moments and resume go through it, and
+ * the parameters are pulled back into the local model before every save. The masked-LM stage
+ * always runs here, on the started backend.
  */
 import fs from 'node:fs';
 import path from 'node:path';

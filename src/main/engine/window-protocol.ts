@@ -3,7 +3,9 @@
  * engine window: a hidden, sandboxed renderer where Chromium's WebGPU exists (Electron's main and
  * utility processes have no navigator.gpu, and Dawn's Node binding cannot load there). The window
  * holds the model, its optimizer and the GPU; files stay with the client, which sends the parsed
- * config and the weights as buffers and receives losses, gradient norms, logits and parameters.
+ * config and the weights as buffers and receives losses, gradient norms, logits and parameters;
+ * for checkpoints it reads the optimizer's step and moments ('moments') and on resume sets them
+ * ('restore').
  *
  * Every request carries an id; the window answers it once, with its result or with `error`.
  * ArrayBuffers are listed as transferables where the port supports it (a DOM MessagePort does;
