@@ -15,6 +15,7 @@
 import type { BackendInfo, BackendName } from '../../shared/types';
 import { BACKEND_LABELS, backendInfo } from './backend';
 import type { EngineJob } from './protocol';
+import { EngineWindowClient, type ClientPort } from './window-client';
 import type { InitResult } from './window-protocol';
 
 export interface WindowRoute {
@@ -37,4 +38,75 @@ export function windowBackendInfo(init: InitResult): BackendInfo {
   const info = backendInfo(name, `${init.device}; in the engine window (a Chromium renderer), files in the engine worker`);
   info.label = `${info.label}: ${init.device}`;
   return info;
+}
+
+/** Electron's MessagePortMain, as far as the worker uses it. */
+export interface MessagePortMainLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  on(event: 'close', listener: () => void): void;
+  off(event: 'message', listener: (e: { data: unknown }) => void): void;
+  start(): void;
+}
+
+/** Electron's MessagePortMain as the client's port (it copies ArrayBuffers: no transfer list). */
+function clientPortOf(port: MessagePortMainLike): ClientPort {
+  return {
+    postMessage: (message) => port.postMessage(message),
+    onMessage(listener) {
+      const handler = (e: { data: unknown }): void => listener(e.data);
+      port.on('message', handler);
+      return () => port.off('message', handler);
+    },
+  };
+}
+
+/**
+ * The worker's link to main's engine window: main's notices (engine-window-policy.ts
+ * EngineWindowNotice) arrive on the parent port; the port comes with 'engine-port'; when
+ * 'engine-window-gone' comes, or the port closes, the client is closed with the reason, so its
+ * waiting call (a step, say) fails saying why and the run fails with that message.
+ */
+export class EngineWindowLink {
+  private port: MessagePortMainLike | null = null;
+  private opened: EngineWindowClient | null = null;
+  /** Why the window is gone (main's message), or null while it lives. */
+  gone: string | null = null;
+
+  constructor(
+    /** A call the window does not answer within this many milliseconds fails (a hung GPU): 30 minutes. */
+    private readonly timeoutMs = 30 * 60_000,
+  ) {}
+
+  /** Takes a message from the parent port: true when it was a notice about the engine window. */
+  notice(data: unknown, ports: readonly MessagePortMainLike[] | undefined): boolean {
+    const d = data as { type?: unknown; reason?: unknown } | null;
+    if (!d || typeof d !== 'object') return false;
+    if (d.type === 'engine-port') {
+      if (ports?.[0]) this.port = ports[0];
+      return true;
+    }
+    if (d.type === 'engine-window-gone') {
+      this.gone = typeof d.reason === 'string' ? d.reason : 'The GPU engine window is gone.';
+      this.opened?.close(this.gone);
+      return true;
+    }
+    return false;
+  }
+
+  get hasPort(): boolean {
+    return this.port !== null;
+  }
+
+  /** The client on the window's port (one per worker: a worker runs one job). */
+  client(): EngineWindowClient {
+    if (this.opened) return this.opened;
+    const port = this.port;
+    if (!port) throw new Error('the engine window has not sent its port: restart the run');
+    const client = new EngineWindowClient(clientPortOf(port), { timeoutMs: this.timeoutMs });
+    if (this.gone) client.close(this.gone);
+    port.on('close', () => client.close(this.gone ?? 'the engine window closed its port'));
+    port.start();
+    return (this.opened = client);
+  }
 }

@@ -13,22 +13,12 @@
 import { loadPreparedDataset } from '../data/prepare';
 import { startBackend, type StartedBackend } from './backends/start';
 import { forcedBackend } from './backend';
-import { EngineWindowClient, type ClientPort } from './window-client';
-import { engineWindowRoute, windowBackendInfo } from './window-route';
+import { EngineWindowLink, engineWindowRoute, windowBackendInfo, type MessagePortMainLike } from './window-route';
 import { Predictor } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
 import { benchmarkTraining } from './benchmark';
 import { loadTokenizer } from './tokenizer';
 import { Trainer } from './trainer';
-
-/** Electron's MessagePortMain, as far as this file uses it. */
-interface MessagePortMainLike {
-  postMessage(message: unknown): void;
-  on(event: 'message', listener: (e: { data: unknown }) => void): void;
-  on(event: 'close', listener: () => void): void;
-  off(event: 'message', listener: (e: { data: unknown }) => void): void;
-  start(): void;
-}
 
 interface ParentPortLike {
   postMessage(message: unknown): void;
@@ -42,54 +32,13 @@ function send(message: WorkerMessage): void {
   else if (process.send) process.send(message);
 }
 
-/** The engine window's port (Electron only), and why the window is gone when it is. */
-let enginePort: MessagePortMainLike | null = null;
-let engineGone: string | null = null;
-let engineClient: EngineWindowClient | null = null;
-
-/**
- * Main's notices about the engine window (engine-window-policy.ts EngineWindowNotice): true when
- * the message was one. The client is closed when the window goes, so its waiting call fails.
- */
-function engineNotice(data: unknown, ports: readonly MessagePortMainLike[] | undefined): boolean {
-  const d = data as { type?: unknown; reason?: unknown } | null;
-  if (!d || typeof d !== 'object') return false;
-  if (d.type === 'engine-port') {
-    if (ports?.[0]) enginePort = ports[0];
-    return true;
-  }
-  if (d.type === 'engine-window-gone') {
-    engineGone = typeof d.reason === 'string' ? d.reason : 'The GPU engine window is gone.';
-    engineClient?.close(engineGone);
-    return true;
-  }
-  return false;
-}
-
-/** Electron's MessagePortMain as the client's port (it copies ArrayBuffers: no transfer list). */
-function clientPortOf(port: MessagePortMainLike): ClientPort {
-  return {
-    postMessage: (message) => port.postMessage(message),
-    onMessage(listener) {
-      const handler = (e: { data: unknown }): void => listener(e.data);
-      port.on('message', handler);
-      return () => port.off('message', handler);
-    },
-  };
-}
-
-/** The client to the engine window: it answers within 30 minutes or the run fails (a hung GPU). */
-function openEngineClient(port: MessagePortMainLike): EngineWindowClient {
-  const client = new EngineWindowClient(clientPortOf(port), { timeoutMs: 30 * 60_000 });
-  port.on('close', () => client.close(engineGone ?? 'the engine window closed its port'));
-  port.start();
-  return client;
-}
+/** Main's engine window (Electron only): its port, and why it is gone when it is. */
+const engineWindow = new EngineWindowLink();
 
 function onMessage(listener: (m: ParentMessage) => void): void {
   if (parentPort)
     parentPort.on('message', (e) => {
-      if (!engineNotice(e.data, e.ports)) listener(e.data as ParentMessage);
+      if (!engineWindow.notice(e.data, e.ports)) listener(e.data as ParentMessage);
     });
   else process.on('message', (m) => listener(m as ParentMessage));
 }
@@ -141,8 +90,8 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'webgpu-probe', status: await probeWebGpu() });
     return;
   }
-  const route = engineWindowRoute(job, forcedBackend(), enginePort !== null);
-  if (route && engineGone) throw new Error(engineGone);
+  const route = engineWindowRoute(job, forcedBackend(), engineWindow.hasPort);
+  if (route && engineWindow.gone) throw new Error(engineWindow.gone);
   // Training in the engine window: this process only loads, tokenises and saves, on a CPU backend;
   // the run records the window's backend once it holds the model.
   const { info: backend, kernels } = route ? await startHostBackend() : await startBackend(job.backend ?? null);
@@ -208,7 +157,7 @@ async function run(job: EngineJob): Promise<void> {
     route
       ? {
           remote: {
-            client: (engineClient = openEngineClient(enginePort!)),
+            client: engineWindow.client(),
             allowSoftware: route.allowSoftware,
             onReady: (init) => send({ type: 'backend', backend: windowBackendInfo(init) }),
           },
@@ -265,7 +214,7 @@ onMessage((message) => {
           return;
         }
         // The engine window went away: its message says why (the failed call only that it closed).
-        send({ type: 'failed', error: engineGone ?? describe(err), ...errorCodes(err) });
+        send({ type: 'failed', error: engineWindow.gone ?? describe(err), ...errorCodes(err) });
         finish(1);
       },
     );
