@@ -24,9 +24,11 @@ const devServerUrl = !app.isPackaged ? (process.env.ELECTRON_RENDERER_URL ?? nul
 
 app.enableSandbox();
 registerAppScheme();
-// WebGPU for the engine window (Linux: behind flags; a software adapter only when WebGPU is forced).
-// Switches must be set before 'ready', so only FINETUNE_BACKEND can ask for the software adapter.
-for (const [name, value] of webGpuSwitches(process.platform, forcedBackend() === 'webgpu')) app.commandLine.appendSwitch(name, value);
+// WebGPU for the engine window (Linux: behind flags, and SwiftShader accepted). Switches must be set
+// before 'ready' and apply to every renderer, so only FINETUNE_BACKEND=webgpu sets them: the app of
+// everyone else starts as before. (A resumed run recorded on webgpu without it then fails in the
+// window, saying WebGPU is unavailable there.)
+if (forcedBackend() === 'webgpu') for (const [name, value] of webGpuSwitches(process.platform, true)) app.commandLine.appendSwitch(name, value);
 
 let mainWindow: BrowserWindow | null = null;
 let finetune: App | null = null;
