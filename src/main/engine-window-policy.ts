@@ -120,3 +120,21 @@ export function engineWindowGoneMessage(reason: string, exitCode: number): strin
   const why = reason === 'oom' ? 'ran out of memory' : reason === 'crashed' ? 'crashed' : reason === 'killed' ? 'was killed' : `ended (${reason})`;
   return `The GPU engine window ${why} (exit code ${exitCode}). Try a smaller batch size or maximum length, or train on the CPU.`;
 }
+
+/** The parts of an engine job that decide whether it needs the engine window. */
+export interface EngineWindowJob {
+  kind: string;
+  backend?: string | null;
+}
+
+/**
+ * Whether Electron's main opens an engine window for a job it sends to an engine worker: only a
+ * training run that asks for WebGPU by name (its backend, recorded for a resumed run, or
+ * FINETUNE_BACKEND=webgpu); no GPU window is opened for anything else. The worker then trains in
+ * it (engine/window-route.ts). Left for later: a run with no backend named on a machine whose
+ * WebGPU probe found a real adapter (features/gpu-probe.ts's answer is not plumbed to main yet);
+ * such a run trains as before, on the backend its worker starts.
+ */
+export function engineWindowWanted(job: EngineWindowJob, forced: string | null): boolean {
+  return job.kind === 'train' && (job.backend ?? forced) === 'webgpu';
+}

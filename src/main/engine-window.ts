@@ -6,8 +6,12 @@
  * The window is destroyed when the utility process exits; if its renderer dies, the utility
  * process is told (its calls then fail, saying why).
  *
+ * index.ts opens one for a training job that asks for WebGPU; the worker trains through it
+ * (engine/window-route.ts, Trainer's remote engine).
+ *
  * Untested in real Electron (it cannot launch here): the page itself is tested in Chromium
- * (test/engine-window/engine-window.test.ts), the rules in test/security/engine-window-policy.test.ts.
+ * (test/engine-window/engine-window.test.ts, remote-trainer-chromium.test.ts), the trainer's side in
+ * Node (remote-trainer.test.ts), the rules in test/security/engine-window-policy.test.ts.
  */
 import { BrowserWindow, MessageChannelMain, type UtilityProcess } from 'electron';
 import { ENGINE_PORT_CHANNEL } from '../shared/engine-window';

@@ -10,23 +10,39 @@ import { bindIpc } from './ipc';
 import { resolveDataDir } from './paths';
 import { environment } from './environment';
 import { APP_ORIGIN } from './security-policy';
+import { openEngineWindow, type EngineWindow } from './engine-window';
+import { engineWindowWanted, webGpuSwitches } from './engine-window-policy';
+import { forcedBackend } from './engine/backend';
 import { hardenAllContents, hardenSession, hardenWindow, registerAppScheme, secureWebPreferences, serveRenderer } from './security';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.join(here, '../renderer');
 const preloadPath = path.join(here, '../preload/index.cjs');
+const enginePreloadPath = path.join(here, '../preload/engine.cjs');
 // electron-vite sets this in `electron-vite dev` only.
 const devServerUrl = !app.isPackaged ? (process.env.ELECTRON_RENDERER_URL ?? null) : null;
 
 app.enableSandbox();
 registerAppScheme();
+// WebGPU for the engine window (Linux: behind flags, and SwiftShader accepted). Switches must be set
+// before 'ready' and apply to every renderer, so only FINETUNE_BACKEND=webgpu sets them: the app of
+// everyone else starts as before. (A resumed run recorded on webgpu without it then fails in the
+// window, saying WebGPU is unavailable there.)
+if (forcedBackend() === 'webgpu') for (const [name, value] of webGpuSwitches(process.platform, true)) app.commandLine.appendSwitch(name, value);
 
 let mainWindow: BrowserWindow | null = null;
 let finetune: App | null = null;
 
-/** The engine worker as an Electron utilityProcess: a crash or out-of-memory there leaves the app running. */
+/**
+ * The engine worker as an Electron utilityProcess: a crash or out-of-memory there leaves the app running.
+ * A training job that asks for WebGPU gets a hidden engine window first (lazily, when its 'start'
+ * is sent; engine-window-policy.ts engineWindowWanted): the port reaches the worker before the job,
+ * and the window closes when the worker exits. UNVERIFIED in real Electron (it cannot launch here);
+ * the worker's side and the page are tested without it (test/engine-window/).
+ */
 const utilityLauncher: WorkerLauncher = (entry, env) => {
   const child = utilityProcess.fork(entry, [], { serviceName: 'Finetune Studio trainer', env, stdio: 'inherit' });
+  let engineWindow: EngineWindow | null = null;
   let exited = false;
   const exitListeners: ((code: number | null, signal: string | null) => void)[] = [];
   child.on('exit', (code) => {
@@ -36,7 +52,25 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
   return {
     pid: child.pid,
     send: (m: ParentMessage) => {
-      if (!exited) child.postMessage(m);
+      if (exited) return;
+      if (m.type !== 'start' || engineWindow || !engineWindowWanted(m.job, forcedBackend(env))) {
+        child.postMessage(m);
+        return;
+      }
+      const win = (engineWindow = openEngineWindow(enginePreloadPath));
+      // The port goes first, then the job (messages to the child keep their order). When the window
+      // cannot load, the job goes without a port: the worker starts webgpu in its own process, as
+      // before the window existed, and the run fails saying why if Dawn cannot run there.
+      win.connect(child).then(
+        () => {
+          if (!exited) child.postMessage(m);
+        },
+        (err: unknown) => {
+          console.error(`the engine window did not open: ${err instanceof Error ? err.message : String(err)}`);
+          win.close();
+          if (!exited) child.postMessage(m);
+        },
+      );
     },
     onMessage: (l) => child.on('message', (m: unknown) => l(m as WorkerMessage)),
     onExit: (l) => exitListeners.push(l),

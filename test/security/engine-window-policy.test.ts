@@ -6,6 +6,7 @@ import {
   ENGINE_WINDOW_URL,
   engineWindowGoneMessage,
   engineWindowOptions,
+  engineWindowWanted,
   isEngineWindowUrl,
   webGpuSwitches,
 } from '../../src/main/engine-window-policy';
@@ -85,5 +86,16 @@ describe('engine window gone', () => {
     expect(engineWindowGoneMessage('oom', 137)).toMatch(/ran out of memory.*smaller batch size/);
     expect(engineWindowGoneMessage('crashed', 1)).toMatch(/crashed \(exit code 1\)/);
     expect(engineWindowGoneMessage('abnormal-exit', 2)).toMatch(/ended \(abnormal-exit\)/);
+  });
+});
+
+describe('when main opens an engine window', () => {
+  it('only for a training run that asks for WebGPU by name (its backend, or FINETUNE_BACKEND)', () => {
+    expect(engineWindowWanted({ kind: 'train', backend: 'webgpu' }, null)).toBe(true);
+    expect(engineWindowWanted({ kind: 'train' }, 'webgpu')).toBe(true);
+    expect(engineWindowWanted({ kind: 'train', backend: 'cpu' }, 'webgpu')).toBe(false);
+    expect(engineWindowWanted({ kind: 'train' }, null)).toBe(false);
+    expect(engineWindowWanted({ kind: 'train' }, 'native')).toBe(false);
+    for (const kind of ['predict', 'serve', 'benchmark', 'probe-webgpu', 'count-tokens']) expect(engineWindowWanted({ kind, backend: 'webgpu' }, 'webgpu'), kind).toBe(false);
   });
 });

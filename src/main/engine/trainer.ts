@@ -4,23 +4,32 @@
  * evaluation per epoch or every N steps, the best model kept as a Hugging Face folder, early
  * stopping, and a checkpoint at each epoch end from which a resumed run continues exactly.
  * Pure of processes: worker.ts runs it in the trainer child and forwards its events.
+ *
+ * The model's training state is a TrainingEngine (training-engine.ts): a LocalEngine (Stepper on
+ * the started backend) or, with options.remote, a RemoteStepper whose model and optimizer live in
+ * the engine window; steps, evaluation forwards, checkpoint moments and resume go through it, and
+ * the parameters are pulled back into the local model before every save. The masked-LM stage
+ * always runs here, on the started backend.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig, DatasetRow } from '../../shared/run-config';
 import { isBetter, metricOf } from '../../shared/best-metric';
 import type { EvalMetrics, TrainPhaseEvent, TrainStepEvent } from '../../shared/types';
-import { batchTensors, disposeBatch, padRows } from './batch';
+import { padRows } from './batch';
 import { latestCheckpoint, readCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint';
 import { writeEvalPredictions } from './eval-predictions';
 import { loadModelFolder, type LoadedModel } from './load';
 import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from './metrics';
 import type { Kernels } from './kernels';
 import type { SequenceClassifier } from './models/index';
-import { ForwardContext } from './models/layers';
 import { linearScheduleLr, warmupStepsFor } from './optimizer';
 import { mixSeed, Rng } from './rng';
 import { modelWeights, saveModelFolder } from './save';
+import { LocalEngine, type EngineBatch, type Moments, type TrainingEngine } from './training-engine';
+import type { EngineWindowClient } from './window-client';
+import type { InitResult } from './window-protocol';
+import { RemoteStepper } from './window-stepper';
 import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { removeDirSafely } from '../fsutil';
 import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
@@ -29,7 +38,6 @@ import { DEFAULT_MASKING } from './mlm/collator';
 import { PretrainCancelled, pretrainMaskedLm, pretrainStepsPerEpoch } from './mlm/pretrain';
 import { saveMaskedLmFolder } from './mlm/save';
 import { readUnlabelledTexts } from './mlm/texts';
-import { predictLogitsAsync, Stepper, type LabeledBatch } from './step';
 import { readBack } from './kernels';
 import type { TextTokenizer } from './tokenizer';
 
@@ -41,6 +49,24 @@ export interface TrainJob {
   eval: DatasetRow[];
   /** Continue from the newest checkpoint in runDir. */
   resume: boolean;
+}
+
+/**
+ * Train in the engine window (window-protocol.ts) instead of on this process's backend: the
+ * model and its optimizer live there; this process reads the files, tokenises, checkpoints and
+ * saves (with the window's parameters pulled back first). worker.ts passes it in Electron's
+ * utility process when WebGPU is wanted; tests pass a client to an in-process EngineHost.
+ */
+export interface RemoteEngineOptions {
+  client: EngineWindowClient;
+  /** Accept a software WebGPU adapter (WebGPU asked for by name). */
+  allowSoftware: boolean;
+  /** The window's backend and adapter, once it holds the model (the run records them). */
+  onReady?(init: InitResult): void;
+}
+
+export interface TrainerOptions {
+  remote?: RemoteEngineOptions;
 }
 
 export interface EvalEvent {
@@ -130,7 +156,7 @@ export function epochBatches(n: number, batchSize: number, seed: number, epoch: 
 interface RunContext {
   model: SequenceClassifier;
   tokenizer: TextTokenizer;
-  stepper: Stepper;
+  engine: TrainingEngine;
   state: TrainerState;
   train: EncodedSet;
   evalSet: EncodedSet;
@@ -155,20 +181,20 @@ export class Trainer {
     private readonly signal: AbortSignal,
     /** The started backend's kernels (backends/start.ts), for the step, the optimizer and the eval forward. */
     private readonly kernels: Kernels,
+    private readonly options: TrainerOptions = {},
   ) {}
 
   private phase(phase: TrainPhaseEvent['phase'], message: string, done = 0, total: number | null = null, etaSeconds: number | null = null): void {
     this.sink.phase({ phase, message, done, total, etaSeconds });
   }
 
-  private labeled(set: EncodedSet, rows: readonly number[]): LabeledBatch {
-    const model = this.loaded!.model;
+  private labeled(set: EncodedSet, rows: readonly number[]): EngineBatch {
     const host = padRows(rows.map((i) => ({ ids: set.ids[i]!, typeIds: set.typeIds[i]! })), this.loaded!.tokenizer.padId);
-    return { tensors: batchTensors(host, model.config), labels: Int32Array.from(rows, (i) => set.labels[i]!) };
+    return { host, labels: Int32Array.from(rows, (i) => set.labels[i]!) };
   }
 
-  /** Eval-mode predictions over a set: metrics plus per-row probabilities. */
-  async evaluate(set: EncodedSet, onBatch?: (done: number, total: number) => void): Promise<{ report: ReturnType<typeof classificationReport>; evalLoss: number; probs: Float32Array; predicted: Int32Array } | null> {
+  /** Eval-mode predictions over a set, by the engine (here, or in the engine window): metrics plus per-row probabilities. */
+  private async evaluate(engine: TrainingEngine, set: EncodedSet, onBatch?: (done: number, total: number) => void): Promise<{ report: ReturnType<typeof classificationReport>; evalLoss: number; probs: Float32Array; predicted: Int32Array } | null> {
     const { model } = this.loaded!;
     const k = model.config.numLabels;
     const n = set.labels.length;
@@ -178,13 +204,8 @@ export class Trainer {
     for (let i = 0; i < n; i += bs) {
       if (this.signal.aborted) return null;
       const rows = order.slice(i, i + bs);
-      const b = this.labeled(set, rows);
-      try {
-        const out = await predictLogitsAsync(model, b.tensors, this.kernels);
-        rows.forEach((r, j) => logits.set(out.subarray(j * k, (j + 1) * k), r * k));
-      } finally {
-        disposeBatch(b.tensors);
-      }
+      const out = await engine.predictLogits(this.labeled(set, rows).host);
+      rows.forEach((r, j) => logits.set(out.subarray(j * k, (j + 1) * k), r * k));
       onBatch?.(Math.min(n, i + bs), n);
       await new Promise((r) => setImmediate(r));
     }
@@ -205,21 +226,14 @@ export class Trainer {
       if (adapted === null) return this.cancelledBeforeFineTuning();
     }
     const { model, tokenizer } = await this.loadModel(adapted);
-    let stepper: Stepper | null = null;
+    let engine: TrainingEngine | null = null;
     try {
-      stepper = new Stepper(
-        model,
-        {
-          weightDecay: opts.weightDecay,
-          maxGradNorm: opts.maxGradNorm,
-          trainable: opts.freezeEncoder ? model.headParams : undefined,
-          classWeights: opts.classWeights,
-        },
-        this.kernels,
-      );
-      const state = this.resumeOrStart(stepper);
+      // The checkpoint's weights go into the local model first: a remote engine is sent them as they are.
+      const { state, optimizer } = this.resumeOrStart();
+      engine = await this.openEngine(model);
+      if (optimizer) await engine.restore(optimizer.step, optimizer.moments);
       const { train, evalSet } = await this.encodeSets(tokenizer);
-      const ctx = this.startRun(model, tokenizer, stepper, state, train, evalSet);
+      const ctx = this.startRun(model, tokenizer, engine, state, train, evalSet);
       for (let epoch = state.epochsCompleted; epoch < ctx.plan.epochsTotal; epoch++) {
         const outcome = await this.trainEpoch(ctx, epoch);
         if (outcome === 'cancelled') return this.result(ctx, 'cancelled');
@@ -233,8 +247,37 @@ export class Trainer {
       }
       return this.result(ctx, 'completed');
     } finally {
-      stepper?.dispose();
+      await this.disposeEngine(engine);
       this.dispose();
+    }
+  }
+
+  /** The model's training state: here on the started backend, or in the engine window (options.remote). */
+  private async openEngine(model: SequenceClassifier): Promise<TrainingEngine> {
+    const opts = this.job.config.options;
+    const stepOptions = {
+      weightDecay: opts.weightDecay,
+      maxGradNorm: opts.maxGradNorm,
+      trainable: opts.freezeEncoder ? model.headParams : undefined,
+      classWeights: opts.classWeights,
+    };
+    const remote = this.options.remote;
+    if (!remote) return new LocalEngine(model, stepOptions, this.kernels);
+    this.phase('loading', 'Sending the model to the engine window');
+    const engine = await RemoteStepper.open(remote.client, model, { ...stepOptions, allowSoftware: remote.allowSoftware, source: this.job.config.model.source });
+    this.sink.log(`Training in the engine window on ${engine.init.device} (${engine.init.backend}); files stay in this process.`);
+    remote.onReady?.(engine.init);
+    return engine;
+  }
+
+  /** Frees the engine; a remote one that cannot be reached any more (the window is gone) is only logged: the run's own outcome stands. */
+  private async disposeEngine(engine: TrainingEngine | null): Promise<void> {
+    if (!engine) return;
+    if (engine instanceof LocalEngine) return engine.dispose();
+    try {
+      await engine.dispose();
+    } catch (err) {
+      this.sink.log(`The engine window could not free the model (${(err as Error).message}).`);
     }
   }
 
@@ -402,8 +445,11 @@ export class Trainer {
     return { status: 'cancelled', stoppedEarly: false, globalStep: 0, best: null, bestMetric: null, modelDir: null, predictionsFile: null, trainingSeconds: 0 };
   }
 
-  /** A fresh trainer state, or the newest checkpoint's (weights and optimizer moments restored). */
-  private resumeOrStart(stepper: Stepper): TrainerState {
+  /**
+   * A fresh trainer state, or the newest checkpoint's: its weights set in the local model, its
+   * optimizer step and moments returned for the engine.
+   */
+  private resumeOrStart(): { state: TrainerState; optimizer: { step: number; moments: Moments } | null } {
     const { job, sink } = this;
     const model = this.loaded!.model;
     const fresh: TrainerState = {
@@ -417,11 +463,11 @@ export class Trainer {
       labels: [...job.config.labels],
       trainingSeconds: 0,
     };
-    if (!job.resume) return fresh;
+    if (!job.resume) return { state: fresh, optimizer: null };
     const dir = latestCheckpoint(job.runDir);
     if (!dir) {
       sink.log('No complete checkpoint yet: the run starts again from the beginning.');
-      return fresh;
+      return { state: fresh, optimizer: null };
     }
     this.phase('loading', `Resuming from ${path.basename(dir)}`);
     const ckpt = readCheckpoint(dir);
@@ -430,9 +476,8 @@ export class Trainer {
       if (!t) throw new Error(`${dir}: the checkpoint lacks ${name}`);
       model.store.set(name, t.data);
     }
-    stepper.optimizer.restore(ckpt.state.globalStep, ckpt.moments);
     sink.log(`Resumed at step ${ckpt.state.globalStep} (epoch ${ckpt.state.epochsCompleted}).`);
-    return ckpt.state;
+    return { state: ckpt.state, optimizer: { step: ckpt.state.globalStep, moments: ckpt.moments } };
   }
 
   /** The training and evaluation rows, tokenised once. */
@@ -449,7 +494,7 @@ export class Trainer {
   }
 
   /** The step plan (as the Trainer computes it) and the run's shared progress. */
-  private startRun(model: SequenceClassifier, tokenizer: TextTokenizer, stepper: Stepper, state: TrainerState, train: EncodedSet, evalSet: EncodedSet): RunContext {
+  private startRun(model: SequenceClassifier, tokenizer: TextTokenizer, engine: TrainingEngine, state: TrainerState, train: EncodedSet, evalSet: EncodedSet): RunContext {
     const { job } = this;
     const opts = job.config.options;
     const accum = opts.gradientAccumulationSteps;
@@ -465,7 +510,7 @@ export class Trainer {
     return {
       model,
       tokenizer,
-      stepper,
+      engine,
       state,
       train,
       evalSet,
@@ -507,14 +552,9 @@ export class Trainer {
     const { state, plan, train } = ctx;
     const t = performance.now();
     const micro = microRows.map((rows) => this.labeled(train, rows));
-    const contexts = micro.map((_, i) => new ForwardContext(true, mixSeed(opts.seed, state.globalStep, i), this.kernels));
+    const contexts = micro.map((_, i) => ({ training: true, seed: mixSeed(opts.seed, state.globalStep, i) }));
     const lr = linearScheduleLr(opts.learningRate, state.globalStep, plan.totalSteps, plan.warmup);
-    let outcome;
-    try {
-      outcome = await ctx.stepper.stepAsync(micro, contexts, lr);
-    } finally {
-      for (const b of micro) disposeBatch(b.tensors);
-    }
+    const outcome = await ctx.engine.stepAsync(micro, contexts, lr);
     if (!Number.isFinite(outcome.loss)) {
       throw new Error(`the loss became ${outcome.loss} at step ${state.globalStep + 1}; lower the learning rate (now ${opts.learningRate})`);
     }
@@ -550,7 +590,7 @@ export class Trainer {
     const { state, evalSet } = ctx;
     if (evalSet.labels.length === 0) return true;
     this.phase('evaluating', 'Evaluating', 0, evalSet.labels.length);
-    const r = await this.evaluate(evalSet, (done, total) => this.phase('evaluating', 'Evaluating', done, total));
+    const r = await this.evaluate(ctx.engine, evalSet, (done, total) => this.phase('evaluating', 'Evaluating', done, total));
     if (!r) return false;
     const metrics: EvalMetrics = {
       step: state.globalStep,
@@ -571,7 +611,7 @@ export class Trainer {
       ctx.best = metrics;
       this.phase('saving', 'Saving the best model');
       ctx.modelDir = path.join(job.runDir, MODEL_DIR);
-      await readBack(ctx.model.store.names().map((n) => ctx.model.store.get(n)), this.kernels.backend);
+      await ctx.engine.pullParams();
       saveModelFolder(ctx.modelDir, ctx.model, { sourceDir: job.config.model.path, tokenizer: ctx.tokenizer.files });
       ctx.predictionsFile = path.join(job.runDir, PREDICTIONS_FILE);
       writeEvalPredictions(ctx.predictionsFile, {
@@ -595,14 +635,17 @@ export class Trainer {
   /** The checkpoint at the end of an epoch, from which a resumed run continues exactly. */
   private async checkpoint(ctx: RunContext, epoch: number): Promise<void> {
     const { state, model } = ctx;
-    await readBack(model.store.names().map((n) => model.store.get(n)), this.kernels.backend);
-    await ctx.stepper.optimizer.prefetchMoments(this.kernels.backend);
+    await ctx.engine.pullParams();
+    const optimizer = await ctx.engine.moments();
+    if (optimizer.step !== state.globalStep) {
+      throw new Error(`the engine's optimizer is at step ${optimizer.step} but the trainer at step ${state.globalStep}: the checkpoint would not resume exactly; restart the run from its last checkpoint`);
+    }
     this.phase('checkpointing', `Writing the checkpoint of epoch ${epoch + 1}`);
     state.trainingSeconds = ctx.elapsed();
     const dir = writeCheckpoint(this.job.runDir, {
       state,
       weights: modelWeights(model),
-      moments: ctx.stepper.optimizer.moments(),
+      moments: optimizer.moments,
       shapes: new Map(model.store.names().map((n) => [n, model.store.get(n).shape.slice()])),
     });
     this.sink.checkpoint({ step: state.globalStep, epoch: state.epochsCompleted, path: dir });

@@ -186,6 +186,18 @@ export class EngineWindowClient {
     return new Map(reply.params.map((p) => [p.name, { shape: p.shape, data: new Float32Array(p.data) }]));
   }
 
+  /** The optimizer's step count and moments by parameter name (copies), for a checkpoint. */
+  async moments(call?: CallOptions): Promise<{ step: number; moments: Map<string, { m: Float32Array; v: Float32Array }> }> {
+    const reply = await this.call({ type: 'moments' }, 'moments', call);
+    return { step: reply.step, moments: new Map(reply.moments.map((x) => [x.name, { m: new Float32Array(x.m), v: new Float32Array(x.v) }])) };
+  }
+
+  /** Sets the optimizer's step count and moments (a resumed run). The caller's arrays are copied. */
+  async restore(step: number, moments: ReadonlyMap<string, { m: Float32Array; v: Float32Array }>, call?: CallOptions): Promise<void> {
+    const wire = [...moments].map(([name, x]) => ({ name, m: ownBuffer(x.m), v: ownBuffer(x.v) }));
+    await this.call({ type: 'restore', step, moments: wire }, 'restored', call);
+  }
+
   /** Frees the model and its optimizer in the window. */
   async dispose(call?: CallOptions): Promise<void> {
     await this.call({ type: 'dispose' }, 'disposed', call);

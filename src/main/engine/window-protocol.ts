@@ -3,7 +3,9 @@
  * engine window: a hidden, sandboxed renderer where Chromium's WebGPU exists (Electron's main and
  * utility processes have no navigator.gpu, and Dawn's Node binding cannot load there). The window
  * holds the model, its optimizer and the GPU; files stay with the client, which sends the parsed
- * config and the weights as buffers and receives losses, gradient norms, logits and parameters.
+ * config and the weights as buffers and receives losses, gradient norms, logits and parameters;
+ * for checkpoints it reads the optimizer's step and moments ('moments') and on resume sets them
+ * ('restore').
  *
  * Every request carries an id; the window answers it once, with its result or with `error`.
  * ArrayBuffers are listed as transferables where the port supports it (a DOM MessagePort does;
@@ -57,7 +59,18 @@ export type EngineRequest =
   | { id: number; type: 'step'; micro: WireBatch[]; contexts: WireContext[]; learningRate: number }
   | { id: number; type: 'predict'; batch: WireBatch }
   | { id: number; type: 'params'; names?: string[] }
+  /** The optimizer's step count and moments (for a checkpoint). */
+  | { id: number; type: 'moments' }
+  /** Sets the optimizer's step count and moments (a resumed run): every trainable parameter's. */
+  | { id: number; type: 'restore'; step: number; moments: WireMoments[] }
   | { id: number; type: 'dispose' };
+
+/** One parameter's AdamW moments: the bytes of two Float32Arrays of the parameter's size. */
+export interface WireMoments {
+  name: string;
+  m: ArrayBuffer;
+  v: ArrayBuffer;
+}
 
 export interface InitResult {
   /** The tfjs backend that runs in the window ('webgpu'). */
@@ -82,6 +95,8 @@ export type EngineReply =
   | { id: number; type: 'stepped'; result: StepResult }
   | { id: number; type: 'logits'; logits: ArrayBuffer; numLabels: number }
   | { id: number; type: 'params'; params: WireTensor[] }
+  | { id: number; type: 'moments'; step: number; moments: WireMoments[] }
+  | { id: number; type: 'restored' }
   | { id: number; type: 'disposed' }
   | { id: number; type: 'error'; name: string; message: string };
 
@@ -155,6 +170,10 @@ export function transferables(message: EngineRequest | EngineReply): ArrayBuffer
       break;
     case 'params':
       if ('params' in message) for (const p of message.params) out.push(p.data);
+      break;
+    case 'moments':
+    case 'restore':
+      if ('moments' in message) for (const x of message.moments) out.push(x.m, x.v);
       break;
   }
   // A buffer may appear once in a transfer list.

@@ -1,12 +1,11 @@
 /**
- * A Stepper whose model and optimizer live in the engine window (window-protocol.ts): the piece a
- * trainer in Electron's utility process uses where WebGPU exists only in a renderer. The local
- * model (loaded from files here, its head initialised here) is sent once; steps and eval forwards
- * run in the window; pullParams() copies the window's parameters back into the local model when
- * the trainer saves, checkpoints or evaluates on the host.
- *
- * Not yet wired into Trainer (it drives Stepper with tensors and reads the optimizer's moments for
- * checkpoints; both need the window's equivalents).
+ * A Stepper whose model and optimizer live in the engine window (window-protocol.ts): the
+ * TrainingEngine (training-engine.ts) a trainer in Electron's utility process uses where WebGPU
+ * exists only in a renderer (Trainer's `remote` option; worker.ts decides when). The local model
+ * (loaded from files here, its head initialised here, a checkpoint's weights set here) is sent
+ * once; steps and eval forwards run in the window; the optimizer's moments come back for each
+ * checkpoint and go there on resume; pullParams() copies the window's parameters back into the
+ * local model before the trainer saves or checkpoints.
  */
 import type { HostBatch } from './batch';
 import type { SequenceClassifier } from './models/index';
@@ -14,6 +13,7 @@ import type { StepOptions, StepOutcome } from './step';
 import type { WeightMap } from '../hf/safetensors';
 import type { CallOptions, EngineWindowClient } from './window-client';
 import type { InitResult, WireContext } from './window-protocol';
+import type { Moments, TrainingEngine } from './training-engine';
 
 export interface RemoteStepperOptions extends Omit<StepOptions, 'learningRate'> {
   /** Accept a software WebGPU adapter (WebGPU asked for by name). */
@@ -22,7 +22,10 @@ export interface RemoteStepperOptions extends Omit<StepOptions, 'learningRate'> 
   source: string;
 }
 
-export class RemoteStepper {
+export class RemoteStepper implements TrainingEngine {
+  /** Live tensors in the window after the last step (growth between steps is a leak there). */
+  windowTensors: number | null = null;
+
   private constructor(
     private readonly client: EngineWindowClient,
     readonly model: SequenceClassifier,
@@ -59,13 +62,24 @@ export class RemoteStepper {
 
   /** Stepper.stepAsync in the window: micro-batches as host arrays, one forward context each. */
   async stepAsync(micro: readonly { host: HostBatch; labels: Int32Array }[], contexts: readonly WireContext[], learningRate: number, call?: CallOptions): Promise<StepOutcome> {
-    const { loss, gradNorm, clipCoef } = await this.client.step(micro, contexts, learningRate, call);
+    const { loss, gradNorm, clipCoef, numTensors } = await this.client.step(micro, contexts, learningRate, call);
+    this.windowTensors = numTensors;
     return { loss, gradNorm, clipCoef };
   }
 
   /** predictLogitsAsync in the window: flat [batchSize * numLabels]. */
   predictLogits(host: HostBatch, call?: CallOptions): Promise<Float32Array> {
     return this.client.predict(host, call);
+  }
+
+  /** Sets the window's optimizer step count and moments (a resumed run). */
+  restore(step: number, moments: Moments, call?: CallOptions): Promise<void> {
+    return this.client.restore(step, moments, call);
+  }
+
+  /** The window's optimizer step count and moments (copies), for a checkpoint. */
+  moments(call?: CallOptions): Promise<{ step: number; moments: Moments }> {
+    return this.client.moments(call);
   }
 
   /** Copies the window's parameters into the local model (before saving or a host-side eval). */

@@ -3,9 +3,17 @@
  * In Electron it is a utilityProcess (messages on process.parentPort); in the CLI and web host
  * a forked Node process (process.send). A crash or out-of-memory kills only this process; the
  * parent marks the run failed.
+ *
+ * In Electron, main may also hand it a port to the engine window ({type:'engine-port'}, before the
+ * job): a training run that wants WebGPU then trains there (window-route.ts says when), this
+ * process keeping the files; {type:'engine-window-gone'} fails such a run with its message.
+ * Unverified in real Electron (it cannot launch here); the same Trainer path runs in
+ * test/engine-window/remote-trainer.test.ts against an in-process engine host.
  */
 import { loadPreparedDataset } from '../data/prepare';
-import { startBackend } from './backends/start';
+import { startBackend, type StartedBackend } from './backends/start';
+import { forcedBackend } from './backend';
+import { EngineWindowLink, engineWindowRoute, windowBackendInfo, type MessagePortMainLike } from './window-route';
 import { Predictor } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
 import { benchmarkTraining } from './benchmark';
@@ -14,7 +22,7 @@ import { Trainer } from './trainer';
 
 interface ParentPortLike {
   postMessage(message: unknown): void;
-  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  on(event: 'message', listener: (e: { data: unknown; ports?: MessagePortMainLike[] }) => void): void;
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
@@ -24,8 +32,14 @@ function send(message: WorkerMessage): void {
   else if (process.send) process.send(message);
 }
 
+/** Main's engine window (Electron only): its port, and why it is gone when it is. */
+const engineWindow = new EngineWindowLink();
+
 function onMessage(listener: (m: ParentMessage) => void): void {
-  if (parentPort) parentPort.on('message', (e) => listener(e.data as ParentMessage));
+  if (parentPort)
+    parentPort.on('message', (e) => {
+      if (!engineWindow.notice(e.data, e.ports)) listener(e.data as ParentMessage);
+    });
   else process.on('message', (m) => listener(m as ParentMessage));
 }
 
@@ -76,8 +90,12 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'webgpu-probe', status: await probeWebGpu() });
     return;
   }
-  const { info: backend, kernels } = await startBackend(job.backend ?? null);
-  send({ type: 'backend', backend });
+  const route = engineWindowRoute(job, forcedBackend(), engineWindow.hasPort);
+  if (route && engineWindow.gone) throw new Error(engineWindow.gone);
+  // Training in the engine window: this process only loads, tokenises and saves, on a CPU backend;
+  // the run records the window's backend once it holds the model.
+  const { info: backend, kernels } = route ? await startHostBackend() : await startBackend(job.backend ?? null);
+  if (!route) send({ type: 'backend', backend });
   if (job.kind === 'serve') {
     serving = await Predictor.load(job.modelDir, kernels);
     send({ type: 'serving', labels: serving.labels });
@@ -136,9 +154,27 @@ async function run(job: EngineJob): Promise<void> {
     },
     abort.signal,
     kernels,
+    route
+      ? {
+          remote: {
+            client: engineWindow.client(),
+            allowSoftware: route.allowSoftware,
+            onReady: (init) => send({ type: 'backend', backend: windowBackendInfo(init) }),
+          },
+        }
+      : {},
   );
   const result = await trainer.run();
   send(result.status === 'cancelled' ? { type: 'cancelled', result } : { type: 'done', result });
+}
+
+/** The backend of this process when the engine window trains: native kernels where they load, else JavaScript. */
+async function startHostBackend(): Promise<StartedBackend> {
+  try {
+    return await startBackend('native');
+  } catch {
+    return startBackend('cpu');
+  }
 }
 
 function finish(code: number): void {
@@ -177,7 +213,8 @@ onMessage((message) => {
           finish(0);
           return;
         }
-        send({ type: 'failed', error: describe(err), ...errorCodes(err) });
+        // The engine window went away: its message says why (the failed call only that it closed).
+        send({ type: 'failed', error: engineWindow.gone ?? describe(err), ...errorCodes(err) });
         finish(1);
       },
     );

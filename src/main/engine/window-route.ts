@@ -1,0 +1,112 @@
+/**
+ * When the engine worker trains in the engine window (window-protocol.ts) rather than on a backend
+ * of its own process, and what the run then records.
+ *
+ * The rule: a training job trains in the window when Electron's main handed this process a port
+ * to one ({type:'engine-port'}) and the job wants WebGPU: asked for by name (the job's backend or
+ * FINETUNE_BACKEND=webgpu, a software adapter then accepted) or not asked for at all (the best
+ * available: main opens the window in that case only when its WebGPU probe found a real adapter).
+ * Dawn is not tried in this process first: in Electron's utility process it cannot read results
+ * back (Electron forbids external ArrayBuffers, dawn-gpu/node-webgpu issue 5), and a failure
+ * inside a native binding can take the process down instead of throwing; the port's presence is
+ * the cleaner signal, since only Electron's main sends it, and only when WebGPU is wanted. No
+ * separate FINETUNE_BACKEND value is needed. The CLI and web host never have a port: unchanged.
+ */
+import type { BackendInfo, BackendName } from '../../shared/types';
+import { BACKEND_LABELS, backendInfo } from './backend';
+import type { EngineJob } from './protocol';
+import { EngineWindowClient, type ClientPort } from './window-client';
+import type { InitResult } from './window-protocol';
+
+export interface WindowRoute {
+  /** Accept a software WebGPU adapter in the window (WebGPU asked for by name). */
+  allowSoftware: boolean;
+}
+
+/** The route for a job: the engine window (how), or null to train on this process's backend. */
+export function engineWindowRoute(job: EngineJob, forced: BackendName | null, hasPort: boolean): WindowRoute | null {
+  if (job.kind !== 'train' || !hasPort) return null;
+  const wanted = job.backend ?? forced;
+  if (wanted === 'webgpu') return { allowSoftware: true };
+  if (wanted === null || wanted === undefined) return { allowSoftware: false };
+  return null;
+}
+
+/** What the run records once the window holds the model: its backend and adapter, and where it runs. */
+export function windowBackendInfo(init: InitResult): BackendInfo {
+  const name: BackendName = init.backend in BACKEND_LABELS ? (init.backend as BackendName) : 'webgpu';
+  const info = backendInfo(name, `${init.device}; in the engine window (a Chromium renderer), files in the engine worker`);
+  info.label = `${info.label}: ${init.device}`;
+  return info;
+}
+
+/** Electron's MessagePortMain, as far as the worker uses it. */
+export interface MessagePortMainLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  on(event: 'close', listener: () => void): void;
+  off(event: 'message', listener: (e: { data: unknown }) => void): void;
+  start(): void;
+}
+
+/** Electron's MessagePortMain as the client's port (it copies ArrayBuffers: no transfer list). */
+function clientPortOf(port: MessagePortMainLike): ClientPort {
+  return {
+    postMessage: (message) => port.postMessage(message),
+    onMessage(listener) {
+      const handler = (e: { data: unknown }): void => listener(e.data);
+      port.on('message', handler);
+      return () => port.off('message', handler);
+    },
+  };
+}
+
+/**
+ * The worker's link to main's engine window: main's notices (engine-window-policy.ts
+ * EngineWindowNotice) arrive on the parent port; the port comes with 'engine-port'; when
+ * 'engine-window-gone' comes, or the port closes, the client is closed with the reason, so its
+ * waiting call (a step, say) fails saying why and the run fails with that message.
+ */
+export class EngineWindowLink {
+  private port: MessagePortMainLike | null = null;
+  private opened: EngineWindowClient | null = null;
+  /** Why the window is gone (main's message), or null while it lives. */
+  gone: string | null = null;
+
+  constructor(
+    /** A call the window does not answer within this many milliseconds fails (a hung GPU): 30 minutes. */
+    private readonly timeoutMs = 30 * 60_000,
+  ) {}
+
+  /** Takes a message from the parent port: true when it was a notice about the engine window. */
+  notice(data: unknown, ports: readonly MessagePortMainLike[] | undefined): boolean {
+    const d = data as { type?: unknown; reason?: unknown } | null;
+    if (!d || typeof d !== 'object') return false;
+    if (d.type === 'engine-port') {
+      if (ports?.[0]) this.port = ports[0];
+      return true;
+    }
+    if (d.type === 'engine-window-gone') {
+      this.gone = typeof d.reason === 'string' ? d.reason : 'The GPU engine window is gone.';
+      this.opened?.close(this.gone);
+      return true;
+    }
+    return false;
+  }
+
+  get hasPort(): boolean {
+    return this.port !== null;
+  }
+
+  /** The client on the window's port (one per worker: a worker runs one job). */
+  client(): EngineWindowClient {
+    if (this.opened) return this.opened;
+    const port = this.port;
+    if (!port) throw new Error('the engine window has not sent its port: restart the run');
+    const client = new EngineWindowClient(clientPortOf(port), { timeoutMs: this.timeoutMs });
+    if (this.gone) client.close(this.gone);
+    port.on('close', () => client.close(this.gone ?? 'the engine window closed its port'));
+    port.start();
+    return (this.opened = client);
+  }
+}
