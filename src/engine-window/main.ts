@@ -2,11 +2,12 @@
  * The engine window's page: a hidden, sandboxed renderer (no Node) where Chromium's WebGPU exists.
  * It waits for the one MessagePort the preload hands over (src/preload/engine.ts posts it with
  * ENGINE_PORT_MESSAGE) and serves the engine-window protocol on it (EngineHost), training on the
- * tfjs webgpu backend. It reads no files: the client sends the model and the batches.
+ * tfjs webgpu backend; it answers 'adapter' (./adapter.ts) for main's GPU probe. It reads no files: the client sends the model and the batches.
  *
  * Imports only browser-safe engine modules (test/engine-window/browser-safe.test.ts checks the
  * bundle); webgpu/backend.ts's Dawn device is swapped for ./webgpu-device.ts at build time.
  */
+import { queryAdapter } from './adapter';
 import { noKernels, type Kernels } from '../main/engine/kernels';
 import { startWebGpuBackend } from '../main/engine/webgpu/backend';
 import { EngineHost, type HostPort } from '../main/engine/window-host';
@@ -46,5 +47,5 @@ window.addEventListener('message', (event: MessageEvent) => {
       port.onmessage = (e: MessageEvent) => listener(e.data);
     },
   };
-  new EngineHost(hostPort, startWebGpu, 'gpu' in navigator);
+  new EngineHost(hostPort, startWebGpu, 'gpu' in navigator, queryAdapter);
 });

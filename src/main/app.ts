@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { AppApi } from '../shared/api';
-import type { StartupNotice, SystemInfo } from '../shared/types';
+import type { StartupNotice, SystemInfo, WebGpuStatus } from '../shared/types';
 import { formatBytes, plural } from '../shared/format';
 import { DataWorkerPool } from './data/worker-pool';
 import { AppEventBus } from './events';
@@ -40,6 +40,11 @@ export interface AppOptions {
   dataWorkerEntry?: string;
   /** Dialogs and shell access of the host (Electron); absent ones answer 'unsupported'. */
   capabilities?: HostCapabilities;
+  /**
+   * systemInfo's WebGPU query, in place of Dawn in an engine worker: Electron's main asks its
+   * engine window (Chromium's navigator.gpu), since Dawn cannot run in the utility process.
+   */
+  webGpuProbe?: () => Promise<WebGpuStatus>;
 }
 
 export interface App {
@@ -109,6 +114,7 @@ export function createApp(options: AppOptions): App {
     modelServer,
     dataPool,
     capabilities: options.capabilities ?? {},
+    webGpuProbe: options.webGpuProbe ?? null,
     startupNotices,
   };
 

@@ -9,6 +9,9 @@
  * renderer processes. The engine's model and optimizer live in this window while files stay in
  * the utility process, which talks to it over a MessagePort (src/main/engine/window-protocol.ts).
  */
+import type { WebGpuStatus } from '../shared/types';
+import type { AdapterAnswer } from './engine/window-protocol';
+import { LINUX_WEBGPU_HINT, WEBGPU_FLAG } from '../shared/engine-window';
 import { APP_ORIGIN } from './security-policy';
 
 /** The page, served by the app:// handler from out/renderer/engine-window/. */
@@ -95,17 +98,57 @@ export function allowEnginePermission(_permission: string): false {
   return false;
 }
 
+export { LINUX_WEBGPU_HINT, WEBGPU_FLAG };
+
+/**
+ * Whether main sets Chromium's WebGPU switches, from its command line and FINETUNE_BACKEND:
+ * `--webgpu` asks for the real GPU; `--webgpu=software` or FINETUNE_BACKEND=webgpu (CI, tests) also
+ * accept SwiftShader (which then is the adapter Chromium gives, GPU or not). Elsewhere than Linux
+ * the switches are empty anyway (webGpuSwitches).
+ */
+export function webGpuOptIn(argv: readonly string[], forced: string | null): { on: boolean; software: boolean } {
+  const software = argv.includes(`${WEBGPU_FLAG}=software`) || forced === 'webgpu';
+  return { on: software || argv.includes(WEBGPU_FLAG), software };
+}
+
 /**
  * Chromium switches for WebGPU in Electron, per platform: on Linux WebGPU is behind
- * --enable-unsafe-webgpu and needs Vulkan (a software adapter, SwiftShader, only when asked for,
- * as FINETUNE_BACKEND=webgpu asks); macOS and Windows have it on. Untested in real Electron here:
- * the same flags give Debian's Chromium its adapter (test/engine-window/engine-window.test.ts).
+ * --enable-unsafe-webgpu and needs Vulkan (a software adapter, SwiftShader, only when asked for);
+ * macOS and Windows have it on without switches. The switches apply to every renderer (the main
+ * window composites through Vulkan too), so on Linux they are opt-in (webGpuOptIn). Untested in
+ * real Electron here: the same flags give Debian's Chromium its adapter
+ * (test/engine-window/engine-window.test.ts).
  */
 export function webGpuSwitches(platform: string, allowSoftware: boolean): [string, string?][] {
   if (platform !== 'linux') return [];
   const switches: [string, string?][] = [['enable-unsafe-webgpu'], ['enable-features', 'Vulkan']];
   if (allowSoftware) switches.push(['use-webgpu-adapter', 'swiftshader'], ['use-vulkan', 'swiftshader']);
   return switches;
+}
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
+
+/** A name for people from the engine window's adapter info ("NVIDIA ampere via WebGPU (Chromium)"). */
+export function adapterLabel(a: Extract<AdapterAnswer, { ok: true }>): string {
+  const name = [a.description, [a.vendor, a.architecture, a.device].filter(Boolean).join(' ')].map((x) => x.trim()).find(Boolean) || 'unknown device';
+  return `${name} via WebGPU (Chromium)`;
+}
+
+/**
+ * systemInfo's WebGPU status from the engine window's 'adapter' answer (the probe in Electron,
+ * where Dawn cannot run in the utility process): a real adapter is 'found'; a fallback or
+ * software one (SwiftShader) 'software-only'; none says why and, on Linux without the opt-in,
+ * how to turn WebGPU on.
+ */
+export function adapterStatus(answer: AdapterAnswer, host: { platform: string; webGpuOn: boolean }): WebGpuStatus {
+  if (answer.ok) {
+    const label = adapterLabel(answer);
+    const software = answer.isFallbackAdapter || SOFTWARE_ADAPTER.test(`${answer.description} ${answer.vendor} ${answer.architecture} ${answer.device}`);
+    return software ? { state: 'software-only', label } : { state: 'found', label };
+  }
+  if (answer.why === 'failed') return { state: 'probe-failed', reason: answer.reason };
+  if (host.platform === 'linux' && !host.webGpuOn) return { state: 'no-adapter', reason: `WebGPU is off: ${LINUX_WEBGPU_HINT}` };
+  return { state: 'no-adapter', reason: answer.reason };
 }
 
 /** What the main process tells the utility process about its engine window. */
@@ -127,14 +170,25 @@ export interface EngineWindowJob {
   backend?: string | null;
 }
 
+/** What main knows when it decides: FINETUNE_BACKEND, the window's WebGPU answer (null while probing) and the worker's own best backend. */
+export interface EngineWindowDecision {
+  forced: string | null;
+  gpu: WebGpuStatus | null;
+  /** probeBackend()'s choice in the worker: tfjs-node-gpu (CUDA) stays first when it loads. */
+  localBackend?: string | null;
+}
+
 /**
  * Whether Electron's main opens an engine window for a job it sends to an engine worker: only a
- * training run that asks for WebGPU by name (its backend, recorded for a resumed run, or
- * FINETUNE_BACKEND=webgpu); no GPU window is opened for anything else. The worker then trains in
- * it (engine/window-route.ts). Left for later: a run with no backend named on a machine whose
- * WebGPU probe found a real adapter (features/gpu-probe.ts's answer is not plumbed to main yet);
- * such a run trains as before, on the backend its worker starts.
+ * training run, and only when it asks for WebGPU by name (its backend, recorded for a resumed run,
+ * or FINETUNE_BACKEND=webgpu; a software adapter is then accepted), or names no backend at all and
+ * main's probe window found a real (non-fallback) adapter (adapterStatus 'found'), unless
+ * tfjs-node-gpu would train. The worker then trains in the window (engine/window-route.ts, which
+ * refuses a software adapter for a job with no backend named) and the run records its adapter.
  */
-export function engineWindowWanted(job: EngineWindowJob, forced: string | null): boolean {
-  return job.kind === 'train' && (job.backend ?? forced) === 'webgpu';
+export function engineWindowWanted(job: EngineWindowJob, decision: EngineWindowDecision): boolean {
+  if (job.kind !== 'train') return false;
+  const named = job.backend ?? decision.forced;
+  if (named) return named === 'webgpu';
+  return decision.gpu?.state === 'found' && decision.localBackend !== 'tensorflow-gpu';
 }

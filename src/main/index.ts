@@ -10,9 +10,10 @@ import { bindIpc } from './ipc';
 import { resolveDataDir } from './paths';
 import { environment } from './environment';
 import { APP_ORIGIN } from './security-policy';
-import { openEngineWindow, type EngineWindow } from './engine-window';
-import { engineWindowWanted, webGpuSwitches } from './engine-window-policy';
-import { forcedBackend } from './engine/backend';
+import { openEngineWindow, probeEngineWindowAdapter, type EngineWindow } from './engine-window';
+import { adapterStatus, engineWindowWanted, webGpuOptIn, webGpuSwitches } from './engine-window-policy';
+import { forcedBackend, probeBackend } from './engine/backend';
+import type { WebGpuStatus } from '../shared/types';
 import { hardenAllContents, hardenSession, hardenWindow, registerAppScheme, secureWebPreferences, serveRenderer } from './security';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,19 +25,37 @@ const devServerUrl = !app.isPackaged ? (process.env.ELECTRON_RENDERER_URL ?? nul
 
 app.enableSandbox();
 registerAppScheme();
-// WebGPU for the engine window (Linux: behind flags, and SwiftShader accepted). Switches must be set
-// before 'ready' and apply to every renderer, so only FINETUNE_BACKEND=webgpu sets them: the app of
-// everyone else starts as before. (A resumed run recorded on webgpu without it then fails in the
-// window, saying WebGPU is unavailable there.)
-if (forcedBackend() === 'webgpu') for (const [name, value] of webGpuSwitches(process.platform, true)) app.commandLine.appendSwitch(name, value);
+// WebGPU for the engine window. macOS and Windows have it without switches. On Linux it is behind
+// switches that must be set before 'ready' and apply to every renderer (Vulkan compositing for the
+// main window too), so they are opt-in: `--webgpu` on the app's command line (`npm start --
+// --webgpu`), `--webgpu=software` or FINETUNE_BACKEND=webgpu to accept SwiftShader as well. Without
+// them systemInfo's note says how to turn it on, and a resumed run recorded on webgpu fails saying
+// so (engine/window-route.ts windowWithoutWebGpuMessage).
+const webGpu = webGpuOptIn(process.argv, forcedBackend());
+if (webGpu.on) for (const [name, value] of webGpuSwitches(process.platform, webGpu.software)) app.commandLine.appendSwitch(name, value);
+
+/**
+ * systemInfo's GPU probe in the desktop app: Chromium's adapter as a hidden engine window sees it
+ * (probeEngineWindowAdapter), asked once after 'ready' in the background (Dawn cannot run in the
+ * utility process). Its answer also decides whether a job with no backend named trains in an
+ * engine window (gpuStatus; null until it answers: such a job then trains on the worker's own
+ * backend). Not asked when FINETUNE_BACKEND names a backend. UNVERIFIED in real Electron.
+ */
+let gpuStatus: WebGpuStatus | null = null;
+let gpuQuery: Promise<WebGpuStatus> | null = null;
+function windowGpuProbe(): Promise<WebGpuStatus> {
+  gpuQuery ??= probeEngineWindowAdapter(enginePreloadPath).then((answer) => (gpuStatus = adapterStatus(answer, { platform: process.platform, webGpuOn: webGpu.on })));
+  return gpuQuery;
+}
 
 let mainWindow: BrowserWindow | null = null;
 let finetune: App | null = null;
 
 /**
  * The engine worker as an Electron utilityProcess: a crash or out-of-memory there leaves the app running.
- * A training job that asks for WebGPU gets a hidden engine window first (lazily, when its 'start'
- * is sent; engine-window-policy.ts engineWindowWanted): the port reaches the worker before the job,
+ * A training job that asks for WebGPU, or names no backend on a machine where the probe window
+ * found a real GPU, gets a hidden engine window first (lazily, when its 'start' is sent;
+ * engine-window-policy.ts engineWindowWanted): the port reaches the worker before the job,
  * and the window closes when the worker exits. UNVERIFIED in real Electron (it cannot launch here);
  * the worker's side and the page are tested without it (test/engine-window/).
  */
@@ -53,7 +72,7 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
     pid: child.pid,
     send: (m: ParentMessage) => {
       if (exited) return;
-      if (m.type !== 'start' || engineWindow || !engineWindowWanted(m.job, forcedBackend(env))) {
+      if (m.type !== 'start' || engineWindow || !engineWindowWanted(m.job, { forced: forcedBackend(env), gpu: gpuStatus, localBackend: probeBackend(env).name })) {
         child.postMessage(m);
         return;
       }
@@ -149,6 +168,7 @@ if (!app.requestSingleInstanceLock()) {
           workerEntry: path.join(here, 'trainer.js'),
           dataWorkerEntry: path.join(here, 'data-worker.js'),
           capabilities,
+          webGpuProbe: windowGpuProbe,
         });
       } catch (err) {
         dialog.showErrorBox('Finetune Studio cannot start', err instanceof Error ? err.message : String(err));
@@ -157,6 +177,8 @@ if (!app.requestSingleInstanceLock()) {
       }
       bindIpc(finetune, () => mainWindow, devServerUrl);
       mainWindow = createWindow();
+      // In the background: the footer and the launcher's decision need it; a forced backend skips it.
+      if (!forcedBackend()) void windowGpuProbe();
       app.on('activate', () => {
         if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
       });

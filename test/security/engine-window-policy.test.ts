@@ -8,8 +8,14 @@ import {
   engineWindowOptions,
   engineWindowWanted,
   isEngineWindowUrl,
+  adapterStatus,
+  WEBGPU_FLAG,
+  webGpuOptIn,
   webGpuSwitches,
 } from '../../src/main/engine-window-policy';
+import { windowWithoutWebGpu } from '../../src/main/engine/window-route';
+import { webGpuNote } from '../../src/main/features/gpu-probe';
+import type { WebGpuStatus } from '../../src/shared/types';
 
 describe('engine window options', () => {
   const o = engineWindowOptions('/app/out/preload/engine.cjs');
@@ -90,12 +96,77 @@ describe('engine window gone', () => {
 });
 
 describe('when main opens an engine window', () => {
-  it('only for a training run that asks for WebGPU by name (its backend, or FINETUNE_BACKEND)', () => {
-    expect(engineWindowWanted({ kind: 'train', backend: 'webgpu' }, null)).toBe(true);
-    expect(engineWindowWanted({ kind: 'train' }, 'webgpu')).toBe(true);
-    expect(engineWindowWanted({ kind: 'train', backend: 'cpu' }, 'webgpu')).toBe(false);
-    expect(engineWindowWanted({ kind: 'train' }, null)).toBe(false);
-    expect(engineWindowWanted({ kind: 'train' }, 'native')).toBe(false);
-    for (const kind of ['predict', 'serve', 'benchmark', 'probe-webgpu', 'count-tokens']) expect(engineWindowWanted({ kind, backend: 'webgpu' }, 'webgpu'), kind).toBe(false);
+  const found: WebGpuStatus = { state: 'found', label: 'NVIDIA ampere via WebGPU (Chromium)' };
+  const software: WebGpuStatus = { state: 'software-only', label: 'google swiftshader via WebGPU (Chromium)' };
+  const d = (forced: string | null, gpu: WebGpuStatus | null, localBackend: string | null = 'native') => ({ forced, gpu, localBackend });
+
+  it('a training run that asks for WebGPU by name (its backend, or FINETUNE_BACKEND), whatever the probe said', () => {
+    expect(engineWindowWanted({ kind: 'train', backend: 'webgpu' }, d(null, null))).toBe(true);
+    expect(engineWindowWanted({ kind: 'train', backend: 'webgpu' }, d(null, software))).toBe(true);
+    expect(engineWindowWanted({ kind: 'train' }, d('webgpu', { state: 'not-asked', reason: 'forced' }))).toBe(true);
+    expect(engineWindowWanted({ kind: 'train', backend: 'cpu' }, d('webgpu', found))).toBe(false);
+    expect(engineWindowWanted({ kind: 'train' }, d('native', found))).toBe(false);
+    for (const kind of ['predict', 'serve', 'benchmark', 'probe-webgpu', 'count-tokens']) expect(engineWindowWanted({ kind, backend: 'webgpu' }, d('webgpu', found)), kind).toBe(false);
+  });
+
+  it('a run with no backend named: only when the probe window found a real adapter (GPU training is the default)', () => {
+    expect(engineWindowWanted({ kind: 'train' }, d(null, found))).toBe(true);
+    expect(engineWindowWanted({ kind: 'train', backend: null }, d(null, found))).toBe(true);
+    expect(engineWindowWanted({ kind: 'train' }, d(null, software))).toBe(false);
+    expect(engineWindowWanted({ kind: 'train' }, d(null, null))).toBe(false);
+    expect(engineWindowWanted({ kind: 'train' }, d(null, { state: 'probing' }))).toBe(false);
+    expect(engineWindowWanted({ kind: 'train' }, d(null, { state: 'no-adapter', reason: 'x' }))).toBe(false);
+    // tfjs-node-gpu (CUDA) stays first, as systemInfo says.
+    expect(engineWindowWanted({ kind: 'train' }, d(null, found, 'tensorflow-gpu'))).toBe(false);
+    expect(engineWindowWanted({ kind: 'predict' }, d(null, found))).toBe(false);
+  });
+});
+
+describe("the probe window's adapter answer as systemInfo's status", () => {
+  const gpu = { ok: true as const, vendor: 'nvidia', architecture: 'ampere', device: '', description: 'NVIDIA GeForce RTX 3060', isFallbackAdapter: false };
+  it('a real adapter is found, named for people', () => {
+    expect(adapterStatus(gpu, { platform: 'linux', webGpuOn: true })).toEqual({ state: 'found', label: 'NVIDIA GeForce RTX 3060 via WebGPU (Chromium)' });
+    expect(adapterStatus({ ...gpu, description: '' }, { platform: 'darwin', webGpuOn: false })).toEqual({ state: 'found', label: 'nvidia ampere via WebGPU (Chromium)' });
+  });
+  it('a fallback adapter, or one named as software, is software-only', () => {
+    expect(adapterStatus({ ...gpu, isFallbackAdapter: true }, { platform: 'linux', webGpuOn: true }).state).toBe('software-only');
+    expect(adapterStatus({ ...gpu, vendor: 'google', architecture: 'swiftshader', description: '' }, { platform: 'linux', webGpuOn: true })).toEqual({
+      state: 'software-only',
+      label: 'google swiftshader via WebGPU (Chromium)',
+    });
+  });
+  it('none: on Linux without the opt-in, says exactly how to turn it on; elsewhere the reason', () => {
+    const none = { ok: false as const, why: 'no-navigator-gpu' as const, reason: 'this window has no navigator.gpu' };
+    const linux = adapterStatus(none, { platform: 'linux', webGpuOn: false });
+    expect(linux.state).toBe('no-adapter');
+    expect(linux.state === 'no-adapter' && linux.reason).toContain(`npm start -- ${WEBGPU_FLAG}`);
+    expect(adapterStatus(none, { platform: 'linux', webGpuOn: true })).toEqual({ state: 'no-adapter', reason: none.reason });
+    expect(adapterStatus(none, { platform: 'win32', webGpuOn: false })).toEqual({ state: 'no-adapter', reason: none.reason });
+    expect(adapterStatus({ ok: false, why: 'failed', reason: 'timeout' }, { platform: 'darwin', webGpuOn: false })).toEqual({ state: 'probe-failed', reason: 'timeout' });
+    expect(webGpuNote(linux)).toContain(`--webgpu`);
+  });
+});
+
+describe("Chromium's WebGPU switches are opt-in", () => {
+  it('--webgpu: the real GPU; --webgpu=software or FINETUNE_BACKEND=webgpu: SwiftShader too; nothing: off', () => {
+    expect(webGpuOptIn(['/usr/bin/electron', '.'], null)).toEqual({ on: false, software: false });
+    expect(webGpuOptIn(['/usr/bin/electron', '.'], 'native')).toEqual({ on: false, software: false });
+    expect(webGpuOptIn(['/usr/bin/electron', '.', '--webgpu'], null)).toEqual({ on: true, software: false });
+    expect(webGpuOptIn(['electron', '--webgpu=software'], null)).toEqual({ on: true, software: true });
+    expect(webGpuOptIn(['electron'], 'webgpu')).toEqual({ on: true, software: true });
+    expect(webGpuSwitches('linux', false).map((s) => s[0])).toEqual(['enable-unsafe-webgpu', 'enable-features']);
+  });
+});
+
+describe('a run on webgpu whose window has no WebGPU', () => {
+  const bare = new Error("the engine window failed 'init': the engine window cannot train: this window has no navigator.gpu (WebGPU is off or unsupported in it)");
+  it('fails saying what to do (Linux: the opt-in; elsewhere: the driver; a new run for the CPU)', () => {
+    const linux = windowWithoutWebGpu(bare, 'linux') as Error;
+    expect(linux.message).toContain('npm start -- --webgpu');
+    expect(linux.message).toContain('no navigator.gpu');
+    expect(linux.message).toMatch(/start a new run/);
+    expect((windowWithoutWebGpu(bare, 'win32') as Error).message).toMatch(/update the driver/);
+    const other = new Error("the engine window failed 'init': the model has no parameter x");
+    expect(windowWithoutWebGpu(other, 'linux')).toBe(other);
   });
 });

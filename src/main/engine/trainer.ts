@@ -30,6 +30,7 @@ import { LocalEngine, type EngineBatch, type Moments, type TrainingEngine } from
 import type { EngineWindowClient } from './window-client';
 import type { InitResult } from './window-protocol';
 import { RemoteStepper } from './window-stepper';
+import { windowWithoutWebGpu } from './window-route';
 import { MLM_MODEL_DIR, MLM_STAGE_DIR, MODEL_DIR, PREDICTIONS_FILE } from './layout';
 import { removeDirSafely } from '../fsutil';
 import { MLM_DEFAULT_LEARNING_RATE, MLM_SCRATCH_LEARNING_RATE } from '../../shared/run-config';
@@ -264,7 +265,12 @@ export class Trainer {
     const remote = this.options.remote;
     if (!remote) return new LocalEngine(model, stepOptions, this.kernels);
     this.phase('loading', 'Sending the model to the engine window');
-    const engine = await RemoteStepper.open(remote.client, model, { ...stepOptions, allowSoftware: remote.allowSoftware, source: this.job.config.model.source });
+    let engine: RemoteStepper;
+    try {
+      engine = await RemoteStepper.open(remote.client, model, { ...stepOptions, allowSoftware: remote.allowSoftware, source: this.job.config.model.source });
+    } catch (err) {
+      throw windowWithoutWebGpu(err, process.platform);
+    }
     this.sink.log(`Training in the engine window on ${engine.init.device} (${engine.init.backend}); files stay in this process.`);
     remote.onReady?.(engine.init);
     return engine;

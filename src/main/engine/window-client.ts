@@ -15,6 +15,7 @@ import {
   ownBuffer,
   toWireBatch,
   transferables,
+  type AdapterAnswer,
   type EngineHello,
   type EngineReply,
   type EngineRequest,
@@ -201,6 +202,11 @@ export class EngineWindowClient {
   /** Frees the model and its optimizer in the window. */
   async dispose(call?: CallOptions): Promise<void> {
     await this.call({ type: 'dispose' }, 'disposed', call);
+  }
+
+  /** The window's WebGPU adapter (systemInfo's probe in Electron): its info, or why there is none. Starts no backend. */
+  async adapter(call?: CallOptions): Promise<AdapterAnswer> {
+    return (await this.call({ type: 'adapter' }, 'adapter', call)).adapter;
   }
 
   /** Calls waiting for an answer. */

@@ -12,7 +12,7 @@ import { ForwardContext } from './models/layers';
 import { predictLogitsAsync, Stepper, type LabeledBatch } from './step';
 import { tf } from './tf';
 import type { WeightMap } from '../hf/safetensors';
-import { fromWireBatch, ownBuffer, transferables, type EngineHello, type EngineReply, type EngineRequest, type InitResult, type WireMoments, type WireTensor } from './window-protocol';
+import { fromWireBatch, ownBuffer, transferables, type EngineHello, type EngineReply, type EngineRequest, type AdapterAnswer, type InitResult, type WireMoments, type WireTensor } from './window-protocol';
 
 /** The port as the host sees it: a DOM MessagePort in the window, a fake in tests. */
 export interface HostPort {
@@ -22,6 +22,9 @@ export interface HostPort {
 
 /** Starts the backend and makes it current: its kernels, or why it cannot run. */
 export type BackendStarter = (options: { allowSoftware: boolean }) => Promise<Kernels | string>;
+
+/** Asks for the WebGPU adapter without starting a backend (the page: navigator.gpu). */
+export type AdapterQuery = () => Promise<AdapterAnswer>;
 
 interface Session {
   model: SequenceClassifier;
@@ -42,6 +45,8 @@ export class EngineHost {
     private readonly port: HostPort,
     private readonly startBackend: BackendStarter,
     webgpu: boolean,
+    /** The page passes its navigator.gpu query; without one, 'adapter' answers that this engine has none. */
+    private readonly queryAdapter: AdapterQuery | null = null,
   ) {
     port.onMessage((data) => {
       if (!isRequest(data)) return;
@@ -134,6 +139,10 @@ export class EngineHost {
       case 'dispose':
         this.disposeSession();
         return { id: request.id, type: 'disposed' };
+      case 'adapter': {
+        const adapter: AdapterAnswer = this.queryAdapter ? await this.queryAdapter() : { ok: false, why: 'no-navigator-gpu', reason: 'this engine has no WebGPU adapter query' };
+        return { id: request.id, type: 'adapter', adapter };
+      }
       default:
         throw new Error(`unknown request type '${(request as { type: string }).type}'`);
     }

@@ -63,7 +63,18 @@ export type EngineRequest =
   | { id: number; type: 'moments' }
   /** Sets the optimizer's step count and moments (a resumed run): every trainable parameter's. */
   | { id: number; type: 'restore'; step: number; moments: WireMoments[] }
-  | { id: number; type: 'dispose' };
+  | { id: number; type: 'dispose' }
+  /** Which WebGPU adapter this window has (systemInfo's probe in Electron): answers 'adapter'. Starts no backend. */
+  | { id: number; type: 'adapter' };
+
+/**
+ * The window's answer to 'adapter': navigator.gpu.requestAdapter({powerPreference:
+ * 'high-performance'})'s info, or why there is none (no navigator.gpu: WebGPU is off; no adapter:
+ * blocklisted GPU or no driver).
+ */
+export type AdapterAnswer =
+  | { ok: true; vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean }
+  | { ok: false; why: 'no-navigator-gpu' | 'no-adapter' | 'failed'; reason: string };
 
 /** One parameter's AdamW moments: the bytes of two Float32Arrays of the parameter's size. */
 export interface WireMoments {
@@ -98,6 +109,7 @@ export type EngineReply =
   | { id: number; type: 'moments'; step: number; moments: WireMoments[] }
   | { id: number; type: 'restored' }
   | { id: number; type: 'disposed' }
+  | { id: number; type: 'adapter'; adapter: AdapterAnswer }
   | { id: number; type: 'error'; name: string; message: string };
 
 /** The message the preload posts into the page with the port (window.postMessage, the port in `ports`). */

@@ -12,6 +12,7 @@
  * the cleaner signal, since only Electron's main sends it, and only when WebGPU is wanted. No
  * separate FINETUNE_BACKEND value is needed. The CLI and web host never have a port: unchanged.
  */
+import { LINUX_WEBGPU_HINT } from '../../shared/engine-window';
 import type { BackendInfo, BackendName } from '../../shared/types';
 import { BACKEND_LABELS, backendInfo } from './backend';
 import type { EngineJob } from './protocol';
@@ -40,6 +41,23 @@ export function windowBackendInfo(init: InitResult): BackendInfo {
   return info;
 }
 
+const NO_WEBGPU = /no navigator\.gpu|no WebGPU adapter|Chromium gave no WebGPU adapter/;
+
+/**
+ * The run's failure when the engine window cannot train because it has no WebGPU (a resumed run
+ * recorded on webgpu in an app started without the Linux opt-in, or a GPU Chromium blocklists):
+ * what to do instead of the window's bare reason; any other failure is returned as it is.
+ */
+export function windowWithoutWebGpu(err: unknown, platform: string): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!NO_WEBGPU.test(message)) return err;
+  const todo =
+    platform === 'linux'
+      ? `WebGPU is off in this app: ${LINUX_WEBGPU_HINT}; then resume the run.`
+      : 'Chromium offers no WebGPU adapter here (an old or blocklisted graphics driver): update the driver, restart the app and resume the run.';
+  return new Error(`This run trains on WebGPU (its backend is recorded), and the engine window has none (${message}). ${todo} It cannot resume on another backend: to train on the CPU, start a new run.`);
+}
+
 /** Electron's MessagePortMain, as far as the worker uses it. */
 export interface MessagePortMainLike {
   postMessage(message: unknown): void;
@@ -49,8 +67,8 @@ export interface MessagePortMainLike {
   start(): void;
 }
 
-/** Electron's MessagePortMain as the client's port (it copies ArrayBuffers: no transfer list). */
-function clientPortOf(port: MessagePortMainLike): ClientPort {
+/** Electron's MessagePortMain as the client's port (it copies ArrayBuffers: no transfer list). Also main's probe (engine-window.ts). */
+export function clientPortOf(port: MessagePortMainLike): ClientPort {
   return {
     postMessage: (message) => port.postMessage(message),
     onMessage(listener) {

@@ -5,7 +5,7 @@ import type { TaskRegistry } from '../tasks';
 import type { TrainingService } from '../training/service';
 import type { ModelServer, WorkerContext } from '../training/jobs';
 import type { DataWorkerPool } from '../data/worker-pool';
-import type { StartupNotice, SystemInfo } from '../../shared/types';
+import type { StartupNotice, SystemInfo, WebGpuStatus } from '../../shared/types';
 
 /** What only some hosts can do (Electron's dialogs and shell); absent ones answer 'unsupported'. */
 export interface HostCapabilities {
@@ -27,6 +27,8 @@ export interface AppContext {
   /** Worker threads for inspect, preview, doctor and prepare (off the host's event loop). */
   dataPool: DataWorkerPool;
   capabilities: HostCapabilities;
+  /** The host's own WebGPU query (Electron: its engine window), or null: Dawn in an engine worker. */
+  webGpuProbe: (() => Promise<WebGpuStatus>) | null;
   /** What the app repaired or cleaned at start (shown by systemInfo). */
   startupNotices: StartupNotice[];
 }

@@ -1,7 +1,9 @@
 /**
  * systemInfo's WebGPU answer. Whether a real GPU is there is only known by asking the driver,
- * which loads Dawn: that happens in an engine worker, once per app, in the background (the first
- * systemInfo answers 'probing'; the renderer asks again). A real adapter makes 'webgpu' the
+ * once per app, in the background (the first systemInfo answers 'probing'; the renderer asks
+ * again). The web host and Node load Dawn in an engine worker; the desktop app passes its own
+ * query (Electron's main asks a hidden engine window for Chromium's adapter, since Dawn cannot run
+ * in the utility process: engine-window-policy.ts adapterStatus), with the same statuses. A real adapter makes 'webgpu' the
  * backend systemInfo names, as the trainer will choose it (after tfjs-node-gpu only).
  */
 import type { BackendInfo, WebGpuStatus } from '../../shared/types';
@@ -14,6 +16,8 @@ export class WebGpuProbe {
   constructor(
     private readonly workers: WorkerContext,
     private readonly ask: boolean,
+    /** The host's own query (Electron's engine window), or null: Dawn in an engine worker. */
+    private readonly hostQuery: (() => Promise<WebGpuStatus>) | null = null,
   ) {}
 
   /** The answer so far; starts the query on the first call. */
@@ -22,9 +26,12 @@ export class WebGpuProbe {
     const forced = forcedBackend({ ...process.env, ...this.workers.env });
     if (forced) return (this.status = { state: 'not-asked', reason: `FINETUNE_BACKEND=${forced} chooses the backend` });
     if (!this.ask) return (this.status = { state: 'not-asked', reason: 'the command line asks when training starts' });
-    if (!packageInstalled('webgpu')) return (this.status = { state: 'no-package', reason: 'the webgpu package (Dawn for Node) is not installed' });
+    if (!this.hostQuery && !packageInstalled('webgpu')) return (this.status = { state: 'no-package', reason: 'the webgpu package (Dawn for Node) is not installed' });
     this.status = { state: 'probing' };
-    runWorkerJob(this.workers, { kind: 'probe-webgpu' }, (m) => (m.type === 'webgpu-probe' ? m.status : undefined), { what: 'The WebGPU adapter query' }).then(
+    const query = this.hostQuery
+      ? this.hostQuery()
+      : runWorkerJob(this.workers, { kind: 'probe-webgpu' }, (m) => (m.type === 'webgpu-probe' ? m.status : undefined), { what: 'The WebGPU adapter query' });
+    query.then(
       (s) => {
         this.status = s;
       },

@@ -52,7 +52,7 @@ function unsupported(what: string): AppError {
 }
 
 export function systemApi(ctx: AppContext): Pick<AppApi, 'systemInfo' | 'cancelTask' | 'chooseFile' | 'chooseFolder' | 'showInFolder'> {
-  const gpu = new WebGpuProbe(ctx.workers, ctx.host !== 'cli');
+  const gpu = new WebGpuProbe(ctx.workers, ctx.host !== 'cli', ctx.webGpuProbe);
   return {
     async systemInfo() {
       const cpus = os.cpus();
