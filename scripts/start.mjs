@@ -7,7 +7,11 @@
  * or was skipped), or that rebuild is impossible, it says so in one line and starts the browser
  * host instead.
  *
- *   node scripts/start.mjs [--no-build]   --no-build: use out/ as it is (tests that built it once)
+ *   node scripts/start.mjs [--no-build] [--webgpu|--webgpu=software]
+ *     --no-build: use out/ as it is (tests that built it once)
+ *     --webgpu:   (Linux) turn on Chromium's WebGPU so training uses the GPU (`npm start -- --webgpu`);
+ *                 passed to the app (src/main/engine-window-policy.ts webGpuOptIn); macOS and
+ *                 Windows have WebGPU without it
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,7 +90,9 @@ if (electron.error) {
   if (sqlite.error) {
     startWebHost(sqlite.error);
   } else {
-    const child = spawn(electron.bin, [root], { stdio: 'inherit', env: { ...process.env, FINETUNE_SQLITE_BINDING: sqlite.binding } });
+    // Everything but our own flag goes to the app (--webgpu).
+    const appArgs = process.argv.slice(2).filter((a) => a !== '--no-build');
+    const child = spawn(electron.bin, [root, ...appArgs], { stdio: 'inherit', env: { ...process.env, FINETUNE_SQLITE_BINDING: sqlite.binding } });
     child.on('exit', (code) => process.exit(code ?? 0));
   }
 }
