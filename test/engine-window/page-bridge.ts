@@ -122,8 +122,11 @@ export interface EnginePage {
   close(): Promise<void>;
 }
 
-/** Serves the built page, opens it in Chromium with WebGPU on SwiftShader, and connects a client to it. */
-export async function openEnginePage(timeoutMs = 5 * 60_000): Promise<EnginePage> {
+/**
+ * Serves the built page, opens it in Chromium with WebGPU on SwiftShader (or with the flags given:
+ * [] is Chromium on Linux without the app's opt-in), and connects a client to it.
+ */
+export async function openEnginePage(timeoutMs = 5 * 60_000, flags: readonly string[] = WEBGPU_FLAGS): Promise<EnginePage> {
   if (!fs.existsSync(PAGE)) throw new Error(`${PAGE} is missing: run "npx electron-vite build" before this test (npm test does).`);
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   const server = await serveStatic(PAGE_DIR);
@@ -131,7 +134,7 @@ export async function openEnginePage(timeoutMs = 5 * 60_000): Promise<EnginePage
   try {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...WEBGPU_FLAGS],
+      args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...flags],
     });
     const page: Page = await browser.newPage();
     const pageErrors: string[] = [];
@@ -146,7 +149,7 @@ export async function openEnginePage(timeoutMs = 5 * 60_000): Promise<EnginePage
       const a = await gpu.requestAdapter();
       return a ? { ok: true, why: `${a.info?.vendor ?? ''} ${a.info?.architecture ?? ''}`.trim() } : { ok: false, why: 'requestAdapter() returned null' };
     });
-    const noAdapter = adapter.ok ? null : `no WebGPU adapter in ${CHROMIUM} with ${WEBGPU_FLAGS.join(' ')}: ${adapter.why}`;
+    const noAdapter = adapter.ok ? null : `no WebGPU adapter in ${CHROMIUM} with ${flags.join(' ') || 'no WebGPU flags'}: ${adapter.why}`;
     const client = new EngineWindowClient(await connectPage(page), { timeoutMs });
     const b = browser;
     return {
