@@ -5,7 +5,9 @@
  * holds the model, its optimizer and the GPU; files stay with the client, which sends the parsed
  * config and the weights as buffers and receives losses, gradient norms, logits and parameters;
  * for checkpoints it reads the optimizer's step and moments ('moments') and on resume sets them
- * ('restore').
+ * ('restore'). Electron's main also asks a window once, at start, which WebGPU adapter Chromium
+ * gives it ('adapter': systemInfo's GPU probe, and whether a run with no backend named trains in a
+ * window).
  *
  * Every request carries an id; the window answers it once, with its result or with `error`.
  * ArrayBuffers are listed as transferables where the port supports it (a DOM MessagePort does;
