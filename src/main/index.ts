@@ -11,7 +11,7 @@ import { resolveDataDir } from './paths';
 import { environment } from './environment';
 import { APP_ORIGIN } from './security-policy';
 import { openEngineWindow, probeEngineWindowAdapter, type EngineWindow } from './engine-window';
-import { adapterStatus, engineWindowWanted, webGpuOptIn, webGpuSwitches } from './engine-window-policy';
+import { adapterStatus, engineWindowWanted, webGpuOptIn, webGpuSwitches, type EngineWindowJob } from './engine-window-policy';
 import { forcedBackend, probeBackend } from './engine/backend';
 import type { WebGpuStatus } from '../shared/types';
 import { hardenAllContents, hardenSession, hardenWindow, registerAppScheme, secureWebPreferences, serveRenderer } from './security';
@@ -30,7 +30,7 @@ registerAppScheme();
 // main window too), so they are opt-in: `--webgpu` on the app's command line (`npm start --
 // --webgpu`), `--webgpu=software` or FINETUNE_BACKEND=webgpu to accept SwiftShader as well. Without
 // them systemInfo's note says how to turn it on, and a resumed run recorded on webgpu fails saying
-// so (engine/window-route.ts windowWithoutWebGpuMessage).
+// so (engine/window-route.ts windowWithoutWebGpu).
 const webGpu = webGpuOptIn(process.argv, forcedBackend());
 if (webGpu.on) for (const [name, value] of webGpuSwitches(process.platform, webGpu.software)) app.commandLine.appendSwitch(name, value);
 
@@ -38,8 +38,8 @@ if (webGpu.on) for (const [name, value] of webGpuSwitches(process.platform, webG
  * systemInfo's GPU probe in the desktop app: Chromium's adapter as a hidden engine window sees it
  * (probeEngineWindowAdapter), asked once after 'ready' in the background (Dawn cannot run in the
  * utility process). Its answer also decides whether a job with no backend named trains in an
- * engine window (gpuStatus; null until it answers: such a job then trains on the worker's own
- * backend). Not asked when FINETUNE_BACKEND names a backend. UNVERIFIED in real Electron.
+ * engine window (gpuStatus; a job that starts before it answers waits for it). Not asked when
+ * FINETUNE_BACKEND names a backend. UNVERIFIED in real Electron.
  */
 let gpuStatus: WebGpuStatus | null = null;
 let gpuQuery: Promise<WebGpuStatus> | null = null;
@@ -55,7 +55,8 @@ let finetune: App | null = null;
  * The engine worker as an Electron utilityProcess: a crash or out-of-memory there leaves the app running.
  * A training job that asks for WebGPU, or names no backend on a machine where the probe window
  * found a real GPU, gets a hidden engine window first (lazily, when its 'start' is sent;
- * engine-window-policy.ts engineWindowWanted): the port reaches the worker before the job,
+ * engine-window-policy.ts engineWindowWanted; a job with no backend named that starts while the
+ * probe is still asking waits for its answer): the port reaches the worker before the job,
  * and the window closes when the worker exits. UNVERIFIED in real Electron (it cannot launch here);
  * the worker's side and the page are tested without it (test/engine-window/).
  */
@@ -68,28 +69,39 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
     exited = true;
     for (const l of exitListeners) l(code, null);
   });
+  /** Whether a 'start' needs an engine window; a job with no backend named waits for the GPU probe if it is still asking. */
+  const wantsWindow = async (job: EngineWindowJob): Promise<boolean> => {
+    const decision = { forced: forcedBackend(env), gpu: gpuStatus, localBackend: probeBackend(env).name };
+    if (gpuStatus === null && gpuQuery && engineWindowWanted(job, { ...decision, gpu: { state: 'found', label: '' } })) {
+      decision.gpu = await gpuQuery.catch((): WebGpuStatus | null => null);
+    }
+    return engineWindowWanted(job, decision);
+  };
+  /** Opens the window and hands the worker its port; when it cannot load, logs why and closes it. */
+  const connectWindow = async (): Promise<void> => {
+    const win = (engineWindow = openEngineWindow(enginePreloadPath));
+    try {
+      await win.connect(child);
+    } catch (err) {
+      // The job goes without a port: the worker trains on its own backend (a webgpu one fails
+      // there, saying why, if Dawn cannot run in the utility process).
+      console.error(`the engine window did not open: ${err instanceof Error ? err.message : String(err)}`);
+      win.close();
+    }
+  };
+  // Messages go to the child in the order sent: a 'start' that waits for the probe or the window
+  // holds the ones after it (a cancel) until it has gone, after the port.
+  let queue: Promise<void> = Promise.resolve();
   return {
     pid: child.pid,
     send: (m: ParentMessage) => {
-      if (exited) return;
-      if (m.type !== 'start' || engineWindow || !engineWindowWanted(m.job, { forced: forcedBackend(env), gpu: gpuStatus, localBackend: probeBackend(env).name })) {
-        child.postMessage(m);
-        return;
-      }
-      const win = (engineWindow = openEngineWindow(enginePreloadPath));
-      // The port goes first, then the job (messages to the child keep their order). When the window
-      // cannot load, the job goes without a port: the worker starts webgpu in its own process, as
-      // before the window existed, and the run fails saying why if Dawn cannot run there.
-      win.connect(child).then(
-        () => {
+      queue = queue
+        .then(async () => {
+          if (exited) return;
+          if (m.type === 'start' && !engineWindow && (await wantsWindow(m.job)) && !exited) await connectWindow();
           if (!exited) child.postMessage(m);
-        },
-        (err: unknown) => {
-          console.error(`the engine window did not open: ${err instanceof Error ? err.message : String(err)}`);
-          win.close();
-          if (!exited) child.postMessage(m);
-        },
-      );
+        })
+        .catch((err: unknown) => console.error(`could not send '${m.type}' to the engine worker: ${err instanceof Error ? err.message : String(err)}`));
     },
     onMessage: (l) => child.on('message', (m: unknown) => l(m as WorkerMessage)),
     onExit: (l) => exitListeners.push(l),
