@@ -20,7 +20,7 @@ import { activeKernels } from '../../src/main/engine/backends/start';
 import { latestCheckpoint, readCheckpoint } from '../../src/main/engine/checkpoint';
 import { tf } from '../../src/main/engine/tf';
 import { MODEL_DIR, PREDICTIONS_FILE, Trainer, type TrainerOptions, type TrainerSink, type TrainJob } from '../../src/main/engine/trainer';
-import { EngineHost } from '../../src/main/engine/window-host';
+import { EngineHost, type BackendStarter } from '../../src/main/engine/window-host';
 import { EngineWindowClient } from '../../src/main/engine/window-client';
 import type { InitResult } from '../../src/main/engine/window-protocol';
 import { RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
@@ -69,8 +69,8 @@ interface Window {
   close(): void;
 }
 
-/** An EngineHost on this process's backend at one end of a worker_threads MessageChannel, the client at the other. */
-function engineWindow(): Window {
+/** An EngineHost on this process's backend (or the starter given) at one end of a worker_threads MessageChannel, the client at the other. */
+function engineWindow(starter: BackendStarter = async () => activeKernels()): Window {
   const { port1, port2 } = new MessageChannel();
   const windowTensors: number[] = [];
   new EngineHost(
@@ -78,7 +78,7 @@ function engineWindow(): Window {
       postMessage: (message, transfer) => port1.postMessage(message, transfer),
       onMessage: (listener) => void port1.on('message', listener),
     },
-    async () => activeKernels(),
+    starter,
     false,
   );
   const clientPort = {
@@ -255,5 +255,19 @@ describe(`Trainer through the engine-window protocol (${backend}, host in proces
     expect((err as Error).message).toContain(reason);
     expect(rec.steps.length).toBe(2);
     expect(rec.logs.some((m) => m.startsWith('The engine window could not free the model'))).toBe(true);
+  });
+
+  it('a run on webgpu whose window has no WebGPU (Linux without --webgpu) fails saying what to do, not with the bare reason', async () => {
+    // The page's own reason when navigator.gpu is missing (src/engine-window/webgpu-device.ts).
+    const win = engineWindow(async () => 'this window has no navigator.gpu (WebGPU is disabled or unsupported here)');
+    const rec = recordingSink();
+    const err = await new Trainer(job('remote-no-webgpu'), rec.sink, new AbortController().signal, activeKernels(), win.options).run().catch((e: unknown) => e);
+    win.close();
+    expect(err).toBeInstanceOf(Error);
+    const message = (err as Error).message;
+    expect(message).toContain('no navigator.gpu');
+    expect(message).toMatch(/This run trains on WebGPU/);
+    expect(message).toMatch(process.platform === 'linux' ? /npm start -- --webgpu/ : /update the driver/);
+    expect(rec.steps.length).toBe(0);
   });
 });

@@ -55,7 +55,7 @@ export function windowWithoutWebGpu(err: unknown, platform: string): unknown {
     platform === 'linux'
       ? `WebGPU is off in this app: ${LINUX_WEBGPU_HINT}; then resume the run.`
       : 'Chromium offers no WebGPU adapter here (an old or blocklisted graphics driver): update the driver, restart the app and resume the run.';
-  return new Error(`This run trains on WebGPU (its backend is recorded), and the engine window has none (${message}). ${todo} It cannot resume on another backend: to train on the CPU, start a new run.`);
+  return new Error(`This run trains on WebGPU, and the engine window has none (${message}). ${todo} A run recorded on WebGPU resumes only on WebGPU: to train on the CPU, start a new run.`);
 }
 
 /** Electron's MessagePortMain, as far as the worker uses it. */
