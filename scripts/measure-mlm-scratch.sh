@@ -9,14 +9,17 @@
 # length 64, batch 32, fine-tune 5 epochs at 1e-3 (warm-up 0.1); masked-LM at 5e-4.
 # TREC: train_5500.label (5,452, coarse labels) -> TREC_10.label (500);
 # AG News: train_5k.csv -> test.csv (7,600).
+# MLM_LR=RATE (env) overrides the masked-LM learning rate (5e-4); it is recorded and names the log/home folder.
 set -euo pipefail
 SET=$1; MODE=$2; SEED=${3:-42}; MLM_EPOCHS=${4:-3}; MASK=${5:-}
+MLM_LR=${MLM_LR:-5e-4}
+TAG="$SET-$MODE-$SEED-$MLM_EPOCHS${MASK:+-m$MASK}$([ "$MLM_LR" = 5e-4 ] || echo "-lr$MLM_LR")"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DS="$REPO/../shared/datasets"
 W=${MEASURE_DIR:-/tmp/measure-mlm}
 RESULTS=${RESULTS:-$W/results.jsonl}
 mkdir -p "$W/data"
-export FINETUNE_HOME="$W/home-$SET-$MODE-$SEED-$MLM_EPOCHS${MASK:+-m$MASK}"
+export FINETUNE_HOME="$W/home-$TAG"
 rm -rf "$FINETUNE_HOME"
 if [ "$SET" = trec ]; then
   python3 - "$DS/trec" "$W/data" <<'PY'
@@ -46,7 +49,7 @@ fi
 # APP: a copy of the built app (bin, out, resources, package.json) so that rebuilding the checkout does not disturb a run.
 APP=${APP:-$REPO}
 FT="node $APP/bin/finetune.js"
-LOG="$W/log-$SET-$MODE-$SEED-$MLM_EPOCHS${MASK:+-m$MASK}.jsonl"
+LOG="$W/log-$TAG.jsonl"
 if [ "$MODE" = c ]; then
   $FT baseline "$TRAIN" --eval "$EVAL" --json > "$LOG"
   python3 - "$LOG" "$SET" >> "$RESULTS" <<'PY'
@@ -64,20 +67,20 @@ PY
 # The same seed gives the same weights: a folder made by an earlier (or parallel) run is reused.
 [ -f "$W/tiny-$SEED/config.json" ] || $FT init --config "$W/tiny.json" --tokenizer "$REPO/resources/tokenizers/bert-base-uncased" --out "$W/tiny-$SEED" --seed "$SEED" > /dev/null
 ARGS=(--model "$W/tiny-$SEED" --train "$TRAIN" --eval "$EVAL" --epochs 5 --lr 1e-3 --warmup 0.1 --batch-size 32 --max-length 64 --seed "$SEED" --json)
-[ "$MODE" = b ] && ARGS+=(--mlm-epochs "$MLM_EPOCHS" --mlm-lr 5e-4 ${MASK:+--mlm-mask "$MASK"})
+[ "$MODE" = b ] && ARGS+=(--mlm-epochs "$MLM_EPOCHS" --mlm-lr "$MLM_LR" ${MASK:+--mlm-mask "$MASK"})
 START=$(date +%s)
 $FT train "${ARGS[@]}" > "$LOG"
 END=$(date +%s)
-python3 - "$LOG" "$SET" "$MODE" "$SEED" "$MLM_EPOCHS" "${MASK:-0.15}" "$((END - START))" >> "$RESULTS" <<'PY'
+python3 - "$LOG" "$SET" "$MODE" "$SEED" "$MLM_EPOCHS" "${MASK:-0.15}" "$((END - START))" "$MLM_LR" >> "$RESULTS" <<'PY'
 import json, sys, re
-log, s, mode, seed, ep, mask, wall = sys.argv[1:]
+log, s, mode, seed, ep, mask, wall, mlm_lr = sys.argv[1:]
 lines = [l for l in open(log) if l.strip()]
 last = json.loads(lines[-1])
 text = open(log).read()
 m = re.search(r'Masked-LM loss by epoch: ([^"(]*)\(([\d.]+) s\)', text)
 r = {'set': s, 'mode': mode, 'seed': int(seed), 'wall_s': int(wall), 'accuracy': last.get('accuracy'), 'macro_f1': last.get('macro_f1'), 'finetune_s': last.get('seconds')}
 if mode == 'b':
-    r.update(mlm_epochs=int(ep), mask=float(mask), mlm_losses=m and m.group(1).strip(), mlm_s=m and float(m.group(2)))
+    r.update(mlm_epochs=int(ep), mask=float(mask), mlm_lr=float(mlm_lr), mlm_losses=m and m.group(1).strip(), mlm_s=m and float(m.group(2)))
 print(json.dumps(r))
 PY
 tail -n 1 "$RESULTS"

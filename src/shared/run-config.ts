@@ -141,6 +141,14 @@ export const MLM_SCRATCH_EPOCHS = 3;
  * test; keyword baseline 87.88 %) is not measured with this code (an earlier attempt: fine-tune
  * only 84.96 ± 1.00 %, masked-LM 1 epoch 84.64 ± 0.38 %). The issue's bar (+2 points on AG News
  * and a second set) is not shown, so the stage is proposed off.
+ * Masking and rate on TREC (same settings, 3 masked-LM epochs unless said; runs are deterministic
+ * per seed: fine-tune only seed 1 and mask 0.15 seed 1 reproduced 85.2 % and 86.4 % exactly):
+ * mask 0.30 84.40 ± 0.87 % (F1 84.53 ± 1.25; seeds 1-3: 85.0, 84.8, 83.4); mask 0.40
+ * 85.73 ± 1.10 % (85.02 ± 1.66; 85.2, 85.0, 87.0); mask 0.15 at 1e-3 86.07 ± 0.12 % (85.19 ± 1.31;
+ * 86.2, 86.0, 86.0); 10 epochs, mask 0.15 at 1e-3 85.27 ± 0.23 % (84.62 ± 1.14). Seeds 4-5 added:
+ * fine-tune only 85.76 ± 0.62 % over 5 seeds (84.82 ± 0.39), mask 0.15 at 5e-4 86.16 ± 1.00 %
+ * (85.56 ± 1.02), a paired gain of +0.40 ± 0.65 points. No setting comes near +2 points.
+ * Time on the shared 2-core CPU: masked-LM 20-54 s/epoch, fine-tune 11-30 s/epoch (load-bound).
  */
 export const MLM_ON_FOR_SCRATCH = false;
 
