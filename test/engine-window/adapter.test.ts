@@ -5,7 +5,7 @@
  * WebGpuProbe and the launcher's decision. The page's real answer in Chromium is in
  * adapter-chromium.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EngineHost, type HostPort } from '../../src/main/engine/window-host';
 import { EngineWindowClient, EngineWindowError, type ClientPort } from '../../src/main/engine/window-client';
 import type { AdapterAnswer, EngineReply, EngineRequest } from '../../src/main/engine/window-protocol';
@@ -110,13 +110,11 @@ describe("EngineHost answers 'adapter' (the window's side)", () => {
 });
 
 describe("the probe window's answer in systemInfo and the launcher's decision", () => {
-  const saved = process.env.FINETUNE_BACKEND;
   beforeEach(() => {
-    delete process.env.FINETUNE_BACKEND;
+    vi.stubEnv('FINETUNE_BACKEND', undefined);
   });
   afterEach(() => {
-    if (saved === undefined) delete process.env.FINETUNE_BACKEND;
-    else process.env.FINETUNE_BACKEND = saved;
+    vi.unstubAllEnvs();
   });
   /** A worker context that fails the test if the Dawn probe worker is started. */
   const noWorkers = {

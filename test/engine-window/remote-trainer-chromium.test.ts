@@ -15,9 +15,8 @@ import { activeKernels } from '../../src/main/engine/backends/start';
 import { readModelWeights } from '../../src/main/hf/weights';
 import { MODEL_DIR, Trainer, type TrainerSink, type TrainJob } from '../../src/main/engine/trainer';
 import type { InitResult } from '../../src/main/engine/window-protocol';
-import { RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
 import type { EvalMetrics, TrainStepEvent } from '../../src/shared/types';
-import { agNewsRows, AG_LABELS } from '../helpers/agnews';
+import { agNewsRows, agNewsTrainJob } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { fixtureDir } from '../helpers/reference';
 import { useHeavyTimeouts } from '../engine/timeouts';
@@ -40,22 +39,9 @@ afterAll(async () => {
 const train = agNewsRows('train_5k.csv', 32);
 const evalRows = agNewsRows('test.csv', 16);
 
+/** 2 epochs of 4 steps, dropout 0.1 (the fixture's), clipping at 1. */
 function job(name: string): TrainJob {
-  return {
-    runId: name,
-    runDir: path.join(tmp, name),
-    resume: false,
-    train,
-    eval: evalRows,
-    config: {
-      name,
-      model: { source: 'bert', path: fixtureDir('bert') },
-      labels: AG_LABELS,
-      dataset: { fingerprint: 'test', name: 'ag', trainCount: train.length, evalCount: evalRows.length, path: null },
-      // 2 epochs of 4 steps, dropout 0.1 (the fixture's), clipping at 1.
-      options: { ...RECOMMENDED_OPTIONS, epochs: 2, batchSize: 8, learningRate: 1e-3, maxLength: 32, evalBatchSize: 16 },
-    },
-  };
+  return agNewsTrainJob(tmp, name, { train, eval: evalRows });
 }
 
 function recordingSink(): { sink: TrainerSink; steps: TrainStepEvent[]; evals: EvalMetrics[] } {

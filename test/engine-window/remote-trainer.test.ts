@@ -23,11 +23,9 @@ import { MODEL_DIR, PREDICTIONS_FILE, Trainer, type TrainerOptions, type Trainer
 import { EngineHost, type BackendStarter } from '../../src/main/engine/window-host';
 import { EngineWindowClient } from '../../src/main/engine/window-client';
 import type { InitResult } from '../../src/main/engine/window-protocol';
-import { RECOMMENDED_OPTIONS } from '../../src/shared/run-config';
 import type { EvalMetrics, TrainStepEvent } from '../../src/shared/types';
-import { agNewsRows, AG_LABELS } from '../helpers/agnews';
+import { agNewsRows, agNewsTrainJob } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
-import { fixtureDir } from '../helpers/reference';
 import { useHeavyTimeouts } from '../engine/timeouts';
 
 useHeavyTimeouts();
@@ -43,22 +41,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const train = agNewsRows('train_5k.csv', 48);
 const evalRows = agNewsRows('test.csv', 24);
 
+/** 3 epochs of 6 steps; maxGradNorm 1 (clipping on); dropout 0.1 in the fixture's config. */
 function job(name: string): TrainJob {
-  return {
-    runId: name,
-    runDir: path.join(tmp, name),
-    resume: false,
-    train,
-    eval: evalRows,
-    config: {
-      name,
-      model: { source: 'bert', path: fixtureDir('bert') },
-      labels: AG_LABELS,
-      dataset: { fingerprint: 'test', name: 'ag', trainCount: train.length, evalCount: evalRows.length, path: null },
-      // 3 epochs of 6 steps; maxGradNorm 1 (clipping on); dropout 0.1 in the fixture's config.
-      options: { ...RECOMMENDED_OPTIONS, epochs: 3, batchSize: 8, learningRate: 1e-3, maxLength: 32, evalBatchSize: 16 },
-    },
-  };
+  return agNewsTrainJob(tmp, name, { train, eval: evalRows }, { epochs: 3 });
 }
 
 interface Window {

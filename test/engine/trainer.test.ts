@@ -9,10 +9,9 @@ import { loadModelFolder } from '../../src/main/engine/load';
 import { batchTensors, disposeBatch, padRows } from '../../src/main/engine/batch';
 import { predictLogitsAsync } from '../../src/main/engine/step';
 import { latestCheckpoint } from '../../src/main/engine/checkpoint';
-import { RECOMMENDED_OPTIONS, type RunConfig } from '../../src/shared/run-config';
+import type { RunConfig } from '../../src/shared/run-config';
 import type { TrainStepEvent } from '../../src/shared/types';
-import { fixtureDir } from '../helpers/reference';
-import { agNewsRows, AG_LABELS } from '../helpers/agnews';
+import { agNewsRows, agNewsTrainJob } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { useHeavyTimeouts } from './timeouts';
 
@@ -30,20 +29,7 @@ const train = agNewsRows('train_5k.csv', 48);
 const evalRows = agNewsRows('test.csv', 24);
 
 function job(name: string, options: Partial<RunConfig['options']> = {}, family: 'bert' | 'roberta' | 'distilbert' | 'albert' = 'bert'): TrainJob {
-  return {
-    runId: name,
-    runDir: path.join(tmp, name),
-    resume: false,
-    train,
-    eval: evalRows,
-    config: {
-      name,
-      model: { source: family, path: fixtureDir(family) },
-      labels: AG_LABELS,
-      dataset: { fingerprint: 'test', name: 'ag', trainCount: train.length, evalCount: evalRows.length, path: null },
-      options: { ...RECOMMENDED_OPTIONS, epochs: 2, batchSize: 8, learningRate: 1e-3, maxLength: 32, evalBatchSize: 16, ...options },
-    },
-  };
+  return agNewsTrainJob(tmp, name, { train, eval: evalRows }, options, family);
 }
 
 function recordingSink() {

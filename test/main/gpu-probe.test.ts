@@ -3,7 +3,7 @@
  * the background; a real GPU becomes the backend systemInfo names, with the adapter's name; a
  * software adapter, none, or a forced backend leave the CPU choice and say why.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backendWithWebGpu, webGpuNote } from '../../src/main/features/gpu-probe';
 import { backendInfo } from '../../src/main/engine/backend';
 import type { SystemInfo } from '../../src/shared/types';
@@ -33,13 +33,11 @@ describe('the backend systemInfo names', () => {
 
 describe('the query through the built engine worker', () => {
   // The host's own FINETUNE_BACKEND decides (the trainer's workers inherit it).
-  const saved = process.env.FINETUNE_BACKEND;
   beforeEach(() => {
-    delete process.env.FINETUNE_BACKEND;
+    vi.stubEnv('FINETUNE_BACKEND', undefined);
   });
   afterEach(() => {
-    if (saved === undefined) delete process.env.FINETUNE_BACKEND;
-    else process.env.FINETUNE_BACKEND = saved;
+    vi.unstubAllEnvs();
   });
 
   it('answers probing first, then what the driver said; the backend follows it', async () => {
