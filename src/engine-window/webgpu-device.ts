@@ -10,17 +10,16 @@
  * for by name, or a test); validation errors arrive as events and are thrown after the step.
  */
 import type * as NodeDevice from '../main/engine/webgpu/device';
+import { chromiumAdapterName, SOFTWARE_ADAPTER } from '../main/engine/webgpu/adapter-name';
 
 export type WebGpuAdapterReport = NodeDevice.WebGpuAdapterReport;
 export type GPUDeviceLike = NodeDevice.GPUDeviceLike;
 
-const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
-
 /** A name for people from the adapter info Chromium gives ("google swiftshader via WebGPU"). */
 export function describeAdapter(info: GPUAdapterInfo, fallback: boolean): WebGpuAdapterReport {
   const vendor = (info.vendor || '').trim();
-  const device = [info.description, [vendor, info.architecture, info.device].filter(Boolean).join(' ')].find((s) => s && s.trim())?.trim() || 'unknown device';
-  const software = fallback || SOFTWARE.test(`${device} ${info.architecture} ${info.description}`);
+  const device = chromiumAdapterName(info);
+  const software = fallback || SOFTWARE_ADAPTER.test(`${device} ${info.architecture} ${info.description}`);
   return { label: `${device} via WebGPU (Chromium)`, vendor, device, api: 'chromium', software };
 }
 

@@ -11,6 +11,7 @@
  */
 import type { WebGpuStatus } from '../shared/types';
 import type { AdapterAnswer } from './engine/window-protocol';
+import { chromiumAdapterName, SOFTWARE_ADAPTER } from './engine/webgpu/adapter-name';
 import { LINUX_WEBGPU_HINT, WEBGPU_FLAG } from '../shared/engine-window';
 import { APP_ORIGIN } from './security-policy';
 
@@ -126,12 +127,9 @@ export function webGpuSwitches(platform: string, allowSoftware: boolean): [strin
   return switches;
 }
 
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
-
 /** A name for people from the engine window's adapter info ("NVIDIA ampere via WebGPU (Chromium)"). */
 export function adapterLabel(a: Extract<AdapterAnswer, { ok: true }>): string {
-  const name = [a.description, [a.vendor, a.architecture, a.device].filter(Boolean).join(' ')].map((x) => x.trim()).find(Boolean) || 'unknown device';
-  return `${name} via WebGPU (Chromium)`;
+  return `${chromiumAdapterName(a)} via WebGPU (Chromium)`;
 }
 
 /**

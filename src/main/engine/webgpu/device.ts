@@ -19,6 +19,7 @@
  * globalThis once, the way the package's README says; nothing else global is changed.
  */
 import { createRequire } from 'node:module';
+import { SOFTWARE_ADAPTER } from './adapter-name';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -87,8 +88,6 @@ export function loadDawn(): DawnModule | null {
   return dawn;
 }
 
-const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
-
 const VENDORS: Record<string, string> = { nvidia: 'NVIDIA', amd: 'AMD', intel: 'Intel', apple: 'Apple', qualcomm: 'Qualcomm', arm: 'Arm' };
 
 /**
@@ -110,7 +109,7 @@ function describe(adapter: AdapterLike, api: string): WebGpuAdapterReport {
   const info = adapter.info ?? {};
   const device = deviceName(info);
   const vendor = VENDORS[(info.vendor ?? '').toLowerCase()] ?? (info.vendor || '').trim();
-  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || info.type === 'cpu' || SOFTWARE.test(`${device} ${info.device ?? ''} ${info.description ?? ''}`));
+  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || info.type === 'cpu' || SOFTWARE_ADAPTER.test(`${device} ${info.device ?? ''} ${info.description ?? ''}`));
   const apiName = { vulkan: 'Vulkan', metal: 'Metal', d3d12: 'Direct3D 12', opengles: 'OpenGL ES', opengl: 'OpenGL', d3d11: 'Direct3D 11' }[api] ?? api;
   return { label: `${device} via ${apiName}`, vendor, device, api, software };
 }
