@@ -14,6 +14,7 @@ import { readBack, type Kernels } from './kernels';
 import type { SequenceClassifier } from './models/index';
 import { ForwardContext } from './models/layers';
 import { predictLogitsAsync, Stepper, type LabeledBatch, type StepOptions, type StepOutcome } from './step';
+import type { WireContext } from './window-protocol';
 
 /** One micro-batch: padded host arrays and a class index per row. */
 export interface EngineBatch {
@@ -21,11 +22,8 @@ export interface EngineBatch {
   labels: Int32Array;
 }
 
-/** How a micro-batch's forward runs: dropout on (training) with this seed, or off. */
-export interface EngineContext {
-  training: boolean;
-  seed: number;
-}
+/** How a micro-batch's forward runs (dropout on with this seed, or off): what the protocol carries to the window as it is. */
+export type EngineContext = WireContext;
 
 /** AdamW's moments by parameter name. */
 export type Moments = Map<string, { m: Float32Array; v: Float32Array }>;

@@ -12,8 +12,10 @@ import type { ModelConfig } from '../hf/config';
 import type { WeightMap } from '../hf/safetensors';
 import type { HostBatch } from './batch';
 import {
+  fromWireMoments,
   ownBuffer,
   toWireBatch,
+  toWireMoments,
   transferables,
   type AdapterAnswer,
   type EngineHello,
@@ -190,13 +192,12 @@ export class EngineWindowClient {
   /** The optimizer's step count and moments by parameter name (copies), for a checkpoint. */
   async moments(call?: CallOptions): Promise<{ step: number; moments: Map<string, { m: Float32Array; v: Float32Array }> }> {
     const reply = await this.call({ type: 'moments' }, 'moments', call);
-    return { step: reply.step, moments: new Map(reply.moments.map((x) => [x.name, { m: new Float32Array(x.m), v: new Float32Array(x.v) }])) };
+    return { step: reply.step, moments: fromWireMoments(reply.moments) };
   }
 
   /** Sets the optimizer's step count and moments (a resumed run). The caller's arrays are copied. */
   async restore(step: number, moments: ReadonlyMap<string, { m: Float32Array; v: Float32Array }>, call?: CallOptions): Promise<void> {
-    const wire = [...moments].map(([name, x]) => ({ name, m: ownBuffer(x.m), v: ownBuffer(x.v) }));
-    await this.call({ type: 'restore', step, moments: wire }, 'restored', call);
+    await this.call({ type: 'restore', step, moments: toWireMoments(moments) }, 'restored', call);
   }
 
   /** Frees the model and its optimizer in the window. */

@@ -12,7 +12,7 @@ import { ForwardContext } from './models/layers';
 import { predictLogitsAsync, Stepper, type LabeledBatch } from './step';
 import { tf } from './tf';
 import type { WeightMap } from '../hf/safetensors';
-import { fromWireBatch, ownBuffer, transferables, type EngineHello, type EngineReply, type EngineRequest, type AdapterAnswer, type InitResult, type WireMoments, type WireTensor } from './window-protocol';
+import { fromWireBatch, fromWireMoments, ownBuffer, toWireMoments, transferables, type EngineHello, type EngineReply, type EngineRequest, type AdapterAnswer, type InitResult, type WireTensor } from './window-protocol';
 
 /** The port as the host sees it: a DOM MessagePort in the window, a fake in tests. */
 export interface HostPort {
@@ -121,15 +121,13 @@ export class EngineHost {
       case 'moments': {
         const { stepper } = this.needSession('moments');
         await stepper.optimizer.prefetchMoments(this.kernels!.backend);
-        const moments: WireMoments[] = [];
         // Copies: on the host backends moments() hands out the optimizer's own arrays.
-        for (const [name, { m, v }] of stepper.optimizer.moments()) moments.push({ name, m: ownBuffer(m), v: ownBuffer(v) });
-        return { id: request.id, type: 'moments', step: stepper.optimizer.step, moments };
+        return { id: request.id, type: 'moments', step: stepper.optimizer.step, moments: toWireMoments(stepper.optimizer.moments()) };
       }
       case 'restore': {
         const { stepper } = this.needSession('restore');
         if (!Number.isInteger(request.step) || request.step < 0) throw new Error(`cannot restore the optimizer to step ${request.step}: a step count is a whole number >= 0`);
-        const moments = new Map(request.moments.map((x) => [x.name, { m: new Float32Array(x.m), v: new Float32Array(x.v) }]));
+        const moments = fromWireMoments(request.moments);
         for (const [name, { m, v }] of moments) {
           if (m.length !== v.length) throw new Error(`optimizer state for ${name} has ${m.length} first and ${v.length} second moments`);
         }

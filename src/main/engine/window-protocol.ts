@@ -134,6 +134,15 @@ export function ownBuffer(view: ArrayBufferView): ArrayBuffer {
   return out;
 }
 
+/** Optimizer moments by parameter name, as the protocol carries them (copies: the caller's arrays stay its own). */
+export function toWireMoments(moments: Iterable<[string, { m: Float32Array; v: Float32Array }]>): WireMoments[] {
+  return [...moments].map(([name, { m, v }]) => ({ name, m: ownBuffer(m), v: ownBuffer(v) }));
+}
+
+export function fromWireMoments(wire: readonly WireMoments[]): Map<string, { m: Float32Array; v: Float32Array }> {
+  return new Map(wire.map((x) => [x.name, { m: new Float32Array(x.m), v: new Float32Array(x.v) }]));
+}
+
 export function toWireBatch(host: HostBatch, labels?: Int32Array): WireBatch {
   return {
     batchSize: host.batchSize,
