@@ -194,7 +194,7 @@ describe('predictFile with a model folder, and the predictions export of a run',
         predictor.labels.forEach((l, j) => expect(Number(row[5 + j])).toBeCloseTo(expected[i]!.scores[l]!, 5));
       });
     } finally {
-      predictor.dispose();
+      await predictor.dispose();
     }
   });
 

@@ -101,7 +101,7 @@ async function run(job: EngineJob): Promise<void> {
     send({ type: 'serving', labels: serving.labels });
     // Stays alive: requests arrive as messages until the parent stops it.
     await new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
-    serving.dispose();
+    await serving.dispose();
     return;
   }
   if (job.kind === 'predict-file') {
@@ -130,7 +130,7 @@ async function run(job: EngineJob): Promise<void> {
       });
       send({ type: 'predictions', predictions });
     } finally {
-      predictor.dispose();
+      await predictor.dispose();
     }
     return;
   }
