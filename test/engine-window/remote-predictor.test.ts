@@ -139,6 +139,17 @@ describe(`Predictor through the engine-window protocol (${backend}, host in proc
     }
   });
 
+  it('a window without WebGPU refuses the model, saying so, and nothing is left loaded here', async () => {
+    const start = tf.memory().numTensors;
+    const win = inProcessEngineWindow(async () => 'this window has no navigator.gpu (WebGPU is disabled or unsupported here)');
+    try {
+      await expect(remotePredictor(win)).rejects.toThrow(/the engine window cannot run the model: this window has no navigator\.gpu/);
+      expect(tf.memory().numTensors).toBe(start);
+    } finally {
+      win.close();
+    }
+  });
+
   it('the window going away fails the prediction with the reason (not a cancel)', async () => {
     const win = inProcessEngineWindow();
     const reason = 'The GPU engine window crashed (exit code 133).';
