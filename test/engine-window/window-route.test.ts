@@ -157,8 +157,12 @@ describe("EngineWindowLink (the worker's side of main's notices)", () => {
     link.notice({ type: 'engine-port' }, [mainPort(port2)]);
     const call = link.client().params();
     const reason = 'The GPU engine window ran out of memory (exit code 9). Try a smaller batch size or maximum length, or train on the CPU.';
+    const gone = link.whenGone();
     expect(link.notice({ type: 'engine-window-gone', reason }, undefined)).toBe(true);
     expect(link.gone).toBe(reason);
+    // The try-it box's worker waits on this, not on a call.
+    expect(await gone).toBe(reason);
+    expect(await link.whenGone()).toBe(reason);
     await expect(call).rejects.toThrow(reason);
     await expect(link.client().dispose()).rejects.toThrow(reason);
     port1.close();
@@ -169,7 +173,10 @@ describe("EngineWindowLink (the worker's side of main's notices)", () => {
     const { port1, port2 } = new MessageChannel();
     link.notice({ type: 'engine-port' }, [mainPort(port2)]);
     const call = link.client().params();
+    const gone = link.whenGone();
     port1.close();
     await expect(call).rejects.toThrow(/closed its port/);
+    expect(await gone).toMatch(/closed its port/);
+    expect(link.gone).toBeNull();
   });
 });

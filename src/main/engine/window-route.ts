@@ -133,6 +133,9 @@ export class EngineWindowLink {
   private opened: EngineWindowClient | null = null;
   /** Why the window is gone (main's message), or null while it lives. */
   gone: string | null = null;
+  /** Why the window went away (main's notice or its port closing), for whenGone(). */
+  private lostReason: string | null = null;
+  private goneListeners: ((reason: string) => void)[] = [];
 
   constructor(
     /** A call the window does not answer within this many milliseconds fails (a hung GPU): 30 minutes. */
@@ -150,9 +153,25 @@ export class EngineWindowLink {
     if (d.type === 'engine-window-gone') {
       this.gone = typeof d.reason === 'string' ? d.reason : 'The GPU engine window is gone.';
       this.opened?.close(this.gone);
+      this.lost(this.gone);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Resolves with the reason once the window is gone (main's notice, or its port closed): a job
+   * that waits for requests rather than on a call (the try-it box) ends then, so the next request
+   * starts a new worker with a new window.
+   */
+  whenGone(): Promise<string> {
+    if (this.lostReason) return Promise.resolve(this.lostReason);
+    return new Promise((resolve) => this.goneListeners.push(resolve));
+  }
+
+  private lost(reason: string): void {
+    this.lostReason ??= reason;
+    for (const l of this.goneListeners.splice(0)) l(reason);
   }
 
   get hasPort(): boolean {
@@ -166,7 +185,11 @@ export class EngineWindowLink {
     if (!port) throw new Error('the engine window has not sent its port: restart the run');
     const client = new EngineWindowClient(clientPortOf(port), { timeoutMs: this.timeoutMs });
     if (this.gone) client.close(this.gone);
-    port.on('close', () => client.close(this.gone ?? 'the engine window closed its port'));
+    port.on('close', () => {
+      const reason = this.gone ?? 'the engine window closed its port';
+      client.close(reason);
+      this.lost(reason);
+    });
     port.start();
     return (this.opened = client);
   }

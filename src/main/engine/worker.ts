@@ -108,9 +108,18 @@ async function run(job: EngineJob): Promise<void> {
   if (job.kind === 'serve') {
     serving = await loadPredictor(job.modelDir);
     send({ type: 'serving', labels: serving.labels });
-    // Stays alive: requests arrive as messages until the parent stops it.
-    await new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
-    await serving.dispose();
+    // Stays alive: requests arrive as messages until the parent stops it, or, when the model is
+    // in the engine window, until the window is gone: the job fails with its reason and the
+    // parent starts a new worker (and window) for the next request.
+    const stopped = new Promise<null>((resolve) => abort.signal.addEventListener('abort', () => resolve(null), { once: true }));
+    const gone = await Promise.race(route ? [stopped, engineWindow.whenGone()] : [stopped]);
+    const predictor = serving;
+    serving = null;
+    if (gone !== null) {
+      await predictor.dispose().catch(() => {});
+      throw new Error(gone);
+    }
+    await predictor.dispose();
     return;
   }
   if (job.kind === 'predict-file') {
