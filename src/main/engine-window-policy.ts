@@ -14,6 +14,7 @@ import type { AdapterAnswer } from './engine/window-protocol';
 import { chromiumAdapterName, SOFTWARE_ADAPTER } from './engine/webgpu/adapter-name';
 import { LINUX_WEBGPU_HINT, WEBGPU_FLAG } from '../shared/engine-window';
 import { APP_ORIGIN } from './security-policy';
+import { WINDOW_JOB_KINDS } from './engine/window-route';
 
 /** The page, served by the app:// handler from out/renderer/engine-window/. */
 export const ENGINE_WINDOW_URL = `${APP_ORIGIN}/engine-window/index.html`;
@@ -178,14 +179,17 @@ export interface EngineWindowDecision {
 
 /**
  * Whether Electron's main opens an engine window for a job it sends to an engine worker: only a
- * training run, and only when it asks for WebGPU by name (its backend, recorded for a resumed run,
- * or FINETUNE_BACKEND=webgpu; a software adapter is then accepted), or names no backend at all and
- * main's probe window found a real (non-fallback) adapter (adapterStatus 'found'), unless
- * tfjs-node-gpu would train. The worker then trains in the window (engine/window-route.ts, which
- * refuses a software adapter for a job with no backend named) and the run records its adapter.
+ * job that runs a model (training, predictions, batch prediction, the try-it box:
+ * engine/window-route.ts WINDOW_JOB_KINDS), and only when it asks for WebGPU by name (its backend,
+ * recorded for a resumed run, or FINETUNE_BACKEND=webgpu; a software adapter is then accepted), or
+ * names no backend at all and main's probe window found a real (non-fallback) adapter
+ * (adapterStatus 'found'), unless tfjs-node-gpu would run it. The worker then runs the model in the
+ * window (engine/window-route.ts, which refuses a software adapter for a job with no backend
+ * named) and the job records its adapter. Without a window, the worker's automatic choice skips
+ * Dawn (window-route.ts localBackendPlan): a job with no backend named runs on native/wasm/cpu.
  */
 export function engineWindowWanted(job: EngineWindowJob, decision: EngineWindowDecision): boolean {
-  if (job.kind !== 'train') return false;
+  if (!(WINDOW_JOB_KINDS as readonly string[]).includes(job.kind)) return false;
   const named = job.backend ?? decision.forced;
   if (named) return named === 'webgpu';
   return decision.gpu?.state === 'found' && decision.localBackend !== 'tensorflow-gpu';

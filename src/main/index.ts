@@ -53,8 +53,9 @@ let finetune: App | null = null;
 
 /**
  * The engine worker as an Electron utilityProcess: a crash or out-of-memory there leaves the app running.
- * A training job that asks for WebGPU, or names no backend on a machine where the probe window
- * found a real GPU, gets a hidden engine window first (lazily, when its 'start' is sent;
+ * A job that runs a model (training, predictions, batch prediction, the try-it box) and asks for
+ * WebGPU, or names no backend on a machine where the probe window found a real GPU, gets a hidden
+ * engine window first (lazily, when its 'start' is sent;
  * engine-window-policy.ts engineWindowWanted; a job with no backend named that starts while the
  * probe is still asking waits for its answer): the port reaches the worker before the job,
  * and the window closes when the worker exits. UNVERIFIED in real Electron (it cannot launch here);
@@ -83,8 +84,8 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
     try {
       await win.connect(child);
     } catch (err) {
-      // The job goes without a port: the worker trains on its own backend (a webgpu one fails
-      // there, saying why, if Dawn cannot run in the utility process).
+      // The job goes without a port: the worker runs it on its own backend, never Dawn there (one
+      // that names webgpu fails, saying why: engine/window-route.ts localBackendPlan).
       console.error(`the engine window did not open: ${err instanceof Error ? err.message : String(err)}`);
       win.close();
     }

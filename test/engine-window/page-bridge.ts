@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { EngineWindowClient, type ClientPort } from '../../src/main/engine/window-client';
-import { ENGINE_PORT_MESSAGE } from '../../src/main/engine/window-protocol';
+import { ENGINE_PORT_MESSAGE, type EngineRequest } from '../../src/main/engine/window-protocol';
 import { REPO_DIR } from '../helpers/app';
 import { CHROMIUM } from '../helpers/browser';
 
@@ -115,6 +115,8 @@ export async function connectPage(page: Page): Promise<ClientPort> {
 
 export interface EnginePage {
   client: EngineWindowClient;
+  /** The type of each request the client sent, in order (what went to the page). */
+  requests: EngineRequest['type'][];
   /** Why this Chromium has no WebGPU adapter, or null when it has one. */
   noAdapter: string | null;
   /** The page's uncaught errors and console errors. */
@@ -150,10 +152,22 @@ export async function openEnginePage(timeoutMs = 5 * 60_000, flags: readonly str
       return a ? { ok: true, why: `${a.info?.vendor ?? ''} ${a.info?.architecture ?? ''}`.trim() } : { ok: false, why: 'requestAdapter() returned null' };
     });
     const noAdapter = adapter.ok ? null : `no WebGPU adapter in ${CHROMIUM} with ${flags.join(' ') || 'no WebGPU flags'}: ${adapter.why}`;
-    const client = new EngineWindowClient(await connectPage(page), { timeoutMs });
+    const port = await connectPage(page);
+    const requests: EngineRequest['type'][] = [];
+    const client = new EngineWindowClient(
+      {
+        postMessage(message, transfer) {
+          requests.push(message.type);
+          port.postMessage(message, transfer);
+        },
+        onMessage: (l) => port.onMessage(l),
+      },
+      { timeoutMs },
+    );
     const b = browser;
     return {
       client,
+      requests,
       noAdapter,
       pageErrors,
       async close() {

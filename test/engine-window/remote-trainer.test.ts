@@ -14,19 +14,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeKernels } from '../../src/main/engine/backends/start';
 import { latestCheckpoint, readCheckpoint } from '../../src/main/engine/checkpoint';
 import { tf } from '../../src/main/engine/tf';
 import { MODEL_DIR, PREDICTIONS_FILE, Trainer, type TrainerOptions, type TrainerSink, type TrainJob } from '../../src/main/engine/trainer';
-import { EngineHost, type BackendStarter } from '../../src/main/engine/window-host';
-import { EngineWindowClient } from '../../src/main/engine/window-client';
+import type { BackendStarter } from '../../src/main/engine/window-host';
 import type { InitResult } from '../../src/main/engine/window-protocol';
 import type { EvalMetrics, TrainStepEvent } from '../../src/shared/types';
 import { agNewsRows, agNewsTrainJob } from '../helpers/agnews';
 import { maxAbsDiff, setTestBackend } from '../helpers/engine';
 import { useHeavyTimeouts } from '../engine/timeouts';
+import { inProcessEngineWindow, type InProcessWindow } from './in-process-window';
 
 useHeavyTimeouts();
 
@@ -46,50 +45,16 @@ function job(name: string): TrainJob {
   return agNewsTrainJob(tmp, name, { train, eval: evalRows }, { epochs: 3 });
 }
 
-interface Window {
+interface Window extends InProcessWindow {
   options: TrainerOptions;
-  /** The window's tensor count after each step, from its replies. */
-  windowTensors: number[];
   init: InitResult[];
-  close(): void;
 }
 
-/** An EngineHost on this process's backend (or the starter given) at one end of a worker_threads MessageChannel, the client at the other. */
-function engineWindow(starter: BackendStarter = async () => activeKernels()): Window {
-  const { port1, port2 } = new MessageChannel();
-  const windowTensors: number[] = [];
-  new EngineHost(
-    {
-      postMessage: (message, transfer) => port1.postMessage(message, transfer),
-      onMessage: (listener) => void port1.on('message', listener),
-    },
-    starter,
-    false,
-  );
-  const clientPort = {
-    postMessage: (message: unknown, transfer: ArrayBuffer[]) => port2.postMessage(message, transfer),
-    onMessage(listener: (data: unknown) => void) {
-      const spy = (data: unknown): void => {
-        const d = data as { type?: string; result?: { numTensors?: number } };
-        if (d.type === 'stepped' && typeof d.result?.numTensors === 'number') windowTensors.push(d.result.numTensors);
-        listener(data);
-      };
-      (port2 as MessagePort).on('message', spy);
-      return () => void port2.off('message', spy);
-    },
-  };
-  const client = new EngineWindowClient(clientPort, { timeoutMs: 10 * 60_000 });
+/** The in-process engine window (in-process-window.ts) as the Trainer's remote engine. */
+function engineWindow(starter?: BackendStarter): Window {
+  const win = inProcessEngineWindow(starter);
   const init: InitResult[] = [];
-  return {
-    options: { remote: { client, allowSoftware: false, onReady: (r) => init.push(r) } },
-    windowTensors,
-    init,
-    close() {
-      client.close('test finished');
-      port1.close();
-      port2.close();
-    },
-  };
+  return { ...win, options: { remote: { client: win.client, allowSoftware: false, onReady: (r) => init.push(r) } }, init };
 }
 
 interface Recording {

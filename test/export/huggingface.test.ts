@@ -63,8 +63,8 @@ async function engineLogits(e: Exported, maxLength: number): Promise<{ logits: F
     const tok = exported.loaded.tokenizer;
     return { logits, copy, input: paddedInputs(TEXTS.map((s) => tok.encode(s, maxLength)), tok.padId) };
   } finally {
-    exported.dispose();
-    original.dispose();
+    await exported.dispose();
+    await original.dispose();
   }
 }
 

@@ -194,7 +194,7 @@ describe('predictFile with a model folder, and the predictions export of a run',
         predictor.labels.forEach((l, j) => expect(Number(row[5 + j])).toBeCloseTo(expected[i]!.scores[l]!, 5));
       });
     } finally {
-      predictor.dispose();
+      await predictor.dispose();
     }
   });
 
@@ -216,6 +216,23 @@ describe('predictFile with a model folder, and the predictions export of a run',
     expect(Number(rows[1]![3])).toBe(0.7);
     const c = await exportPredictions(t.dataDir, runId, outDir, {});
     expect(c.path).toBe(path.join(outDir, 'eval_predictions.csv'));
+    // The engine worker's own classifier (the engine window's, in Electron): loaded with the run's model folder, used, released.
+    const loadedFrom: string[] = [];
+    let released = 0;
+    const fake = new FakeClassifier();
+    const d = await exportPredictions(t.dataDir, runId, path.join(outDir, 'loaded.csv'), {
+      input,
+      loadClassifier: async (dir) => {
+        loadedFrom.push(dir);
+        return Object.assign(fake, { dispose: () => void released++ });
+      },
+    });
+    expect(loadedFrom.length).toBe(1);
+    expect(fs.existsSync(path.join(loadedFrom[0]!, 'config.json'))).toBe(true);
+    expect(fake.calls.flat().length).toBe(10);
+    expect(released).toBe(1);
+    // The fake's labels, not the run model's.
+    expect(readCsv(d.path).slice(1).map((r) => r[3]).every((l) => l === 'A' || l === 'B')).toBe(true);
     const kinds = t.app.runs.artifacts(runId).filter((x) => x.kind === 'predictions').map((x) => x.path);
     expect(kinds).toEqual(expect.arrayContaining([a.path, b.path]));
     expect(leftovers(outDir)).toEqual([]);

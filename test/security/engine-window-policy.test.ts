@@ -106,7 +106,20 @@ describe('when main opens an engine window', () => {
     expect(engineWindowWanted({ kind: 'train' }, d('webgpu', { state: 'not-asked', reason: 'forced' }))).toBe(true);
     expect(engineWindowWanted({ kind: 'train', backend: 'cpu' }, d('webgpu', found))).toBe(false);
     expect(engineWindowWanted({ kind: 'train' }, d('native', found))).toBe(false);
-    for (const kind of ['predict', 'serve', 'benchmark', 'probe-webgpu', 'count-tokens']) expect(engineWindowWanted({ kind, backend: 'webgpu' }, d('webgpu', found)), kind).toBe(false);
+    for (const kind of ['benchmark', 'probe-webgpu', 'count-tokens', 'baseline']) expect(engineWindowWanted({ kind, backend: 'webgpu' }, d('webgpu', found)), kind).toBe(false);
+  });
+
+  it('predictions, batch prediction and the try-it box get a window by the same rule as training', () => {
+    for (const kind of ['predict', 'predict-file', 'serve']) {
+      expect(engineWindowWanted({ kind, backend: 'webgpu' }, d(null, null)), kind).toBe(true);
+      expect(engineWindowWanted({ kind }, d('webgpu', { state: 'not-asked', reason: 'forced' })), kind).toBe(true);
+      expect(engineWindowWanted({ kind }, d(null, found)), kind).toBe(true);
+      expect(engineWindowWanted({ kind }, d(null, software)), kind).toBe(false);
+      expect(engineWindowWanted({ kind }, d(null, null)), kind).toBe(false);
+      expect(engineWindowWanted({ kind, backend: 'cpu' }, d(null, found)), kind).toBe(false);
+      expect(engineWindowWanted({ kind }, d('native', found)), kind).toBe(false);
+      expect(engineWindowWanted({ kind }, d(null, found, 'tensorflow-gpu')), kind).toBe(false);
+    }
   });
 
   it('a run with no backend named: only when the probe window found a real adapter (GPU training is the default)', () => {
@@ -118,7 +131,7 @@ describe('when main opens an engine window', () => {
     expect(engineWindowWanted({ kind: 'train' }, d(null, { state: 'no-adapter', reason: 'x' }))).toBe(false);
     // tfjs-node-gpu (CUDA) stays first, as systemInfo says.
     expect(engineWindowWanted({ kind: 'train' }, d(null, found, 'tensorflow-gpu'))).toBe(false);
-    expect(engineWindowWanted({ kind: 'predict' }, d(null, found))).toBe(false);
+    expect(engineWindowWanted({ kind: 'benchmark' }, d(null, found))).toBe(false);
   });
 });
 
@@ -168,5 +181,10 @@ describe('a run on webgpu whose window has no WebGPU', () => {
     expect((windowWithoutWebGpu(bare, 'win32') as Error).message).toMatch(/update the driver/);
     const other = new Error("the engine window failed 'init': the model has no parameter x");
     expect(windowWithoutWebGpu(other, 'linux')).toBe(other);
+    // A prediction job (predictions, batch prediction, the try-it box) that asked for WebGPU.
+    const predict = windowWithoutWebGpu(bare, 'linux', 'predict') as Error;
+    expect(predict.message).toMatch(/^These predictions ask for WebGPU, and the engine window has none \(.*no navigator\.gpu.*\)\. WebGPU is off in this app: .*npm start -- --webgpu.*; then try again\. Or predict on the CPU/);
+    expect(predict.message).not.toMatch(/resume/);
+    expect(windowWithoutWebGpu(other, 'linux', 'predict')).toBe(other);
   });
 });

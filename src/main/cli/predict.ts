@@ -85,7 +85,7 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     }
     return 0;
   } finally {
-    predictor.dispose();
+    await predictor.dispose();
   }
 }
 
@@ -137,6 +137,6 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<number>
     });
     return 0;
   } finally {
-    predictor.dispose();
+    await predictor.dispose();
   }
 }

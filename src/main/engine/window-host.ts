@@ -28,7 +28,8 @@ export type AdapterQuery = () => Promise<AdapterAnswer>;
 
 interface Session {
   model: SequenceClassifier;
-  stepper: Stepper;
+  /** The optimizer's side; null for a model loaded for predictions only (InitOptions.inference). */
+  stepper: Stepper | null;
 }
 
 function isRequest(data: unknown): data is EngineRequest {
@@ -71,12 +72,18 @@ export class EngineHost {
     return this.session;
   }
 
+  private needStepper(type: string): { model: SequenceClassifier; stepper: Stepper } {
+    const { model, stepper } = this.needSession(type);
+    if (!stepper) throw new Error(`the engine window's model was loaded for predictions only (init with inference): it has no optimizer for '${type}'`);
+    return { model, stepper };
+  }
+
   private async handle(request: EngineRequest): Promise<EngineReply> {
     switch (request.type) {
       case 'init':
         return { id: request.id, type: 'ready', result: await this.init(request) };
       case 'step': {
-        const { model, stepper } = this.needSession('step');
+        const { model, stepper } = this.needStepper('step');
         const kernels = this.kernels!;
         if (request.micro.length === 0 || request.micro.length !== request.contexts.length) {
           throw new Error(`a step needs one context per micro-batch (got ${request.micro.length} batches, ${request.contexts.length} contexts)`);
@@ -119,13 +126,13 @@ export class EngineHost {
         return { id: request.id, type: 'params', params };
       }
       case 'moments': {
-        const { stepper } = this.needSession('moments');
+        const { stepper } = this.needStepper('moments');
         await stepper.optimizer.prefetchMoments(this.kernels!.backend);
         // Copies: on the host backends moments() hands out the optimizer's own arrays.
         return { id: request.id, type: 'moments', step: stepper.optimizer.step, moments: toWireMoments(stepper.optimizer.moments()) };
       }
       case 'restore': {
-        const { stepper } = this.needSession('restore');
+        const { stepper } = this.needStepper('restore');
         if (!Number.isInteger(request.step) || request.step < 0) throw new Error(`cannot restore the optimizer to step ${request.step}: a step count is a whole number >= 0`);
         const moments = fromWireMoments(request.moments);
         for (const [name, { m, v }] of moments) {
@@ -149,7 +156,7 @@ export class EngineHost {
   private async init(request: Extract<EngineRequest, { type: 'init' }>): Promise<InitResult> {
     if (!this.kernels) {
       const started = await this.startBackend({ allowSoftware: request.options.allowSoftware });
-      if (typeof started === 'string') throw new Error(`the engine window cannot train: ${started}`);
+      if (typeof started === 'string') throw new Error(`the engine window cannot ${request.options.inference ? 'run the model' : 'train'}: ${started}`);
       this.kernels = started;
     }
     this.disposeSession();
@@ -161,8 +168,8 @@ export class EngineHost {
         reinitialiseMismatchedHead: request.options.reinitialiseMismatchedHead,
         source: request.options.source,
       });
-      const { weightDecay, maxGradNorm, trainable, classWeights } = request.options;
-      const stepper = new Stepper(model, { weightDecay, maxGradNorm, trainable, classWeights }, this.kernels);
+      const { weightDecay, maxGradNorm, trainable, classWeights, inference } = request.options;
+      const stepper = inference ? null : new Stepper(model, { weightDecay, maxGradNorm, trainable, classWeights }, this.kernels);
       this.session = { model, stepper };
       return {
         backend: this.kernels.backend,
@@ -179,7 +186,7 @@ export class EngineHost {
 
   private disposeSession(): void {
     if (!this.session) return;
-    this.session.stepper.dispose();
+    this.session.stepper?.dispose();
     this.session.model.store.dispose();
     this.session = null;
   }

@@ -54,6 +54,11 @@ export interface InitOptions {
   allowSoftware: boolean;
   /** Where the weights came from, for messages. */
   source: string;
+  /**
+   * Predictions only (a Predictor's forward): no optimizer is made (no moments on the GPU) and
+   * the optimizer fields above are ignored; 'step', 'moments' and 'restore' then fail.
+   */
+  inference?: boolean;
 }
 
 export type EngineRequest =

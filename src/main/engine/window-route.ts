@@ -24,13 +24,53 @@ export interface WindowRoute {
   allowSoftware: boolean;
 }
 
-/** The route for a job: the engine window (how), or null to train on this process's backend. */
+/** The jobs that run their model in the engine window when they get a port: training, and the predictions (one job, a file, the try-it box). */
+export const WINDOW_JOB_KINDS: readonly EngineJob['kind'][] = ['train', 'predict', 'predict-file', 'serve'];
+
+/** The route for a job: the engine window (how), or null to run on this process's backend. */
 export function engineWindowRoute(job: EngineJob, forced: BackendName | null, hasPort: boolean): WindowRoute | null {
-  if (job.kind !== 'train' || !hasPort) return null;
+  if (!WINDOW_JOB_KINDS.includes(job.kind) || !hasPort) return null;
   const wanted = job.backend ?? forced;
   if (wanted === 'webgpu') return { allowSoftware: true };
   if (wanted === null || wanted === undefined) return { allowSoftware: false };
   return null;
+}
+
+/** How a job that does not run in the engine window starts this process's backend (backends/start.ts startBackend). */
+export interface LocalBackendPlan {
+  /** The backend named by the job (FINETUNE_BACKEND is read by startBackend itself); null: the best available. */
+  preferred: BackendName | null;
+  /** Backends the automatic choice must not try in this process. */
+  skip: BackendName[];
+}
+
+/** Why in-process Dawn is not tried in Electron's utility process (startBackend's report of the automatic choice). */
+export const DAWN_NOT_IN_ELECTRON = "not tried in the desktop app's engine process (Dawn cannot read results back in Electron's utility process; WebGPU runs in the GPU engine window)";
+
+/**
+ * The local backend for a job that does not run in the engine window. In the CLI and web host
+ * (a forked Node process) nothing changes: the job's backend, else the best available, Dawn's
+ * WebGPU included. In Electron's utility process (`electronUtility`) Dawn is never tried: it
+ * cannot read results back there and a native failure can take the process down instead of
+ * throwing (see the top of this file), so the automatic choice skips it (native, wasm or cpu
+ * then) and a job that asks for WebGPU by name (its backend or FINETUNE_BACKEND) but got no port
+ * fails at once, saying what to do. UNVERIFIED in real Electron (it cannot launch here).
+ */
+export function localBackendPlan(job: EngineJob, forced: BackendName | null, electronUtility: boolean): LocalBackendPlan {
+  const preferred = job.backend ?? null;
+  if (!electronUtility) return { preferred, skip: [] };
+  if ((preferred ?? forced) === 'webgpu') {
+    const how = WINDOW_JOB_KINDS.includes(job.kind)
+      ? 'the engine window did not open for this job (see the app\'s log for why)'
+      : `a ${job.kind} job does not use the engine window`;
+    const named = preferred ? 'This job asks for the webgpu backend' : 'FINETUNE_BACKEND=webgpu asks for the webgpu backend';
+    throw new Error(
+      `${named}, and in the desktop app WebGPU runs only in the GPU engine window, which this job does not have: ${how}. ` +
+        `Dawn is not tried in the engine process itself (Electron's utility process cannot read its results back). ` +
+        `Restart the app and try again${process.platform === 'linux' ? ` (${LINUX_WEBGPU_HINT})` : ''}, or choose another backend (CPU), or use the finetune CLI, which runs WebGPU through Dawn.`,
+    );
+  }
+  return { preferred, skip: ['webgpu'] };
 }
 
 /** What the run records once the window holds the model: its backend and adapter, and where it runs. */
@@ -45,16 +85,19 @@ const NO_WEBGPU = /no navigator\.gpu|no WebGPU adapter|Chromium gave no WebGPU a
 
 /**
  * The run's failure when the engine window cannot train because it has no WebGPU (a resumed run
- * recorded on webgpu in an app started without the Linux opt-in, or a GPU Chromium blocklists):
- * what to do instead of the window's bare reason; any other failure is returned as it is.
+ * recorded on webgpu in an app started without the Linux opt-in, or a GPU Chromium blocklists),
+ * or a prediction job's (job 'predict': WebGPU named for it): what to do instead of the window's
+ * bare reason; any other failure is returned as it is.
  */
-export function windowWithoutWebGpu(err: unknown, platform: string): unknown {
+export function windowWithoutWebGpu(err: unknown, platform: string, job: 'train' | 'predict' = 'train'): unknown {
   const message = err instanceof Error ? err.message : String(err);
   if (!NO_WEBGPU.test(message)) return err;
+  const again = job === 'train' ? 'resume the run' : 'try again';
   const todo =
     platform === 'linux'
-      ? `WebGPU is off in this app: ${LINUX_WEBGPU_HINT}; then resume the run.`
-      : 'Chromium offers no WebGPU adapter here (an old or blocklisted graphics driver): update the driver, restart the app and resume the run.';
+      ? `WebGPU is off in this app: ${LINUX_WEBGPU_HINT}; then ${again}.`
+      : `Chromium offers no WebGPU adapter here (an old or blocklisted graphics driver): update the driver, restart the app and ${again}.`;
+  if (job === 'predict') return new Error(`These predictions ask for WebGPU, and the engine window has none (${message}). ${todo} Or predict on the CPU: choose another backend, or unset FINETUNE_BACKEND=webgpu.`);
   return new Error(`This run trains on WebGPU, and the engine window has none (${message}). ${todo} A run recorded on WebGPU resumes only on WebGPU: to train on the CPU, start a new run.`);
 }
 
@@ -90,6 +133,9 @@ export class EngineWindowLink {
   private opened: EngineWindowClient | null = null;
   /** Why the window is gone (main's message), or null while it lives. */
   gone: string | null = null;
+  /** Why the window went away (main's notice or its port closing), for whenGone(). */
+  private lostReason: string | null = null;
+  private goneListeners: ((reason: string) => void)[] = [];
 
   constructor(
     /** A call the window does not answer within this many milliseconds fails (a hung GPU): 30 minutes. */
@@ -107,9 +153,25 @@ export class EngineWindowLink {
     if (d.type === 'engine-window-gone') {
       this.gone = typeof d.reason === 'string' ? d.reason : 'The GPU engine window is gone.';
       this.opened?.close(this.gone);
+      this.lost(this.gone);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Resolves with the reason once the window is gone (main's notice, or its port closed): a job
+   * that waits for requests rather than on a call (the try-it box) ends then, so the next request
+   * starts a new worker with a new window.
+   */
+  whenGone(): Promise<string> {
+    if (this.lostReason) return Promise.resolve(this.lostReason);
+    return new Promise((resolve) => this.goneListeners.push(resolve));
+  }
+
+  private lost(reason: string): void {
+    this.lostReason ??= reason;
+    for (const l of this.goneListeners.splice(0)) l(reason);
   }
 
   get hasPort(): boolean {
@@ -123,7 +185,11 @@ export class EngineWindowLink {
     if (!port) throw new Error('the engine window has not sent its port: restart the run');
     const client = new EngineWindowClient(clientPortOf(port), { timeoutMs: this.timeoutMs });
     if (this.gone) client.close(this.gone);
-    port.on('close', () => client.close(this.gone ?? 'the engine window closed its port'));
+    port.on('close', () => {
+      const reason = this.gone ?? 'the engine window closed its port';
+      client.close(reason);
+      this.lost(reason);
+    });
     port.start();
     return (this.opened = client);
   }

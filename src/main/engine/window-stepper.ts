@@ -12,7 +12,7 @@ import type { SequenceClassifier } from './models/index';
 import type { StepOptions, StepOutcome } from './step';
 import type { WeightMap } from '../hf/safetensors';
 import type { CallOptions, EngineWindowClient } from './window-client';
-import type { InitResult, WireContext } from './window-protocol';
+import type { InitOptions, InitResult, WireContext } from './window-protocol';
 import type { Moments, TrainingEngine } from './training-engine';
 
 export interface RemoteStepperOptions extends Omit<StepOptions, 'learningRate'> {
@@ -34,14 +34,9 @@ export class RemoteStepper implements TrainingEngine {
 
   /** Sends the local model's current parameters (exactly: nothing is re-initialised in the window) and makes its optimizer there. */
   static async open(client: EngineWindowClient, model: SequenceClassifier, options: RemoteStepperOptions, call?: CallOptions): Promise<RemoteStepper> {
-    const weights: WeightMap = new Map();
-    for (const name of model.store.names()) {
-      const spec = model.store.specs.get(name)!;
-      weights.set(name, { dtype: 'F32', shape: [...spec.shape], data: Float32Array.from((await model.store.get(name).data()) as Float32Array) });
-    }
-    const init = await client.init(
-      model.config,
-      weights,
+    const init = await sendModel(
+      client,
+      model,
       {
         weightDecay: options.weightDecay,
         maxGradNorm: options.maxGradNorm,
@@ -54,9 +49,6 @@ export class RemoteStepper implements TrainingEngine {
       },
       call,
     );
-    if (init.initialised.length || init.reinitialised.length) {
-      throw new Error(`the engine window initialised parameters the local model has (${[...init.initialised, ...init.reinitialised].join(', ')}): the config and the parameters disagree`);
-    }
     return new RemoteStepper(client, model, init);
   }
 
@@ -93,6 +85,53 @@ export class RemoteStepper implements TrainingEngine {
   }
 
   /** Frees the window's model and optimizer (the local model stays). */
+  dispose(call?: CallOptions): Promise<void> {
+    return this.client.dispose(call);
+  }
+}
+
+/** Sends the local model's parameters (copies) with init's options; the window must load them all as they are. */
+async function sendModel(client: EngineWindowClient, model: SequenceClassifier, options: InitOptions, call?: CallOptions): Promise<InitResult> {
+  const weights: WeightMap = new Map();
+  for (const name of model.store.names()) {
+    const spec = model.store.specs.get(name)!;
+    weights.set(name, { dtype: 'F32', shape: [...spec.shape], data: Float32Array.from((await model.store.get(name).data()) as Float32Array) });
+  }
+  const init = await client.init(model.config, weights, options, call);
+  if (init.initialised.length || init.reinitialised.length) {
+    await client.dispose(call).catch(() => {});
+    throw new Error(`the engine window initialised parameters the local model has (${[...init.initialised, ...init.reinitialised].join(', ')}): the config and the parameters disagree`);
+  }
+  return init;
+}
+
+/**
+ * A model in the engine window for predictions only (the Predictor's remote forward,
+ * inference.ts): the local model's parameters are sent once, no optimizer is made there, and each
+ * padded batch's eval-mode logits come back.
+ */
+export class RemoteInference {
+  private constructor(
+    private readonly client: EngineWindowClient,
+    readonly init: InitResult,
+  ) {}
+
+  static async open(client: EngineWindowClient, model: SequenceClassifier, options: { allowSoftware: boolean; source: string }, call?: CallOptions): Promise<RemoteInference> {
+    const init = await sendModel(
+      client,
+      model,
+      { weightDecay: 0, maxGradNorm: null, seed: 0, reinitialiseMismatchedHead: false, allowSoftware: options.allowSoftware, source: options.source, inference: true },
+      call,
+    );
+    return new RemoteInference(client, init);
+  }
+
+  /** Eval-mode logits in the window: flat [batchSize * numLabels]. */
+  predictLogits(host: HostBatch, call?: CallOptions): Promise<Float32Array> {
+    return this.client.predict(host, call);
+  }
+
+  /** Frees the window's model. */
   dispose(call?: CallOptions): Promise<void> {
     return this.client.dispose(call);
   }

@@ -5,16 +5,19 @@
  * parent marks the run failed.
  *
  * In Electron, main may also hand it a port to the engine window ({type:'engine-port'}, before the
- * job): a training run that wants WebGPU then trains there (window-route.ts says when), this
- * process keeping the files; {type:'engine-window-gone'} fails such a run with its message.
- * Unverified in real Electron (it cannot launch here); the same Trainer path runs in
- * test/engine-window/remote-trainer.test.ts against an in-process engine host.
+ * job): a training run, a prediction job, batch prediction or the try-it box that wants WebGPU
+ * then runs its model there (window-route.ts says when), this process keeping the files;
+ * {type:'engine-window-gone'} fails such a job with its message. Without a port, Electron's
+ * utility process never tries Dawn's WebGPU itself (localBackendPlan).
+ * Unverified in real Electron (it cannot launch here); the same Trainer and Predictor paths run in
+ * test/engine-window/remote-trainer.test.ts and remote-predictor.test.ts against an in-process
+ * engine host.
  */
 import { loadPreparedDataset } from '../data/prepare';
 import { startBackend, type StartedBackend } from './backends/start';
 import { forcedBackend } from './backend';
-import { EngineWindowLink, engineWindowRoute, windowBackendInfo, type MessagePortMainLike } from './window-route';
-import { Predictor } from './inference';
+import { DAWN_NOT_IN_ELECTRON, EngineWindowLink, engineWindowRoute, localBackendPlan, windowBackendInfo, windowWithoutWebGpu, type MessagePortMainLike, type WindowRoute } from './window-route';
+import { Predictor, type RemotePredictorOptions } from './inference';
 import type { EngineJob, ParentMessage, WorkerMessage } from './protocol';
 import { benchmarkTraining } from './benchmark';
 import { loadTokenizer } from './tokenizer';
@@ -92,16 +95,31 @@ async function run(job: EngineJob): Promise<void> {
   }
   const route = engineWindowRoute(job, forcedBackend(), engineWindow.hasPort);
   if (route && engineWindow.gone) throw new Error(engineWindow.gone);
-  // Training in the engine window: this process only loads, tokenises and saves, on a CPU backend;
-  // the run records the window's backend once it holds the model.
-  const { info: backend, kernels } = route ? await startHostBackend() : await startBackend(job.backend ?? null);
+  // The model in the engine window: this process only loads, tokenises and saves, on a CPU backend;
+  // the job records the window's backend once it holds the model.
+  const { info: backend, kernels } = route ? await startHostBackend() : await startLocalBackend(job);
   if (!route) send({ type: 'backend', backend });
+  const loadPredictor = (dir: string): Promise<Predictor> =>
+    route
+      ? Predictor.loadRemote(dir, remotePredictor(route)).catch((err: unknown) => {
+          throw windowWithoutWebGpu(err, process.platform, 'predict');
+        })
+      : Predictor.load(dir, kernels);
   if (job.kind === 'serve') {
-    serving = await Predictor.load(job.modelDir, kernels);
+    serving = await loadPredictor(job.modelDir);
     send({ type: 'serving', labels: serving.labels });
-    // Stays alive: requests arrive as messages until the parent stops it.
-    await new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
-    serving.dispose();
+    // Stays alive: requests arrive as messages until the parent stops it, or, when the model is
+    // in the engine window, until the window is gone: the job fails with its reason and the
+    // parent starts a new worker (and window) for the next request.
+    const stopped = new Promise<null>((resolve) => abort.signal.addEventListener('abort', () => resolve(null), { once: true }));
+    const gone = await Promise.race(route ? [stopped, engineWindow.whenGone()] : [stopped]);
+    const predictor = serving;
+    serving = null;
+    if (gone !== null) {
+      await predictor.dispose().catch(() => {});
+      throw new Error(gone);
+    }
+    await predictor.dispose();
     return;
   }
   if (job.kind === 'predict-file') {
@@ -111,6 +129,7 @@ async function run(job: EngineJob): Promise<void> {
       csvInjectionSafe: job.csvInjectionSafe,
       signal: abort.signal,
       onProgress: (p) => send({ type: 'data-progress', phase: p.phase, done: p.done, total: p.total, etaSeconds: p.etaSeconds }),
+      loadClassifier: loadPredictor,
     });
     send({ type: 'exported', path: r.path, files: r.files, rows: r.rows });
     return;
@@ -121,7 +140,7 @@ async function run(job: EngineJob): Promise<void> {
     return;
   }
   if (job.kind === 'predict') {
-    const predictor = await Predictor.load(job.modelDir, kernels);
+    const predictor = await loadPredictor(job.modelDir);
     try {
       const predictions = await predictor.predict(job.texts, {
         maxLength: job.maxLength,
@@ -130,7 +149,7 @@ async function run(job: EngineJob): Promise<void> {
       });
       send({ type: 'predictions', predictions });
     } finally {
-      predictor.dispose();
+      await predictor.dispose();
     }
     return;
   }
@@ -168,7 +187,23 @@ async function run(job: EngineJob): Promise<void> {
   send(result.status === 'cancelled' ? { type: 'cancelled', result } : { type: 'done', result });
 }
 
-/** The backend of this process when the engine window trains: native kernels where they load, else JavaScript. */
+/** The engine window as a Predictor's forward: the job records the window's backend once it holds the model. */
+function remotePredictor(route: WindowRoute): RemotePredictorOptions {
+  return {
+    client: engineWindow.client(),
+    allowSoftware: route.allowSoftware,
+    onReady: (init) => send({ type: 'backend', backend: windowBackendInfo(init) }),
+    call: { signal: abort.signal },
+  };
+}
+
+/** This process's backend for a job that runs here: in Electron's utility process never Dawn's WebGPU (window-route.ts localBackendPlan). */
+function startLocalBackend(job: EngineJob): Promise<StartedBackend> {
+  const plan = localBackendPlan(job, forcedBackend(), parentPort !== undefined);
+  return startBackend(plan.preferred, { skip: plan.skip, skipReason: DAWN_NOT_IN_ELECTRON });
+}
+
+/** The backend of this process when the engine window runs the model: native kernels where they load, else JavaScript. */
 async function startHostBackend(): Promise<StartedBackend> {
   try {
     return await startBackend('native');

@@ -22,7 +22,7 @@ import { exportGuard, loadRunSource, runDataset, runExportsDir } from './run-sou
 export { exportHuggingFace, exportedModelConfig, runModelCard, type ExportOptions, type ExportResult } from './huggingface';
 export { exportBaseline, BASELINE_EXPORT_FILE } from './baseline';
 export { exportRecipe, recipeConfig, recipeReadme, RECIPE_REQUIREMENTS } from './recipe';
-export { predictFile, predictFileWith, type PredictFileOptions, type PredictFileResult, type TextClassifier } from './predict-file';
+export { predictFile, predictFileWith, type DisposableClassifier, type PredictFileOptions, type PredictFileResult, type TextClassifier } from './predict-file';
 export { writeEvalPredictionsCsv } from './eval-predictions';
 export { loadRunSource, runExportsDir, type RunSource } from './run-source';
 export { modelCard } from './model-card';
@@ -30,7 +30,7 @@ export { modelCard } from './model-card';
 import { EXPORT_FORMATS, type ExportFormat } from '../../shared/api';
 export { EXPORT_FORMATS, type ExportFormat };
 
-export interface PredictionsExportOptions extends ExportOptions, Pick<PredictFileOptions, 'textColumns' | 'parse' | 'batchSize' | 'chunkRows' | 'csvInjectionSafe'> {
+export interface PredictionsExportOptions extends ExportOptions, Pick<PredictFileOptions, 'textColumns' | 'parse' | 'batchSize' | 'chunkRows' | 'csvInjectionSafe' | 'loadClassifier'> {
   /** A file to predict; without it, the run's evaluation predictions are written. */
   input?: string;
 }
@@ -110,7 +110,7 @@ export async function exportPredictions(dataDir: string, runId: string, out: str
   let rows: number;
   let prediction: PredictFileResult | null = null;
   if (plan.input) {
-    prediction = await predictFile(plan.modelDir, plan.input, plan.output, { ...plan.predict, onProgress: options.onProgress, signal: options.signal });
+    prediction = await predictFile(plan.modelDir, plan.input, plan.output, { ...plan.predict, onProgress: options.onProgress, signal: options.signal, loadClassifier: options.loadClassifier });
     rows = prediction.rows;
   } else {
     rows = await writeEvalPredictionsCsv(plan.evalPredictionsFile!, plan.labels, plan.output, {

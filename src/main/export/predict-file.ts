@@ -53,6 +53,17 @@ export interface PredictFileOptions {
   csvInjectionSafe?: boolean;
   onProgress?: (p: DataProgress) => void;
   signal?: AbortSignal;
+  /**
+   * predictFile: loads the model folder as a classifier, released with dispose() at the end
+   * (default: the engine's Predictor on this process's backend; the engine worker passes one that
+   * runs the model in the engine window).
+   */
+  loadClassifier?: (modelDir: string) => Promise<DisposableClassifier>;
+}
+
+/** A classifier predictFile loads and releases. */
+export interface DisposableClassifier extends TextClassifier {
+  dispose(): Promise<void> | void;
 }
 
 export interface PredictFileResult {
@@ -268,14 +279,19 @@ export async function predictFileWith(classifier: TextClassifier, inputFile: str
 
 /** Batch prediction with the model folder at modelDir, loaded in this process and released at the end. */
 export async function predictFile(modelDir: string, inputFile: string, outputFile: string, options: PredictFileOptions = {}): Promise<PredictFileResult> {
+  const predictor = await (options.loadClassifier ?? loadLocalPredictor)(modelDir);
+  try {
+    return await predictFileWith(predictor, inputFile, outputFile, options);
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+/** The Predictor on this process's backend (the best available when none is current yet). */
+async function loadLocalPredictor(modelDir: string): Promise<DisposableClassifier> {
   const { tf } = await import('../engine/tf');
   const { initBackend } = await import('../engine/backends/start');
   const { Predictor } = await import('../engine/inference');
   if (!tf.getBackend()) await initBackend(null);
-  const predictor = await Predictor.load(modelDir);
-  try {
-    return await predictFileWith(predictor, inputFile, outputFile, options);
-  } finally {
-    predictor.dispose();
-  }
+  return Predictor.load(modelDir);
 }

@@ -148,12 +148,26 @@ async function startOne(descriptor: BackendDescriptor, requested: boolean): Prom
   return descriptor.probe() ?? (await descriptor.start(requested));
 }
 
+export interface StartBackendOptions {
+  /**
+   * Backends the automatic choice passes over, with why (reported among the ones it tried): Dawn's
+   * WebGPU in Electron's utility process (engine/window-route.ts localBackendPlan). A backend
+   * asked for by name is never skipped; the caller refuses such a request itself.
+   */
+  skip?: readonly BackendName[];
+  skipReason?: string;
+}
+
 /** Starts what the caller (or FINETUNE_BACKEND) asks for, or the best that loads here. */
-export async function startBackend(preferred?: BackendName | null): Promise<StartedBackend> {
+export async function startBackend(preferred?: BackendName | null, options: StartBackendOptions = {}): Promise<StartedBackend> {
   const wanted = preferred ?? forcedBackend();
   const tried: string[] = [];
   const order = wanted ? BACKENDS.filter((b) => b.name === wanted) : BACKENDS;
   for (const descriptor of order) {
+    if (!wanted && options.skip?.includes(descriptor.name)) {
+      tried.push(`${descriptor.name}: ${options.skipReason ?? 'skipped'}`);
+      continue;
+    }
     const result = await startOne(descriptor, Boolean(wanted));
     if (typeof result !== 'string') {
       const why = wanted ? `chosen by request` : tried.length ? `best available (${tried.join('; ')})` : 'best available';
