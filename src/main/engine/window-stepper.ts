@@ -22,18 +22,67 @@ export interface RemoteStepperOptions extends Omit<StepOptions, 'learningRate'> 
   source: string;
 }
 
-export class RemoteStepper implements TrainingEngine {
+/** Sends the local model's parameters (copies) with init's options; the window must load them all as they are. */
+async function sendModel(client: EngineWindowClient, model: SequenceClassifier, options: InitOptions, call?: CallOptions): Promise<InitResult> {
+  const weights: WeightMap = new Map();
+  for (const name of model.store.names()) {
+    const spec = model.store.specs.get(name)!;
+    weights.set(name, { dtype: 'F32', shape: [...spec.shape], data: Float32Array.from((await model.store.get(name).data()) as Float32Array) });
+  }
+  const init = await client.init(model.config, weights, options, call);
+  if (init.initialised.length || init.reinitialised.length) {
+    await client.dispose(call).catch(() => {});
+    throw new Error(`the engine window initialised parameters the local model has (${[...init.initialised, ...init.reinitialised].join(', ')}): the config and the parameters disagree`);
+  }
+  return init;
+}
+
+/**
+ * A model in the engine window for predictions only (the Predictor's remote forward,
+ * inference.ts): the local model's parameters are sent once, no optimizer is made there, and each
+ * padded batch's eval-mode logits come back.
+ */
+export class RemoteInference {
+  protected constructor(
+    protected readonly client: EngineWindowClient,
+    readonly init: InitResult,
+  ) {}
+
+  static async open(client: EngineWindowClient, model: SequenceClassifier, options: { allowSoftware: boolean; source: string }, call?: CallOptions): Promise<RemoteInference> {
+    const init = await sendModel(
+      client,
+      model,
+      { weightDecay: 0, maxGradNorm: null, seed: 0, reinitialiseMismatchedHead: false, allowSoftware: options.allowSoftware, source: options.source, inference: true },
+      call,
+    );
+    return new RemoteInference(client, init);
+  }
+
+  /** Eval-mode logits in the window: flat [batchSize * numLabels]. */
+  predictLogits(host: HostBatch, call?: CallOptions): Promise<Float32Array> {
+    return this.client.predict(host, call);
+  }
+
+  /** Frees the window's model (and its optimizer, for a RemoteStepper). */
+  dispose(call?: CallOptions): Promise<void> {
+    return this.client.dispose(call);
+  }
+}
+
+export class RemoteStepper extends RemoteInference implements TrainingEngine {
   /** Live tensors in the window after the last step (growth between steps is a leak there). */
   windowTensors: number | null = null;
 
   private constructor(
-    private readonly client: EngineWindowClient,
+    client: EngineWindowClient,
     readonly model: SequenceClassifier,
-    readonly init: InitResult,
-  ) {}
+    init: InitResult,
+  ) {
+    super(client, init);
+  }
 
   /** Sends the local model's current parameters (exactly: nothing is re-initialised in the window) and makes its optimizer there. */
-  static async open(client: EngineWindowClient, model: SequenceClassifier, options: RemoteStepperOptions, call?: CallOptions): Promise<RemoteStepper> {
+  static override async open(client: EngineWindowClient, model: SequenceClassifier, options: RemoteStepperOptions, call?: CallOptions): Promise<RemoteStepper> {
     const init = await sendModel(
       client,
       model,
@@ -59,11 +108,6 @@ export class RemoteStepper implements TrainingEngine {
     return { loss, gradNorm, clipCoef };
   }
 
-  /** predictLogitsAsync in the window: flat [batchSize * numLabels]. */
-  predictLogits(host: HostBatch, call?: CallOptions): Promise<Float32Array> {
-    return this.client.predict(host, call);
-  }
-
   /** Sets the window's optimizer step count and moments (a resumed run). */
   restore(step: number, moments: Moments, call?: CallOptions): Promise<void> {
     return this.client.restore(step, moments, call);
@@ -82,57 +126,5 @@ export class RemoteStepper implements TrainingEngine {
       if (!p) throw new Error(`the engine window did not return parameter ${name}`);
       this.model.store.set(name, p.data);
     }
-  }
-
-  /** Frees the window's model and optimizer (the local model stays). */
-  dispose(call?: CallOptions): Promise<void> {
-    return this.client.dispose(call);
-  }
-}
-
-/** Sends the local model's parameters (copies) with init's options; the window must load them all as they are. */
-async function sendModel(client: EngineWindowClient, model: SequenceClassifier, options: InitOptions, call?: CallOptions): Promise<InitResult> {
-  const weights: WeightMap = new Map();
-  for (const name of model.store.names()) {
-    const spec = model.store.specs.get(name)!;
-    weights.set(name, { dtype: 'F32', shape: [...spec.shape], data: Float32Array.from((await model.store.get(name).data()) as Float32Array) });
-  }
-  const init = await client.init(model.config, weights, options, call);
-  if (init.initialised.length || init.reinitialised.length) {
-    await client.dispose(call).catch(() => {});
-    throw new Error(`the engine window initialised parameters the local model has (${[...init.initialised, ...init.reinitialised].join(', ')}): the config and the parameters disagree`);
-  }
-  return init;
-}
-
-/**
- * A model in the engine window for predictions only (the Predictor's remote forward,
- * inference.ts): the local model's parameters are sent once, no optimizer is made there, and each
- * padded batch's eval-mode logits come back.
- */
-export class RemoteInference {
-  private constructor(
-    private readonly client: EngineWindowClient,
-    readonly init: InitResult,
-  ) {}
-
-  static async open(client: EngineWindowClient, model: SequenceClassifier, options: { allowSoftware: boolean; source: string }, call?: CallOptions): Promise<RemoteInference> {
-    const init = await sendModel(
-      client,
-      model,
-      { weightDecay: 0, maxGradNorm: null, seed: 0, reinitialiseMismatchedHead: false, allowSoftware: options.allowSoftware, source: options.source, inference: true },
-      call,
-    );
-    return new RemoteInference(client, init);
-  }
-
-  /** Eval-mode logits in the window: flat [batchSize * numLabels]. */
-  predictLogits(host: HostBatch, call?: CallOptions): Promise<Float32Array> {
-    return this.client.predict(host, call);
-  }
-
-  /** Frees the window's model. */
-  dispose(call?: CallOptions): Promise<void> {
-    return this.client.dispose(call);
   }
 }
